@@ -1,0 +1,1 @@
+"""agency_adapters: one independent consumer per agency; the agencies' workbench API."""

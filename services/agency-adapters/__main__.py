@@ -1,0 +1,3 @@
+from agency_adapters.main import run
+
+run()

@@ -1,0 +1,31 @@
+"""Composition root of the agency adapters."""
+
+from fastapi import FastAPI
+
+from agency_adapters.api import workbench_router
+from agency_adapters.handlers import register_agency_consumers
+from agency_adapters.models import TABLES
+from agency_adapters.settings import AgencySettings
+from shared.db import OutboxRelay
+from shared.service import create_app, create_runtime, serve
+
+SERVICE = "agency-adapters"
+
+
+def build_app(settings: AgencySettings | None = None) -> FastAPI:
+    settings = settings or AgencySettings()
+    runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    runtime.background.append(relay.run)
+    register_agency_consumers(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay)
+    return create_app(
+        runtime,
+        title="Songtor agency adapters",
+        description="Each agency's referrals, consumed independently, and the workbench to act on them.",
+        routers=[workbench_router(sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics)],
+    )
+
+
+def run() -> None:
+    settings = AgencySettings()
+    serve(lambda: build_app(settings), settings, service=SERVICE)

@@ -1,0 +1,30 @@
+"""The agency adapters' table: each agency's referrals, as that agency may see them."""
+
+from datetime import UTC, datetime
+
+from sqlmodel import Field, SQLModel
+
+from shared.db import InboxEntry, OutboxMessage
+
+
+class AgencyReferral(SQLModel, table=True):
+    __tablename__ = "agency_referrals"
+
+    referral_id: str = Field(primary_key=True, max_length=36)
+    agency: str = Field(index=True, max_length=40)
+    intake_id: str = Field(max_length=36)
+    need_code: str = Field(max_length=64)
+    need_note: str | None = None
+    category: str = Field(max_length=20)
+    person_ref: str = Field(max_length=64)
+    # The agency view of the person (identity, contact, address): never the source programme.
+    person_json: str
+    status: str = Field(index=True, max_length=20)
+    version: int
+    outcome_code: str | None = Field(default=None, max_length=64)
+    note: str | None = None
+    assigned_at: datetime
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+TABLES = [AgencyReferral.__table__, InboxEntry.__table__, OutboxMessage.__table__]

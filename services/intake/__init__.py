@@ -1,0 +1,1 @@
+"""intake: takes in a person's needs over HTTP, validates them and publishes intake.submitted."""

@@ -1,0 +1,111 @@
+"""Intake rules that need the need catalog, and the building of the intake.submitted event.
+
+Pure: no I/O, no framework. The API calls these and turns their answers into HTTP.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import geothai
+
+from intake.request import IntakeRequest
+from shared import ids
+from shared.catalog import NeedCatalog
+from shared.contracts import Address, Consent, IntakeSubmittedV1, NeedItem, Person, Source
+
+# PDPA s.26: that a person came from a drug rehabilitation or CI centre is health data.
+SENSITIVE_PROGRAMS = frozenset({"rehab_center", "ci_center"})
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReferral:
+    need_code: str
+    referral_id: str
+
+
+def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[dict[str, Any]]:
+    """Mistakes the form's own validators cannot see: unknown or repeated needs, consent."""
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, need in enumerate(request.needs):
+        field = f"needs[{index}].code"
+        if need.code not in catalog:
+            errors.append({
+                "field": field,
+                "value": need.code,
+                "reason": f"Unknown need code (need catalog {catalog.version}); see GET /v1/needs for the list.",
+                "reason_th": "ไม่รู้จักรหัสความต้องการนี้ ดูรายการรหัสได้ที่ GET /v1/needs",
+            })
+        elif need.code in seen:
+            errors.append({
+                "field": field,
+                "value": need.code,
+                "reason": "This need is listed twice for the same person; list it once.",
+                "reason_th": "ความต้องการนี้ซ้ำกันในคนเดียวกัน กรุณาระบุเพียงครั้งเดียว",
+            })
+        seen.add(need.code)
+    if request.source.program in SENSITIVE_PROGRAMS and not request.consent.share_with_agencies:
+        errors.append({
+            "field": "consent.share_with_agencies",
+            "value": False,
+            "reason": "Intakes from rehabilitation and CI centres need the person's explicit consent "
+            "to share with agencies (PDPA section 26). Record consent, or do not refer.",
+            "reason_th": "ข้อมูลจากศูนย์ฟื้นฟูฯ และศูนย์พักคอย ต้องได้รับความยินยอมโดยชัดแจ้ง"
+            "ก่อนส่งต่อหน่วยงาน (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล มาตรา 26)",
+        })
+    return errors
+
+
+def build_intake_event(
+    *,
+    request: IntakeRequest,
+    intake_id: str,
+    event_id: UUID,
+    received_at: datetime,
+    person_ref_key: str,
+) -> IntakeSubmittedV1:
+    subdistrict = geothai.subdistrict(request.person.address.subdistrict_code)
+    assert subdistrict is not None, "the request validator admits only official codes"
+    person_in = request.person
+    return IntakeSubmittedV1(
+        event_id=event_id,
+        occurred_at=received_at,
+        correlation_id=intake_id,
+        producer="intake",
+        intake_id=intake_id,
+        received_at=received_at,
+        person_ref=ids.person_ref(national_id=person_in.national_id, key=person_ref_key),
+        source=Source(**request.source.model_dump()),
+        person=Person(
+            national_id=person_in.national_id,
+            full_name=person_in.full_name,
+            sex=person_in.sex,
+            birth_date=person_in.birth_date,
+            phone=person_in.phone,
+            worker_type=person_in.worker_type,
+            address=Address(
+                subdistrict_code=subdistrict.code,
+                district_code=subdistrict.district_code,
+                province_code=subdistrict.province_code,
+            ),
+        ),
+        needs=tuple(NeedItem(code=need.code, note=need.note) for need in request.needs),
+        consent=Consent(**request.consent.model_dump()),
+    )
+
+
+def plan_referrals(*, event: IntakeSubmittedV1, catalog: NeedCatalog) -> tuple[list[PlannedReferral], list[str]]:
+    """The referrals routing will create (ids are deterministic) and the needs served at intake."""
+    referrals: list[PlannedReferral] = []
+    delivered: list[str] = []
+    for need in event.needs:
+        definition = catalog.get(need.code)
+        if definition is not None and definition.delivered_at_intake:
+            delivered.append(need.code)
+        else:
+            referrals.append(
+                PlannedReferral(need.code, ids.referral_id(intake_id=event.intake_id, need_code=need.code))
+            )
+    return referrals, delivered

@@ -1,0 +1,40 @@
+"""The intake service's tables: the intakes it accepted and the latest status of each referral."""
+
+from datetime import UTC, datetime
+
+from sqlmodel import Field, SQLModel
+
+from shared.db import InboxEntry, OutboxMessage
+
+
+class IntakeRecord(SQLModel, table=True):
+    __tablename__ = "intakes"
+
+    intake_id: str = Field(primary_key=True, max_length=36)
+    received_at: datetime
+    person_ref: str = Field(index=True, max_length=64)
+    program: str = Field(max_length=40)
+    org_unit: str = Field(max_length=20)
+    province_code: str = Field(max_length=2)
+    # The accepted event as published: the intake's own record of what it said.
+    event_json: str
+
+
+class ReferralStatusRecord(SQLModel, table=True):
+    __tablename__ = "intake_referral_status"
+
+    referral_id: str = Field(primary_key=True, max_length=36)
+    intake_id: str = Field(index=True, max_length=36)
+    need_code: str = Field(max_length=64)
+    agency: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="submitted", max_length=20)
+    status_version: int = 0
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+TABLES = [
+    IntakeRecord.__table__,
+    ReferralStatusRecord.__table__,
+    InboxEntry.__table__,
+    OutboxMessage.__table__,
+]

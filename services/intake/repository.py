@@ -1,0 +1,68 @@
+"""Reads and writes of the intake service's tables. Keyword-only, session passed in."""
+
+from datetime import UTC, datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.domain import PlannedReferral
+from intake.models import IntakeRecord, ReferralStatusRecord
+from shared.contracts import IntakeSubmittedV1
+
+
+def add_intake(
+    session: AsyncSession, *, event: IntakeSubmittedV1, referrals: list[PlannedReferral]
+) -> None:
+    session.add(
+        IntakeRecord(
+            intake_id=event.intake_id,
+            received_at=event.received_at,
+            person_ref=event.person_ref,
+            program=event.source.program,
+            org_unit=event.source.org_unit,
+            province_code=event.person.address.province_code,
+            event_json=event.model_dump_json(),
+        )
+    )
+    for planned in referrals:
+        session.add(
+            ReferralStatusRecord(
+                referral_id=planned.referral_id, intake_id=event.intake_id, need_code=planned.need_code
+            )
+        )
+
+
+async def get_intake(
+    session: AsyncSession, *, intake_id: str
+) -> tuple[IntakeRecord, list[ReferralStatusRecord]] | None:
+    record = await session.get(IntakeRecord, intake_id)
+    if record is None:
+        return None
+    statuses = await session.exec(
+        select(ReferralStatusRecord)
+        .where(ReferralStatusRecord.intake_id == intake_id)
+        .order_by(col(ReferralStatusRecord.need_code))
+    )
+    return record, list(statuses.all())
+
+
+async def record_status(
+    session: AsyncSession,
+    *,
+    referral_id: str,
+    status: str,
+    version: int,
+    agency: str | None = None,
+) -> None:
+    """Move the referral's status forward; events may arrive out of order across topics, so an
+    older fact (lower version) never overwrites a newer one."""
+    row = await session.get(ReferralStatusRecord, referral_id)
+    if row is None:
+        return  # an intake this service never accepted (e.g. another intake instance's DB)
+    if agency is not None:
+        row.agency = agency
+    if version > row.status_version:
+        row.status = status
+        row.status_version = version
+    row.updated_at = datetime.now(UTC)
+    session.add(row)

@@ -1,0 +1,11 @@
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    http_port: int = 8081
+    database_url: str = "sqlite:///.data/intake.db"
+    max_body_bytes: int = 64 * 1024

@@ -1,0 +1,1 @@
+"""reporting: projects the event log into referral facts, dashboards and the monthly forms."""

@@ -1,0 +1,3 @@
+from reporting.main import run
+
+run()

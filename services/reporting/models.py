@@ -1,0 +1,57 @@
+"""Reporting facts: one row per referral, one per service delivered at intake."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from shared.db import InboxEntry
+
+
+class ReferralFact(SQLModel, table=True):
+    """Filled from three topics that arrive in any order; a row is counted once its intake
+    (province, month, worker type) is known."""
+
+    __tablename__ = "referral_facts"
+    __table_args__ = (Index("ix_referral_facts_province_month", "province_code", "intake_month"),)
+
+    referral_id: str = Field(primary_key=True, max_length=36)
+    intake_id: str = Field(index=True, max_length=36)
+    need_code: str | None = Field(default=None, max_length=64)
+    agency: str | None = Field(default=None, max_length=40)
+    category: str | None = Field(default=None, max_length=20)
+    status: str = Field(default="submitted", max_length=20)
+    status_version: int = 0
+    outcome_code: str | None = Field(default=None, max_length=64)
+    has_intake: bool = Field(default=False)
+    province_code: str | None = Field(default=None, max_length=2)
+    district_code: str | None = Field(default=None, max_length=4)
+    subdistrict_code: str | None = Field(default=None, max_length=6)
+    org_unit: str | None = Field(default=None, max_length=20)
+    source_program: str | None = Field(default=None, max_length=40)
+    worker_type: str | None = Field(default=None, max_length=20)
+    person_ref: str | None = Field(default=None, max_length=64)
+    intake_received_at: datetime | None = None
+    intake_month: str | None = Field(default=None, max_length=7, description="YYYY-MM, Asia/Bangkok")
+    completed_month: str | None = Field(default=None, max_length=7)
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class IntakeServiceFact(SQLModel, table=True):
+    """A service delivered at intake (e.g. drug-prevention outreach): counted, never referred."""
+
+    __tablename__ = "intake_service_facts"
+
+    intake_id: str = Field(primary_key=True, max_length=36)
+    need_code: str = Field(primary_key=True, max_length=64)
+    category: str = Field(max_length=20)
+    province_code: str = Field(max_length=2)
+    district_code: str = Field(max_length=4)
+    org_unit: str = Field(max_length=20)
+    source_program: str = Field(max_length=40)
+    worker_type: str = Field(max_length=20)
+    person_ref: str = Field(max_length=64)
+    intake_month: str = Field(max_length=7)
+
+
+TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, InboxEntry.__table__]

@@ -1,0 +1,101 @@
+"""How each event changes a referral fact. Pure: the handlers load and save the rows.
+
+Events reach reporting from several topics in no guaranteed order (an assignment can arrive
+before its intake), so every function merges: it fills what it knows and never moves the
+status backwards.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from reporting.models import IntakeServiceFact, ReferralFact
+from shared import ids
+from shared.catalog import NeedCatalog
+from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
+
+ASSIGNED_VERSION = 1
+_FINAL = {"completed", "declined"}
+
+
+def month_of(moment: datetime, *, zone: ZoneInfo) -> str:
+    """Calendar month of a moment as the offices count it (Asia/Bangkok, not UTC)."""
+    return moment.astimezone(zone).strftime("%Y-%m")
+
+
+def referred_needs(*, intake: IntakeSubmittedV1, catalog: NeedCatalog) -> list[tuple[str, str]]:
+    """(referral_id, need_code) of each need referred onward, as routing derives them."""
+    return [
+        (ids.referral_id(intake_id=intake.intake_id, need_code=need.code), need.code)
+        for need in intake.needs
+        if not _delivered_at_intake(need.code, catalog)
+    ]
+
+
+def services_at_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, zone: ZoneInfo) -> list[IntakeServiceFact]:
+    address = intake.person.address
+    return [
+        IntakeServiceFact(
+            intake_id=intake.intake_id,
+            need_code=need.code,
+            category=catalog.needs[need.code].category,
+            province_code=address.province_code,
+            district_code=address.district_code,
+            org_unit=intake.source.org_unit,
+            source_program=intake.source.program,
+            worker_type=intake.person.worker_type,
+            person_ref=intake.person_ref,
+            intake_month=month_of(intake.received_at, zone=zone),
+        )
+        for need in intake.needs
+        if _delivered_at_intake(need.code, catalog)
+    ]
+
+
+def apply_intake(fact: ReferralFact, *, intake: IntakeSubmittedV1, need_code: str, zone: ZoneInfo) -> None:
+    address = intake.person.address
+    fact.intake_id = intake.intake_id
+    fact.need_code = fact.need_code or need_code
+    fact.has_intake = True
+    fact.province_code = address.province_code
+    fact.district_code = address.district_code
+    fact.subdistrict_code = address.subdistrict_code
+    fact.org_unit = intake.source.org_unit
+    fact.source_program = intake.source.program
+    fact.worker_type = intake.person.worker_type
+    fact.person_ref = intake.person_ref
+    fact.intake_received_at = intake.received_at
+    fact.intake_month = month_of(intake.received_at, zone=zone)
+
+
+def apply_assigned(fact: ReferralFact, *, event: ReferralAssignedV1) -> None:
+    fact.intake_id = event.intake_id
+    fact.need_code = event.need_code
+    fact.agency = event.agency
+    fact.category = event.category
+    fact.person_ref = fact.person_ref or event.person_ref
+    if fact.status_version < ASSIGNED_VERSION:
+        fact.status, fact.status_version = "assigned", ASSIGNED_VERSION
+
+
+def apply_updated(fact: ReferralFact, *, event: ReferralUpdatedV1, zone: ZoneInfo) -> None:
+    fact.intake_id = event.intake_id
+    fact.agency = fact.agency or event.agency
+    if event.version <= fact.status_version:
+        return  # an older move arriving late: the newer one already stands
+    fact.status, fact.status_version = event.status, event.version
+    fact.outcome_code = event.outcome_code
+    fact.completed_month = month_of(event.occurred_at, zone=zone) if event.status in _FINAL else None
+
+
+def apply_unroutable(fact: ReferralFact, *, event: NeedUnroutableV1, catalog: NeedCatalog) -> None:
+    fact.intake_id = event.intake_id
+    fact.need_code = event.need_code
+    definition = catalog.get(event.need_code)
+    fact.category = definition.category if definition else None
+    if fact.status_version < ASSIGNED_VERSION:
+        fact.status, fact.status_version = "unroutable", ASSIGNED_VERSION
+
+
+def _delivered_at_intake(code: str, catalog: NeedCatalog) -> bool:
+    definition = catalog.get(code)
+    return definition is not None and definition.delivered_at_intake

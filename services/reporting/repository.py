@@ -1,0 +1,53 @@
+"""Reads and writes of the reporting facts. Keyword-only, session passed in."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reporting.models import IntakeServiceFact, ReferralFact
+
+
+async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -> ReferralFact:
+    fact = await session.get(ReferralFact, referral_id)
+    if fact is None:
+        fact = ReferralFact(referral_id=referral_id, intake_id=intake_id)
+    return fact
+
+
+def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
+    fact.updated_at = datetime.now(UTC)
+    session.add(fact)
+
+
+async def add_service_facts(session: AsyncSession, *, facts: list[IntakeServiceFact]) -> None:
+    for fact in facts:
+        if await session.get(IntakeServiceFact, (fact.intake_id, fact.need_code)) is None:
+            session.add(fact)
+
+
+async def referral_counts(
+    session: AsyncSession, *, province: str, month: str, dimension: str
+) -> dict[str, int]:
+    """Counts of the province's referrals whose intake arrived in `month`, by one column."""
+    column = getattr(ReferralFact, dimension)
+    rows = await session.exec(
+        select(column, func.count())
+        .where(
+            col(ReferralFact.has_intake).is_(True),
+            ReferralFact.province_code == province,
+            ReferralFact.intake_month == month,
+        )
+        .group_by(column)
+    )
+    return {str(key) if key is not None else "unassigned": count for key, count in rows.all()}
+
+
+async def service_counts(session: AsyncSession, *, province: str, month: str) -> dict[str, int]:
+    rows = await session.exec(
+        select(IntakeServiceFact.need_code, func.count())
+        .where(IntakeServiceFact.province_code == province, IntakeServiceFact.intake_month == month)
+        .group_by(IntakeServiceFact.need_code)
+    )
+    return dict(rows.all())

@@ -1,0 +1,74 @@
+"""intake.submitted v1: a validated intake, as the intake service accepted it."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.agencies import SourceProgram, WorkerType
+from shared.contracts.envelope import EventEnvelope
+
+_frozen = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(BaseModel):
+    model_config = _frozen
+    program: SourceProgram = Field(
+        description="Front-line programme that found the person. Sensitive under PDPA s.26 for "
+        "rehab_center and ci_center: never forwarded to agencies.",
+        examples=["rehab_center"],
+    )
+    org_unit: str = Field(
+        description="Reporting org unit (DOPA district or province code of the unit).",
+        examples=["6406"],
+    )
+    reported_by: str = Field(description="Officer id of the reporter.", examples=["officer-0017"])
+
+
+class Address(BaseModel):
+    model_config = _frozen
+    subdistrict_code: str = Field(description="6-digit DOPA subdistrict code.", examples=["640601"])
+    district_code: str = Field(description="4-digit DOPA district code.", examples=["6406"])
+    province_code: str = Field(description="2-digit DOPA province code.", examples=["64"])
+
+
+class Person(BaseModel):
+    """Identifying fields travel only here, never in keys, headers, logs or metric labels."""
+
+    model_config = _frozen
+    national_id: str = Field(description="13-digit Thai national ID.", examples=["3640100456781"])
+    full_name: str = Field(description="Name in Thai script.", examples=["สมชาย ใจดี"])
+    sex: Literal["male", "female", "other"] | None = Field(default=None, examples=["male"])
+    birth_date: date | None = Field(default=None, examples=["1969-03-14"])
+    phone: str | None = Field(default=None, description="Thai 10-digit form.", examples=["0812345678"])
+    worker_type: WorkerType = Field(description="As the monthly forms classify it.", examples=["informal"])
+    address: Address
+
+
+class NeedItem(BaseModel):
+    model_config = _frozen
+    code: str = Field(description="Need code from the need catalog.", examples=["job_registration"])
+    note: str | None = Field(default=None, description="Free text from the reporter.", examples=["ช่างเชื่อม"])
+
+
+class Consent(BaseModel):
+    model_config = _frozen
+    share_with_agencies: bool = Field(examples=[True])
+    recorded_at: AwareDatetime = Field(examples=["2026-11-02T09:30:00+07:00"])
+
+
+class IntakeSubmittedV1(EventEnvelope):
+    """A person's needs, taken in and validated. Keyed by `intake_id`."""
+
+    event_type: Literal["intake.submitted"] = "intake.submitted"
+    schema_version: Literal[1] = 1
+    intake_id: str = Field(description="Id the intake service gave the intake.", examples=["a2d9b3a4-6a0e-4c4e-9a57-1f2a3b4c5d6e"])
+    received_at: AwareDatetime = Field(description="When the intake service accepted it (UTC).")
+    person_ref: str = Field(
+        description="Pseudonymous person reference: keyed hash of the national ID.",
+        examples=["9f2c4e1a0b7d3e58"],
+    )
+    source: Source
+    person: Person
+    needs: tuple[NeedItem, ...] = Field(min_length=1)
+    consent: Consent

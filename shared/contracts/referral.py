@@ -1,0 +1,68 @@
+"""Referral events v1: assigned to an agency, updated by it, or unroutable."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.agencies import Agency, Category, WorkerType
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.intake import Address
+
+ReferralStatus = Literal["assigned", "received", "accepted", "completed", "declined"]
+
+
+class AgencyPerson(BaseModel):
+    """What an agency may know of the person: identity and contact, never the source programme."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    national_id: str = Field(examples=["3640100456781"])
+    full_name: str = Field(examples=["สมชาย ใจดี"])
+    phone: str | None = Field(default=None, examples=["0812345678"])
+    worker_type: WorkerType = Field(examples=["informal"])
+    address: Address
+
+
+class ReferralAssignedV1(EventEnvelope):
+    """A need routed to one agency. Published on `referral.assigned.<agency>`, keyed by referral_id."""
+
+    event_type: Literal["referral.assigned"] = "referral.assigned"
+    schema_version: Literal[1] = 1
+    referral_id: str = Field(description="Deterministic id from intake id and need code.")
+    intake_id: str
+    agency: Agency = Field(examples=["employment"])
+    need_code: str = Field(examples=["job_registration"])
+    need_note: str | None = None
+    category: Category = Field(description="Assistance category the forms count it under.", examples=["promote"])
+    person_ref: str
+    person: AgencyPerson
+    catalog_version: str = Field(description="Version of the need catalog that routed it.", examples=["2026.11.1"])
+    routing_rule: str = Field(description="The catalog rule that matched.", examples=["need:job_registration"])
+
+
+class ReferralUpdatedV1(EventEnvelope):
+    """An agency moved a referral. Published on `referral.updated`, keyed by referral_id."""
+
+    event_type: Literal["referral.updated"] = "referral.updated"
+    schema_version: Literal[1] = 1
+    referral_id: str
+    intake_id: str
+    agency: Agency
+    status: ReferralStatus = Field(examples=["received"])
+    previous_status: ReferralStatus = Field(examples=["assigned"])
+    version: int = Field(
+        ge=2, description="Per-referral move counter: the assignment is 1, each agency move adds one."
+    )
+    outcome_code: str | None = Field(default=None, examples=["registered"])
+    note: str | None = None
+    actor: str = Field(description="Who made the move (officer id or 'system').", examples=["system"])
+
+
+class NeedUnroutableV1(EventEnvelope):
+    """A need no routing rule matched. Published on `referral.unroutable`, keyed by referral_id."""
+
+    event_type: Literal["referral.unroutable"] = "referral.unroutable"
+    schema_version: Literal[1] = 1
+    referral_id: str
+    intake_id: str
+    need_code: str
+    reason: str = Field(examples=["need code 'xyz' is not in catalog 2026.11.1"])

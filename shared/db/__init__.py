@@ -1,0 +1,16 @@
+"""Database helpers: async engines for SQLite and PostgreSQL, the consumer inbox, the outbox."""
+
+from shared.db.engine import create_tables, make_engine, session_factory
+from shared.db.inbox import InboxEntry, claim_event
+from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox
+
+__all__ = [
+    "InboxEntry",
+    "OutboxMessage",
+    "OutboxRelay",
+    "add_to_outbox",
+    "claim_event",
+    "create_tables",
+    "make_engine",
+    "session_factory",
+]

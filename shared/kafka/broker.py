@@ -1,0 +1,52 @@
+"""The one way services build their Kafka broker, so the reliability rules hold everywhere."""
+
+import logging
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry
+
+from shared.kafka.dead_letter import DeadLetterMiddleware
+
+
+def build_broker(
+    *,
+    bootstrap_servers: str,
+    service: str,
+    registry: CollectorRegistry,
+    logger: logging.Logger | None = None,
+) -> KafkaBroker:
+    """A broker whose producer is idempotent (acks=all) and whose consumers dead-letter poison.
+
+    aiokafka defaults to acks=1 without idempotence: a leader crash can lose an acknowledged
+    message, which for a referral means a person silently dropped.
+    """
+    dead_letters = DeadLetterMiddleware(service=service, registry=registry)
+    prometheus = KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="songtor")
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=f"songtor-{service}",
+        enable_idempotence=True,
+        acks="all",
+        # Outermost first: dead-lettering wraps the metrics so that failures are still counted.
+        middlewares=(dead_letters, prometheus),
+        logger=logger or logging.getLogger(f"songtor.{service}.kafka"),
+        graceful_timeout=15.0,
+    )
+
+
+def reliable_subscriber_options(*, group_id: str) -> dict[str, Any]:
+    """Options for every subscriber: commit only after the handler's effect is durable.
+
+    FastStream's default commits before the handler (at-most-once). With NACK_ON_ERROR the
+    offset is committed after success, and a failure seeks back so the message is retried;
+    poison never reaches that path because the dead-letter middleware takes it first.
+    """
+    return {
+        "group_id": group_id,
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": 100,
+    }

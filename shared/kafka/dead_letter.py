@@ -1,0 +1,130 @@
+"""Dead-letter middleware: a message the handler cannot process goes to `<topic>.dlq` with
+headers saying where it came from and why, and the consumer moves on.
+
+Transient failures (database or broker unreachable) are not the message's fault: they are
+retried with a capped backoff instead of being dead-lettered, so an outage does not empty the
+queues into the dead-letter topics.
+"""
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
+from faststream import BaseMiddleware
+from faststream.exceptions import HandlerException
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from shared.topics import dead_letter_topic
+
+logger = logging.getLogger("songtor.dead_letter")
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    KafkaError,
+    ConnectionError,
+    TimeoutError,
+)
+_MAX_BACKOFF_SECONDS = 30.0
+_MAX_REASON_CHARS = 1000
+
+
+class DeadLetterHeaders:
+    """Header names on a dead-lettered message (values are UTF-8 strings)."""
+
+    ORIGINAL_TOPIC = "dlq.original_topic"
+    ORIGINAL_PARTITION = "dlq.original_partition"
+    ORIGINAL_OFFSET = "dlq.original_offset"
+    CONSUMER_GROUP = "dlq.consumer_group"
+    EXCEPTION_CLASS = "dlq.exception_class"
+    EXCEPTION_MESSAGE = "dlq.exception_message"
+    SERVICE = "dlq.service"
+
+
+class DeadLetterMiddleware:
+    """Broker middleware factory; FastStream calls it once per consumed message."""
+
+    def __init__(self, *, service: str, registry: CollectorRegistry) -> None:
+        self.service = service
+        self.dead_letters = Counter(
+            "songtor_dead_letters",
+            "Messages sent to a dead-letter topic.",
+            ["service", "topic", "consumer_group", "exception_class"],
+            registry=registry,
+        )
+        self.transient_failures = Counter(
+            "songtor_transient_failures",
+            "Handler failures retried because a dependency was unreachable.",
+            ["service", "topic", "exception_class"],
+            registry=registry,
+        )
+        # Consecutive transient failures per (topic, partition, offset), for the backoff.
+        self._attempts: dict[tuple[str, int, int], int] = {}
+
+    def __call__(self, msg: Any, /, *, context: Any) -> "_DeadLetterScope":
+        return _DeadLetterScope(msg, context=context, owner=self)
+
+
+class _DeadLetterScope(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: Any, owner: DeadLetterMiddleware) -> None:
+        super().__init__(msg, context=context)
+        self.owner = owner
+
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool | None:
+        record = self.msg
+        if not isinstance(record, ConsumerRecord):
+            return False  # batches and test doubles are not ours to judge
+        position = (record.topic, record.partition, record.offset)
+        if exc_val is None or isinstance(exc_val, (HandlerException, asyncio.CancelledError)):
+            self.owner._attempts.pop(position, None)
+            return False
+        if isinstance(exc_val, TRANSIENT_ERRORS):
+            await self._back_off(position, record.topic, exc_val)
+            return False  # re-raised: NACK_ON_ERROR seeks back and the message is retried
+        await self._dead_letter(record, exc_val)
+        self.owner._attempts.pop(position, None)
+        return True  # handled: the consumer commits past the poison message and moves on
+
+    async def _back_off(self, position: tuple[str, int, int], topic: str, exc: BaseException) -> None:
+        attempt = self.owner._attempts.get(position, 0) + 1
+        self.owner._attempts[position] = attempt
+        self.owner.transient_failures.labels(self.owner.service, topic, type(exc).__name__).inc()
+        delay = min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempt - 1))
+        logger.warning(
+            "transient failure on %s[%d]@%d (attempt %d, retry in %.1fs): %s",
+            *position, attempt, delay, type(exc).__name__,
+        )
+        await asyncio.sleep(delay)
+
+    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
+        handler = self.context.get("handler_")
+        group = getattr(handler, "group_id", None) or ""
+        broker = self.context.get("broker")
+        reason = str(exc)[:_MAX_REASON_CHARS]
+        headers = {
+            DeadLetterHeaders.ORIGINAL_TOPIC: record.topic,
+            DeadLetterHeaders.ORIGINAL_PARTITION: str(record.partition),
+            DeadLetterHeaders.ORIGINAL_OFFSET: str(record.offset),
+            DeadLetterHeaders.CONSUMER_GROUP: group,
+            DeadLetterHeaders.EXCEPTION_CLASS: type(exc).__name__,
+            DeadLetterHeaders.EXCEPTION_MESSAGE: reason,
+            DeadLetterHeaders.SERVICE: self.owner.service,
+        }
+        # The original bytes are kept as they were, so a re-drive after a fix sends the same thing.
+        await broker.publish(
+            record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
+        )
+        self.owner.dead_letters.labels(self.owner.service, record.topic, group, type(exc).__name__).inc()
+        logger.error(
+            "dead-lettered %s[%d]@%d for group %s: %s",
+            record.topic, record.partition, record.offset, group, type(exc).__name__,
+        )

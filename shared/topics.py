@@ -1,0 +1,62 @@
+"""Every Kafka topic name, in one place.
+
+One topic per agency keeps each agency an independent consumer: its own group, its own lag,
+and later its own ACL. A deployment can namespace all topics with a prefix (used by tests so
+that runs never read each other's messages).
+"""
+
+from dataclasses import dataclass
+
+from shared.agencies import AGENCIES, Agency
+
+DEAD_LETTER_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    prefix: str = ""
+
+    def _name(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+    @property
+    def intake_submitted(self) -> str:
+        return self._name("intake.submitted")
+
+    def referral_assigned(self, agency: Agency) -> str:
+        return self._name(f"referral.assigned.{agency}")
+
+    @property
+    def referral_updated(self) -> str:
+        return self._name("referral.updated")
+
+    @property
+    def referral_unroutable(self) -> str:
+        return self._name("referral.unroutable")
+
+    def all_assigned(self) -> list[str]:
+        return [self.referral_assigned(agency) for agency in AGENCIES]
+
+    def all_event_topics(self) -> list[str]:
+        return [
+            self.intake_submitted,
+            *self.all_assigned(),
+            self.referral_updated,
+            self.referral_unroutable,
+        ]
+
+    def all_topics(self) -> list[str]:
+        """Event topics and their dead-letter twins: what a fresh cluster must have."""
+        events = self.all_event_topics()
+        return [*events, *(dead_letter_topic(name) for name in events)]
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+if __name__ == "__main__":  # `python -m shared.topics` feeds the broker script's topic list
+    import os
+
+    for name in Topics(prefix=os.environ.get("KAFKA_TOPIC_PREFIX", "")).all_topics():
+        print(name)

@@ -1,0 +1,48 @@
+from datetime import UTC, datetime
+
+from routing.domain import route_intake
+from shared import ids
+from shared.catalog import default_catalog
+from tests.support.examples import contract_example, intake_event
+
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+
+
+def test_routes_each_need_of_the_contract_example_to_its_agency():
+    outgoing = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=NOW)
+    agencies = sorted(item.event.agency for item in outgoing)
+    assert agencies == ["employment", "skills", "social_security", "social_security"]
+    assert {item.topic_kind for item in outgoing} == {"assigned"}
+
+
+def test_referral_ids_and_event_ids_are_the_same_on_replay():
+    first = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=NOW)
+    again = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=datetime.now(UTC))
+    assert [(o.key, o.event.event_id) for o in first] == [(o.key, o.event.event_id) for o in again]
+    intake = intake_event()
+    assert first[0].key == ids.referral_id(intake_id=intake.intake_id, need_code="job_registration")
+
+
+def test_agencies_never_see_the_source_programme():
+    outgoing = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=NOW)
+    for item in outgoing:
+        payload = item.event.model_dump_json()
+        assert "rehab_center" not in payload
+        assert "program" not in payload
+
+
+def test_an_unknown_need_code_goes_to_unroutable_with_the_reason():
+    intake = intake_event().model_copy(
+        update={"needs": (*intake_event().needs, intake_event().needs[0].model_copy(update={"code": "moon_landing"}))}
+    )
+    outgoing = route_intake(intake=intake, catalog=default_catalog(), routed_at=NOW)
+    unroutable = [o for o in outgoing if o.topic_kind == "unroutable"]
+    assert len(unroutable) == 1
+    assert "moon_landing" in unroutable[0].event.reason
+
+
+def test_drug_prevention_outreach_is_delivered_at_intake_not_referred():
+    body = contract_example()
+    body["needs"] = [{"code": "drug_prevention_outreach"}, {"code": "job_registration"}]
+    outgoing = route_intake(intake=intake_event(body), catalog=default_catalog(), routed_at=NOW)
+    assert [o.event.need_code for o in outgoing] == ["job_registration"]
