@@ -92,8 +92,11 @@ fetch() {
   # old and new jars on one classpath.
   local tmp="$HERE/.libs.tmp.$$"
   rm -rf "$tmp"
-  if ! mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" \
-        dependency:copy-dependencies -Dsongtor.libs.dir="$tmp" >&2; then
+  # Maven's output is only shown when it fails.
+  local out
+  if ! out="$(mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies \
+                -Dsongtor.libs.dir="$tmp" 2>&1)"; then
+    echo "$out" >&2
     rm -rf "$tmp"
     die "maven could not fetch the Kafka jars (see output above)"
   fi

@@ -1,0 +1,95 @@
+"""Fixtures for the real components. Unit tests use none of them."""
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.infrastructure import REPO, KafkaForTests, PostgresForTests
+from tests.support.processes import ServiceProcess, free_port, service_env
+
+DATABASES = [name.strip() for name in os.environ.get("SONGTOR_TEST_DATABASES", "sqlite,postgresql").split(",")]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    kafka = KafkaForTests()
+    try:
+        yield kafka.start()
+    finally:
+        kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresForTests:
+    pg = PostgresForTests()
+    pg.start()
+    return pg
+
+
+@pytest.fixture
+def kafka_env(kafka_bootstrap: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Topic and group namespaces of this test alone, so tests never read each other's messages."""
+    run = f"t{uuid.uuid4().hex[:8]}"
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_TOPIC_PREFIX": f"{run}.",
+        "KAFKA_GROUP_PREFIX": f"{run}.",
+        "KAFKA_PARTITIONS": "3",
+    }
+
+
+@pytest.fixture(params=DATABASES)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(
+    db_backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[[str], str]:
+    """database_url(service) -> a fresh, empty database for that service in this test."""
+
+    def make(service: str) -> str:
+        if db_backend == "sqlite":
+            return f"sqlite:///{tmp_path}/{service}.db"
+        pg: PostgresForTests = request.getfixturevalue("postgres")
+        name = re.sub(r"[^a-z0-9_]", "_", f"{service}_{uuid.uuid4().hex[:8]}".lower())
+        return pg.fresh_database(name)
+
+    return make
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Path:
+    path = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.nodeid)[-150:]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def start_service(
+    kafka_env: dict[str, str], database_url: Callable[[str], str], artifacts_dir: Path
+) -> Iterator[Callable[[str], ServiceProcess]]:
+    """start_service(name) -> a running service process on a free port, stopped after the test."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str) -> ServiceProcess:
+        port = free_port()
+        db = "" if name == "routing" else database_url(name)
+        process = ServiceProcess(
+            name=name,
+            env=service_env(name=name, port=port, database_url=db, kafka_env=kafka_env),
+            port=port,
+            log_path=artifacts_dir / f"{name}.log",
+        )
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in reversed(started):
+        process.stop()

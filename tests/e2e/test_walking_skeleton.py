@@ -1,0 +1,89 @@
+"""Every service as its own process, driven over HTTP as the offices and agencies would."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.support.examples import contract_example
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def stack(start_service):
+    return {name: start_service(name) for name in ("reporting", "agency-adapters", "routing", "intake")}
+
+
+def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack):
+    intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]
+    answer = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10)
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    assert len(accepted["referrals"]) == 4
+
+    month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
+    report = eventually(
+        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month}).json(),
+        until=lambda r: r.get("total") == 4 and r["by_status"].get("received") == 4,
+        timeout=30,
+    )
+    assert report["by_agency"] == {"employment": 1, "skills": 1, "welfare": 0, "social_security": 2}
+    assert report["by_category"] == {"promote": 1, "develop": 1, "protect": 2}
+    assert report["by_worker_type"] == {"informal": 4}
+
+    status = httpx.get(f"{intake.url}/v1/intakes/{accepted['intake_id']}").json()
+    assert {r["status"] for r in status["referrals"]} == {"received"}
+
+    queue = httpx.get(f"{agency.url}/v1/agencies/social_security/referrals", params={"status": "received"}).json()
+    assert len(queue["referrals"]) == 2
+    assert "program" not in str(queue) and "rehab_center" not in str(queue)
+
+
+def test_an_agency_moves_a_referral_and_the_report_follows(stack):
+    intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]
+    accepted = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10).json()
+    skills_id = next(r["referral_id"] for r in accepted["referrals"] if r["need_code"] == "skill_training")
+
+    eventually(
+        lambda: httpx.get(f"{agency.url}/v1/agencies/skills/referrals").json()["referrals"],
+        until=lambda rows: any(r["referral_id"] == skills_id for r in rows),
+        timeout=30,
+    )
+    refused = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json={"status": "completed"})
+    assert refused.status_code == 409
+    assert refused.json()["allowed_moves"] == ["accepted", "declined"]
+
+    for move in ({"status": "accepted"}, {"status": "completed", "outcome_code": "enrolled", "note": "welding"}):
+        response = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json=move)
+        assert response.status_code == 200, response.text
+
+    month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
+    eventually(
+        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month}).json(),
+        until=lambda r: r.get("by_status", {}).get("completed") == 1,
+        timeout=30,
+    )
+    eventually(
+        lambda: httpx.get(f"{intake.url}/v1/intakes/{accepted['intake_id']}").json()["referrals"],
+        until=lambda rows: {r["referral_id"]: r["status"] for r in rows}[skills_id] == "completed",
+        timeout=30,
+    )
+
+
+def test_a_bad_national_id_is_refused_and_every_service_serves_metrics(stack):
+    body = contract_example()
+    body["person"]["national_id"] = "3640100456782"
+    refused = httpx.post(f"{stack['intake'].url}/v1/intakes", json=body)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["person.national_id"]
+
+    for service in stack.values():
+        metrics = httpx.get(f"{service.url}/metrics")
+        assert metrics.status_code == 200
+        assert metrics.headers["content-type"].startswith("text/plain")
+        assert "songtor_http_request_seconds" in metrics.text
+        health = httpx.get(f"{service.url}/health").json()
+        assert health["broker"]["connected"] is True

@@ -1,0 +1,100 @@
+"""Handlers against the real broker and the real databases (SQLite and PostgreSQL): a
+redelivered event changes nothing, and a pending outbox row is published after a crash."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from agency_adapters.main import build_app as build_agency_app
+from agency_adapters.settings import AgencySettings
+from reporting.main import build_app as build_reporting_app
+from reporting.settings import ReportingSettings
+from routing.domain import route_intake
+from shared.catalog import default_catalog
+from shared.db import OutboxRelay, add_to_outbox, create_tables, make_engine, session_factory
+from shared.db.outbox import OutboxMessage
+from shared.kafka import build_broker
+from shared.topics import Topics
+from tests.support.examples import intake_event
+from tests.support.in_process import kafka_settings, running
+from tests.support.kafka_io import json_of, produce, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_assignment_delivered_twice_is_stored_and_announced_once(kafka_env, database_url):
+    settings = AgencySettings(database_url=database_url("agency"), kafka=kafka_settings(kafka_env))
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    assigned = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=datetime.now(UTC))[0].event
+    payload = assigned.model_dump_json().encode()
+
+    async with running(build_agency_app(settings)) as client:
+        await produce(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_assigned("employment"),
+                      [(assigned.referral_id.encode(), payload), (assigned.referral_id.encode(), payload)])
+        for _ in range(100):
+            rows = (await client.get("/v1/agencies/employment/referrals")).json()["referrals"]
+            if rows:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)  # give the duplicate time to be (not) applied
+        rows = (await client.get("/v1/agencies/employment/referrals")).json()["referrals"]
+
+    assert [r["referral_id"] for r in rows] == [assigned.referral_id]
+    updates = await read_topic(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_updated, expect=2, timeout=5)
+    assert [json_of(u)["status"] for u in updates] == ["received"]
+
+
+async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env, database_url):
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env))
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    intake = intake_event(received_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
+    routed = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
+    bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    async with running(build_reporting_app(settings)) as client:
+        for _ in range(2):  # everything twice, as a replay after a crash would send it
+            await produce(bootstrap, topics.intake_submitted, [(intake.intake_id.encode(), intake.model_dump_json().encode())])
+            for item in routed:
+                await produce(bootstrap, topics.referral_assigned(item.event.agency),
+                              [(item.key.encode(), item.event.model_dump_json().encode())])
+        report = {}
+        for _ in range(150):
+            report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
+            if report.get("by_status", {}).get("assigned") == 4:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2)
+        report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
+
+    assert report["total"] == 4
+    assert report["by_agency"] == {"employment": 1, "skills": 1, "welfare": 0, "social_security": 2}
+
+
+async def test_the_outbox_relay_publishes_rows_a_crash_left_pending(kafka_env, database_url):
+    from prometheus_client import CollectorRegistry
+
+    from shared.kafka import ensure_topics
+
+    engine = make_engine(database_url("outbox"))
+    await create_tables(engine, [OutboxMessage.__table__])
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    intake = intake_event()
+    async with session_factory(engine)() as session:
+        add_to_outbox(session, topic=topics.intake_submitted, key=intake.intake_id, event=intake)
+        await session.commit()  # ...and the process "dies" before publishing
+
+    bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
+    await ensure_topics(bootstrap_servers=bootstrap, topics=[topics.intake_submitted], partitions=1)
+    broker = build_broker(bootstrap_servers=bootstrap, service="test", registry=CollectorRegistry())
+    await broker.start()
+    try:
+        relay = OutboxRelay(engine=engine, broker=broker)
+        assert await relay.pending() == 1
+        assert await relay.flush() == 1
+        assert await relay.flush() == 0
+    finally:
+        await broker.stop()
+        await engine.dispose()
+    published = await read_topic(bootstrap, topics.intake_submitted, expect=1)
+    assert json_of(published[0])["intake_id"] == intake.intake_id

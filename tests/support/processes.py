@@ -1,0 +1,95 @@
+"""Each service as its own OS process, started, killed and restarted like in production."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.infrastructure import REPO
+
+SERVICE_MODULES = {
+    "intake": ("intake", "INTAKE_"),
+    "routing": ("routing", "ROUTING_"),
+    "agency-adapters": ("agency_adapters", "AGENCY_"),
+    "reporting": ("reporting", "REPORTING_"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, wait: float = 60.0) -> "ServiceProcess":
+        module, _prefix = SERVICE_MODULES[self.name]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module], cwd=REPO, env={**os.environ, **self.env}, stdout=log, stderr=log
+        )
+        self.wait_healthy(timeout=wait)
+        return self
+
+    def wait_healthy(self, *, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; log: {self.log_tail()}")
+            try:
+                response = httpx.get(f"{self.url}/health", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not healthy after {timeout}s ({last}); log: {self.log_tail()}")
+
+    def kill_hard(self) -> None:
+        """kill -9: no shutdown hooks, no final commit — what a crash looks like."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+
+def service_env(*, name: str, port: int, database_url: str, kafka_env: dict[str, str]) -> dict[str, str]:
+    _module, prefix = SERVICE_MODULES[name]
+    env = {f"{prefix}HTTP_PORT": str(port), **kafka_env, "SONGTOR_ENVIRONMENT": "test"}
+    if database_url:
+        env[f"{prefix}DATABASE_URL"] = database_url
+    return env
