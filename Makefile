@@ -1,0 +1,43 @@
+# Songtor: two commands on a fresh machine.
+#   make run   — local Kafka + the four services (SQLite) + demo data; Ctrl-C stops all
+#   make test  — installs what it needs (venv, Kafka jars, PostgreSQL) and runs the whole suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit kafka-fetch postgres-start stop clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --constraint constraints.txt --editable ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+kafka-fetch:
+	bash deploy/kafka/kafka.sh fetch
+
+postgres-start:
+	bash deploy/postgres/pg.sh start
+
+run: install kafka-fetch
+	$(PY) deploy/local/run_stack.py
+
+# Unit tests, then integration, end-to-end and fault tests against the real broker and
+# PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
+test: install kafka-fetch postgres-start
+	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10
+
+test-unit: install
+	$(PY) -m pytest tests/unit -q
+
+stop:
+	-KAFKA_DATA_DIR=.data/run/kafka bash deploy/kafka/kafka.sh stop
+	-KAFKA_PORT=19092 KAFKA_DATA_DIR=.data/test/kafka bash deploy/kafka/kafka.sh stop
+	-bash deploy/postgres/pg.sh stop
+
+clean: stop
+	rm -rf .data test-artifacts

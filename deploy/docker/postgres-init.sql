@@ -1,0 +1,4 @@
+-- One database per service: each owns its tables, its inbox and its outbox.
+CREATE DATABASE intake;
+CREATE DATABASE agency_adapters;
+CREATE DATABASE reporting;
