@@ -24,7 +24,7 @@ postgres-start:
 	bash deploy/postgres/pg.sh start
 
 run: install kafka-fetch
-	$(PY) deploy/local/run_stack.py
+	KEEP=$(KEEP) $(PY) deploy/local/run_stack.py
 
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.

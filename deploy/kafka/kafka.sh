@@ -101,8 +101,17 @@ fetch() {
     die "maven could not fetch the Kafka jars (see output above)"
   fi
   pom_hash >"$tmp/.pom.sha256"
+  # Another kafka.sh (other data dir) may have fetched concurrently.
+  if jars_ready; then
+    rm -rf "$tmp"
+    return 0
+  fi
   rm -rf "$LIBS"
-  mv "$tmp" "$LIBS"
+  # -T: fail instead of moving tmp *into* a .libs someone just created.
+  if ! mv -T "$tmp" "$LIBS" 2>/dev/null; then
+    rm -rf "$tmp"
+    jars_ready || die "could not install jars into $LIBS"
+  fi
 }
 
 # Short-lived Kafka CLI tool. Serial GC + C1 only: these JVMs live ~1-2 s,
@@ -131,15 +140,27 @@ alive() {
   [[ -n "$stat" && "$stat" != Z* ]]
 }
 
-# Prints the pid of the broker started by this script for this data dir.
-# The command-line check guards against a stale pid file whose pid has been
-# reused by an unrelated process.
+# Pids of live brokers for this data dir, found by command line rather than
+# only trusting the pid file: survives a deleted pid file, ignores pid reuse,
+# and lets `stop` catch a broker whose start was aborted half-way. (The
+# pattern goes through the environment: passed as an argument, it would
+# appear in awk's own command line and match itself.)
+broker_pids() {
+  ps -ww -eo pid=,stat=,args= |
+    BROKER_CMD="kafka.Kafka $PROPS" awk '
+      BEGIN { want = ENVIRON["BROKER_CMD"]; if (want == "") exit 1 }
+      $1 > 1 && $2 !~ /^Z/ && $3 ~ /java$/ && index($0, want) { print $1 }'
+}
+
+# Prints the pid of the running broker for this data dir (and keeps the pid
+# file in step with it).
 running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
   local pid
-  pid="$(cat "$PID_FILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-  ps -o args= -p "$pid" 2>/dev/null | grep -qF "kafka.Kafka $PROPS" || return 1
+  pid="$(broker_pids | head -n 1)"
+  [[ -n "$pid" ]] || return 1
+  if [[ -d "$KAFKA_DATA_DIR" && "$(cat "$PID_FILE" 2>/dev/null)" != "$pid" ]]; then
+    echo "$pid" >"$PID_FILE"
+  fi
   echo "$pid"
 }
 
@@ -152,14 +173,18 @@ broker_answers() { port_open "$KAFKA_PORT" && topic_cmd --list >/dev/null 2>&1; 
 # The port this data dir's broker was configured with, from its server.properties.
 configured_port() { sed -n 's#^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\),.*#\1#p' "$PROPS" 2>/dev/null; }
 
+# Last lines written since the most recent start (kafka.sh writes a "===="
+# marker line into server.log before each start).
 dump_log_tail() {
-  log "last 40 lines of $LOG_FILE:"
-  tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true
+  log "last lines of $LOG_FILE since this start:"
+  awk '/^==== .* kafka\.sh start ====$/ { n = 0 } { buf[n++ % 40] = $0 }
+       END { for (i = (n > 40 ? n - 40 : 0); i < n; i++) print buf[i % 40] }' \
+    "$LOG_FILE" >&2 2>/dev/null || true
 }
 
-kill_and_wait() {  # pid
-  local pid="$1" i
-  kill -TERM "$pid" 2>/dev/null || true
+kill_and_wait() {  # pid [TERM|KILL]
+  local pid="$1" sig="${2:-TERM}" i
+  kill -"$sig" "$pid" 2>/dev/null || true
   # A clean KRaft shutdown (flush, close logs) takes a few seconds.
   for ((i = 0; i < 300; i++)); do
     alive "$pid" || return 0
@@ -174,8 +199,18 @@ kill_and_wait() {  # pid
   die "could not kill broker pid $pid"
 }
 
-wait_until_ready() {  # pid
-  local pid="$1" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+# Stops every broker process for this data dir (normally exactly one).
+stop_all_brokers() {  # [TERM|KILL]
+  local pid
+  for pid in $(broker_pids); do
+    log "stopping broker (pid $pid)"
+    kill_and_wait "$pid" "${1:-TERM}"
+  done
+  rm -f "$PID_FILE"
+}
+
+wait_until_ready() {  # pid [kill-on-timeout]
+  local pid="$1" kill_on_timeout="${2:-}" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   # Cheap TCP polling first, then real metadata calls (each one is a JVM).
   until port_open "$KAFKA_PORT"; do
     alive "$pid" || { dump_log_tail; die "broker exited during startup"; }
@@ -188,10 +223,13 @@ wait_until_ready() {  # pid
     sleep 0.5
   done
   dump_log_tail
-  # Don't leave a half-started broker behind holding the ports.
-  kill_and_wait "$pid"
-  rm -f "$PID_FILE"
-  die "broker did not answer on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s (stopped it)"
+  if [[ -n "$kill_on_timeout" ]]; then
+    # Don't leave a broker we just launched behind, half-started, holding the
+    # ports and the data dir; it serves no one, so no graceful stop needed.
+    stop_all_brokers KILL
+    die "broker did not answer on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s (killed it)"
+  fi
+  die "broker (pid $pid) is running but did not answer on $BOOTSTRAP within ${KAFKA_START_TIMEOUT}s"
 }
 
 # ------------------------------------------------------------- config -----
@@ -238,8 +276,12 @@ format_storage_if_needed() {
   local cluster_id
   cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid)"
   log "formatting $LOG_DIRS (cluster id $cluster_id)"
-  kafka_tool kafka.tools.StorageTool format --standalone --ignore-formatted \
-    -t "$cluster_id" -c "$PROPS" >&2
+  local out
+  if ! out="$(kafka_tool kafka.tools.StorageTool format --standalone --ignore-formatted \
+                -t "$cluster_id" -c "$PROPS" 2>&1)"; then
+    echo "$out" >&2
+    die "formatting $LOG_DIRS failed"
+  fi
 }
 
 # ------------------------------------------------------------- topics -----
@@ -270,6 +312,16 @@ create_topics_from_stdin() {
 }
 
 # ----------------------------------------------------------- commands -----
+
+# start/stop/reset take an exclusive lock, so that e.g. several pytest-xdist
+# workers calling `start` at once get one broker rather than a race in which
+# the losers' JVMs die on Kafka's data-dir lock. The lock file sits next to
+# the data dir because `reset` deletes the data dir itself.
+take_lock() {
+  mkdir -p "$(dirname "$KAFKA_DATA_DIR")"
+  exec 9>>"$KAFKA_DATA_DIR.lock"
+  flock -w 180 9 || die "timed out waiting for another kafka.sh on $KAFKA_DATA_DIR"
+}
 
 cmd_fetch() { fetch; }
 
@@ -316,16 +368,18 @@ cmd_start() {
     # then execs java, so the pid file holds the JVM's pid whatever setsid
     # does. All three std streams are redirected so a caller capturing our
     # output (e.g. subprocess.run(capture_output=True)) isn't kept waiting on
-    # a pipe the broker holds open.
+    # a pipe the broker holds open. 9>&-: nor may it inherit our lock (fd 9),
+    # which it would otherwise hold for as long as it runs.
     (
       cd "$KAFKA_DATA_DIR"
+      # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
       setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
         "$JAVA" -Xms128m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
         -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
         -Dsongtor.kafka.log="$LOG_FILE" \
         -cp "$LIBS/*" kafka.Kafka "$PROPS" \
-        </dev/null >>"$LOG_FILE" 2>&1 &
+        </dev/null >>"$LOG_FILE" 2>&1 9>&- &
     )
     local i
     for ((i = 0; i < 50; i++)); do
@@ -333,7 +387,7 @@ cmd_start() {
       sleep 0.1
     done
     pid="$(cat "$PID_FILE" 2>/dev/null)" || die "broker did not start (no pid file)"
-    wait_until_ready "$pid"
+    wait_until_ready "$pid" kill-on-timeout
     log "started (pid $pid)"
   fi
 
@@ -355,15 +409,13 @@ cmd_create_topics() {
 }
 
 cmd_stop() {
-  local pid
-  if pid="$(running_pid)"; then
-    log "stopping broker (pid $pid)"
-    kill_and_wait "$pid"
-    log "stopped"
-  else
+  if [[ -z "$(broker_pids)" ]]; then
     log "not running"
+    rm -f "$PID_FILE"
+    return 0
   fi
-  rm -f "$PID_FILE"
+  stop_all_brokers TERM
+  log "stopped"
 }
 
 cmd_status() {
@@ -394,11 +446,11 @@ cmd="${1:-}"
 (($#)) && shift
 case "$cmd" in
   fetch) cmd_fetch "$@" ;;
-  start) cmd_start "$@" ;;
+  start) take_lock; cmd_start "$@" ;;
   create-topics) cmd_create_topics "$@" ;;
-  stop) cmd_stop ;;
+  stop) take_lock; cmd_stop ;;
   status) cmd_status ;;
-  reset) cmd_reset ;;
+  reset) take_lock; cmd_reset ;;
   -h | --help | help) usage ;;
   *) usage; exit 2 ;;
 esac

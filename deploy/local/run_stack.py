@@ -6,6 +6,7 @@ Run with the project's virtual environment: `.venv/bin/python deploy/local/run_s
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,13 +85,16 @@ def wait_healthy(name: str, process: subprocess.Popen, port: int, timeout: float
 
 
 def load_demo_intakes() -> None:
+    if os.environ.get("KEEP") == "1":
+        return
     accepted = 0
     for body in json.loads(DEMO.read_text(encoding="utf-8")):
         response = httpx.post("http://127.0.0.1:8081/v1/intakes", json=body, timeout=10)
         if response.status_code != 202:
             raise SystemExit(f"demo intake refused: {response.status_code} {response.text}")
         accepted += 1
-    say(f"loaded {accepted} demo intakes (fictional people) from {DEMO.relative_to(REPO)}")
+    say(f"loaded {accepted} demo intakes (fictional people; Khon Kaen, Chachoengsao, Pathum Thani) "
+        f"from {DEMO.relative_to(REPO)}")
 
 
 def stop_services(running: list[tuple[str, subprocess.Popen, int]]) -> None:
@@ -105,7 +109,18 @@ def stop_services(running: list[tuple[str, subprocess.Popen, int]]) -> None:
             process.kill()
 
 
+def fresh_state() -> None:
+    """Each `make run` starts from a clean slate (demo data only) unless KEEP=1: a demo whose
+    counts grow with every start would make the numbers on screen hard to check."""
+    if os.environ.get("KEEP") == "1":
+        say("KEEP=1: keeping the previous run's data")
+        return
+    stop_kafka()  # a broker left over from an interrupted run would hold the old topics
+    shutil.rmtree(DATA, ignore_errors=True)
+
+
 def main() -> None:
+    fresh_state()
     DATA.mkdir(parents=True, exist_ok=True)
     running: list[tuple[str, subprocess.Popen, int]] = []
     try:

@@ -22,7 +22,7 @@ def make_engine(url: str) -> AsyncEngine:
     async_url = _async_url(url)
     if async_url.startswith("sqlite+aiosqlite:///"):
         Path(async_url.removeprefix("sqlite+aiosqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(async_url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -34,7 +34,8 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(async_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # hide_parameters: SQL errors end up in logs, and parameters can hold personal data.
+    return create_async_engine(async_url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

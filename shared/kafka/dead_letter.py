@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.topics import dead_letter_topic
@@ -31,6 +32,18 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 _MAX_BACKOFF_SECONDS = 30.0
 _MAX_REASON_CHARS = 1000
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Why a message failed, without echoing its content: a validation error's text would
+    otherwise carry the input values (a national ID) into headers and logs."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        return f"{exc.error_count()} validation error(s): {problems}"[:_MAX_REASON_CHARS]
+    return str(exc)[:_MAX_REASON_CHARS]
 
 
 class DeadLetterHeaders:
@@ -109,7 +122,7 @@ class _DeadLetterScope(BaseMiddleware):
         handler = self.context.get("handler_")
         group = getattr(handler, "group_id", None) or ""
         broker = self.context.get("broker")
-        reason = str(exc)[:_MAX_REASON_CHARS]
+        reason = describe_failure(exc)
         headers = {
             DeadLetterHeaders.ORIGINAL_TOPIC: record.topic,
             DeadLetterHeaders.ORIGINAL_PARTITION: str(record.partition),

@@ -41,6 +41,12 @@ def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack):
     assert len(queue["referrals"]) == 2
     assert "program" not in str(queue) and "rehab_center" not in str(queue)
 
+    person = contract_example()["person"]
+    for service in stack.values():
+        log = service.log_path.read_text(errors="replace")
+        assert person["national_id"] not in log, f"national ID in {service.name} log"
+        assert person["full_name"] not in log, f"name in {service.name} log"
+
 
 def test_an_agency_moves_a_referral_and_the_report_follows(stack):
     intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]

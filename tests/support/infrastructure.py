@@ -56,7 +56,7 @@ class KafkaForTests:
         elif _docker_answers():
             from testcontainers.kafka import KafkaContainer
 
-            self._container = KafkaContainer("apache/kafka:4.1.1").with_kraft()
+            self._container = KafkaContainer("apache/kafka:4.3.1").with_kraft()
             self._container.start()
             self.bootstrap = self._container.get_bootstrap_server()
         else:
