@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.domain import PlannedReferral
 from intake.models import IntakeRecord, ReferralStatusRecord
 from shared.contracts import IntakeSubmittedV1
+from shared.db import get_for_update
 
 
 def add_intake(
@@ -56,7 +57,7 @@ async def record_status(
 ) -> None:
     """Move the referral's status forward; events may arrive out of order across topics, so an
     older fact (lower version) never overwrites a newer one."""
-    row = await session.get(ReferralStatusRecord, referral_id)
+    row = await get_for_update(session, ReferralStatusRecord, key={"referral_id": referral_id})
     if row is None:
         return  # an intake this service never accepted (e.g. another intake instance's DB)
     if agency is not None:

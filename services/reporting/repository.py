@@ -7,12 +7,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.models import IntakeServiceFact, ReferralFact
+from shared.db import get_for_update
 
 
 async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -> ReferralFact:
-    fact = await session.get(ReferralFact, referral_id)
-    if fact is None:
-        fact = ReferralFact(referral_id=referral_id, intake_id=intake_id)
+    """The referral's fact row, created if this is the first event about it, and locked: the
+    intake, assignment and update consumers write the same rows concurrently."""
+    blank = ReferralFact(referral_id=referral_id, intake_id=intake_id).model_dump(exclude={"referral_id"})
+    fact = await get_for_update(session, ReferralFact, key={"referral_id": referral_id}, create=blank)
+    assert fact is not None, "created above when missing"
     return fact
 
 

@@ -2,6 +2,7 @@
 
 from shared.db.engine import create_tables, make_engine, session_factory
 from shared.db.inbox import InboxEntry, claim_event
+from shared.db.locking import get_for_update
 from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "add_to_outbox",
     "claim_event",
     "create_tables",
+    "get_for_update",
     "make_engine",
     "session_factory",
 ]

@@ -17,7 +17,7 @@ from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from shared.topics import dead_letter_topic
 
@@ -30,6 +30,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+# A unique-key collision is usually a race with a concurrent writer of the same row and goes
+# away on retry; one that persists is a real conflict in the message and is dead-lettered.
+CONFLICT_ERRORS: tuple[type[BaseException], ...] = (IntegrityError,)
+_MAX_CONFLICT_ATTEMPTS = 5
 _MAX_BACKOFF_SECONDS = 30.0
 _MAX_REASON_CHARS = 1000
 
@@ -100,7 +104,11 @@ class _DeadLetterScope(BaseMiddleware):
         if exc_val is None or isinstance(exc_val, (HandlerException, asyncio.CancelledError)):
             self.owner._attempts.pop(position, None)
             return False
-        if isinstance(exc_val, TRANSIENT_ERRORS):
+        retry_conflict = (
+            isinstance(exc_val, CONFLICT_ERRORS)
+            and self.owner._attempts.get(position, 0) < _MAX_CONFLICT_ATTEMPTS
+        )
+        if isinstance(exc_val, TRANSIENT_ERRORS) or retry_conflict:
             await self._back_off(position, record.topic, exc_val)
             return False  # re-raised: NACK_ON_ERROR seeks back and the message is retried
         await self._dead_letter(record, exc_val)

@@ -98,3 +98,43 @@ async def test_the_outbox_relay_publishes_rows_a_crash_left_pending(kafka_env, d
         await engine.dispose()
     published = await read_topic(bootstrap, topics.intake_submitted, expect=1)
     assert json_of(published[0])["intake_id"] == intake.intake_id
+
+
+async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_complete(kafka_env, database_url):
+    """The three consumers write the same rows at the same moment; no status may go back and
+    no first insert may collide."""
+    from agency_adapters.lifecycle import updated_event
+    from tests.support.examples import intake_for, thai_national_id
+    import random
+
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env))
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
+    rng = random.Random(7)
+    by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
+    for n in range(60):
+        intake = intake_event(intake_for(thai_national_id(rng)), intake_id=f"00000000-0000-4000-8000-{n:012d}",
+                              received_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
+        by_topic.setdefault(topics.intake_submitted, []).append((intake.intake_id.encode(), intake.model_dump_json().encode()))
+        for item in route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC)):
+            event = item.event
+            by_topic.setdefault(topics.referral_assigned(event.agency), []).append((item.key.encode(), event.model_dump_json().encode()))
+            receipt = updated_event(referral_id=event.referral_id, intake_id=event.intake_id, agency=event.agency,
+                                    status="received", previous_status="assigned", version=2, actor="system",
+                                    occurred_at=datetime.now(UTC))
+            by_topic.setdefault(topics.referral_updated, []).append((item.key.encode(), receipt.model_dump_json().encode()))
+
+    async with running(build_reporting_app(settings)) as client:
+        await asyncio.gather(*(produce(bootstrap, topic, messages) for topic, messages in by_topic.items()))
+        report = {}
+        for _ in range(300):
+            report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
+            if report.get("by_status", {}).get("received") == 240:
+                break
+            await asyncio.sleep(0.2)
+
+    assert report["total"] == 240
+    assert report["by_status"] == {"received": 240}
+    assert report["by_category"] == {"promote": 60, "develop": 60, "protect": 120}
+    dead = await read_topic(bootstrap, f"{topics.intake_submitted}.dlq", expect=1, timeout=2)
+    assert dead == []
