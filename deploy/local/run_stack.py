@@ -119,7 +119,15 @@ def fresh_state() -> None:
     shutil.rmtree(DATA, ignore_errors=True)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main() -> None:
+    # Ctrl-C and a supervisor's SIGTERM both mean "stop everything cleanly". Installed
+    # explicitly: a shell that starts us in the background would otherwise leave SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     fresh_state()
     DATA.mkdir(parents=True, exist_ok=True)
     running: list[tuple[str, subprocess.Popen, int]] = []

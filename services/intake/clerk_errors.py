@@ -55,8 +55,8 @@ def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(
         status_code=422,
         content={
-            "detail": f"The intake was not accepted: {count} field{'s' if count != 1 else ''} "
-            "need correcting. Nothing was stored.",
+            "detail": f"The intake was not accepted: {count} "
+            f"{'field needs' if count == 1 else 'fields need'} correcting. Nothing was stored.",
             "errors": errors,
         },
     )
