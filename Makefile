@@ -28,8 +28,10 @@ run: install kafka-fetch
 
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
+# The test PostgreSQL is stopped afterwards, pass or fail (the test broker stops with pytest).
 test: install kafka-fetch postgres-start
-	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10
+	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10; \
+	status=$$?; bash deploy/postgres/pg.sh stop; exit $$status
 
 test-unit: install
 	$(PY) -m pytest tests/unit -q

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agency_adapters import lifecycle, repository
 from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralAssignedV1
-from shared.db import OutboxRelay, add_to_outbox, claim_event
+from shared.db import OutboxRelay, add_to_outbox, apply_once
 from shared.kafka import reliable_subscriber_options
 from shared.settings import KafkaSettings
 
@@ -45,21 +45,23 @@ def _register_one(
         if event.agency != agency:
             raise ValueError(f"referral for agency '{event.agency}' arrived on {topic}")
         now = datetime.now(UTC)
-        async with sessions() as session:
-            if await claim_event(session, consumer=consumer, event_id=event.event_id):
-                repository.add_received(session, event=event, received_at=now)
-                receipt = lifecycle.updated_event(
-                    referral_id=event.referral_id,
-                    intake_id=event.intake_id,
-                    agency=agency,
-                    status="received",
-                    previous_status="assigned",
-                    version=repository.RECEIVED_VERSION,
-                    actor="system",
-                    occurred_at=now,
-                )
-                add_to_outbox(session, topic=kafka.topics.referral_updated, key=event.referral_id, event=receipt)
-            await session.commit()
+
+        async def effect(session: AsyncSession) -> None:
+            repository.add_received(session, event=event, received_at=now)
+            receipt = lifecycle.updated_event(
+                referral_id=event.referral_id,
+                intake_id=event.intake_id,
+                agency=agency,
+                status="received",
+                previous_status="assigned",
+                version=repository.RECEIVED_VERSION,
+                actor="system",
+                occurred_at=now,
+            )
+            add_to_outbox(session, topic=kafka.topics.referral_updated, key=event.referral_id, event=receipt)
+
+        await apply_once(sessions, consumer=consumer, event_id=event.event_id, effect=effect)
+        # Also after a redelivery: a crash may have come between the commit and the publish.
         await relay.flush()
         logger.info("referral received", extra={"correlation_id": event.intake_id, "referral_id": event.referral_id})
 

@@ -55,7 +55,8 @@ async def apply_move(
     moved_at: datetime,
 ) -> bool:
     """Compare-and-set on the version: False when someone else moved the referral first."""
-    result = await session.execute(
+    connection = await session.connection()  # a Core UPDATE: its rowcount is the compare-and-set
+    result = await connection.execute(
         update(AgencyReferral)
         .where(
             col(AgencyReferral.referral_id) == referral.referral_id,

@@ -1,6 +1,6 @@
 """Consumers that keep the intake's view of its referrals' statuses current.
 
-Thin: parse (FastStream + the contract model), claim the event in the inbox, apply, commit.
+Thin: parse (FastStream + the contract model), then apply once through the inbox.
 """
 
 from faststream.kafka import KafkaBroker
@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake import repository
 from shared.contracts import NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
-from shared.db import claim_event
+from shared.db import apply_once
 from shared.kafka import reliable_subscriber_options
 from shared.settings import KafkaSettings
 
@@ -21,37 +21,26 @@ def register_status_handlers(
 ) -> None:
     topics = kafka.topics
 
-    @broker.subscriber(
-        *topics.all_assigned(), **reliable_subscriber_options(group_id=kafka.group("intake.assigned"))
-    )
+    async def record(consumer: str, event_id, **status) -> None:  # noqa: ANN001, ANN003
+        async def effect(session: AsyncSession) -> None:
+            await repository.record_status(session, **status)
+
+        await apply_once(sessions, consumer=consumer, event_id=event_id, effect=effect)
+
+    def options(consumer: str) -> dict:
+        return reliable_subscriber_options(group_id=kafka.group(consumer))
+
+    @broker.subscriber(*topics.all_assigned(), **options("intake.assigned"))
     async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        async with sessions() as session:
-            if await claim_event(session, consumer="intake.assigned", event_id=event.event_id):
-                await repository.record_status(
-                    session, referral_id=event.referral_id, status="assigned",
-                    version=ASSIGNED_VERSION, agency=event.agency,
-                )
-            await session.commit()
+        await record("intake.assigned", event.event_id, referral_id=event.referral_id,
+                     status="assigned", version=ASSIGNED_VERSION, agency=event.agency)
 
-    @broker.subscriber(
-        topics.referral_updated, **reliable_subscriber_options(group_id=kafka.group("intake.updated"))
-    )
+    @broker.subscriber(topics.referral_updated, **options("intake.updated"))
     async def on_referral_updated(event: ReferralUpdatedV1) -> None:
-        async with sessions() as session:
-            if await claim_event(session, consumer="intake.updated", event_id=event.event_id):
-                await repository.record_status(
-                    session, referral_id=event.referral_id, status=event.status,
-                    version=event.version, agency=event.agency,
-                )
-            await session.commit()
+        await record("intake.updated", event.event_id, referral_id=event.referral_id,
+                     status=event.status, version=event.version, agency=event.agency)
 
-    @broker.subscriber(
-        topics.referral_unroutable, **reliable_subscriber_options(group_id=kafka.group("intake.unroutable"))
-    )
+    @broker.subscriber(topics.referral_unroutable, **options("intake.unroutable"))
     async def on_need_unroutable(event: NeedUnroutableV1) -> None:
-        async with sessions() as session:
-            if await claim_event(session, consumer="intake.unroutable", event_id=event.event_id):
-                await repository.record_status(
-                    session, referral_id=event.referral_id, status="unroutable", version=ASSIGNED_VERSION
-                )
-            await session.commit()
+        await record("intake.unroutable", event.event_id, referral_id=event.referral_id,
+                     status="unroutable", version=ASSIGNED_VERSION)

@@ -34,6 +34,7 @@ def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: 
     """One event per need referred onward; needs delivered at intake produce none."""
     outgoing: list[Outgoing] = []
     person = agency_view_of(intake)
+    envelope = {"occurred_at": routed_at, "correlation_id": intake.intake_id, "producer": PRODUCER}
     for need in intake.needs:
         referral_id = ids.referral_id(intake_id=intake.intake_id, need_code=need.code)
         definition = catalog.get(need.code)
@@ -46,9 +47,7 @@ def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: 
                     referral_id,
                     NeedUnroutableV1(
                         event_id=ids.derived_event_id(source_id=referral_id, purpose="unroutable"),
-                        occurred_at=routed_at,
-                        correlation_id=intake.intake_id,
-                        producer=PRODUCER,
+                        **envelope,
                         referral_id=referral_id,
                         intake_id=intake.intake_id,
                         need_code=need.code,
@@ -63,9 +62,7 @@ def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: 
                 referral_id,
                 ReferralAssignedV1(
                     event_id=ids.derived_event_id(source_id=referral_id, purpose="assigned"),
-                    occurred_at=routed_at,
-                    correlation_id=intake.intake_id,
-                    producer=PRODUCER,
+                    **envelope,
                     referral_id=referral_id,
                     intake_id=intake.intake_id,
                     agency=definition.agency,

@@ -1,8 +1,11 @@
 """The consumer inbox: delivery is at-least-once, so every consumer that writes records the
 `event_id`s it applied, in the same transaction as the effect, and ignores them the second time."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from uuid import UUID
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,3 +33,20 @@ async def claim_event(session: AsyncSession, *, consumer: str, event_id: UUID) -
         return False
     session.add(InboxEntry(consumer=consumer, event_id=key))
     return True
+
+
+async def apply_once(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    consumer: str,
+    event_id: UUID,
+    effect: Callable[[AsyncSession], Awaitable[None]],
+) -> bool:
+    """Run `effect` and record `event_id` in one transaction, unless `consumer` already applied
+    it. Returns whether the effect ran. The commit is what makes the offset safe to commit."""
+    async with sessions() as session:
+        applied = await claim_event(session, consumer=consumer, event_id=event_id)
+        if applied:
+            await effect(session)
+        await session.commit()
+    return applied

@@ -28,14 +28,14 @@ async def get_for_update(
     dialect = connection.dialect.name
     if create is not None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        await session.execute(
+        await connection.execute(
             insert(model).values(**key, **create).on_conflict_do_nothing(index_elements=list(key))
         )
     elif dialect == "sqlite":
         # SQLite has no row locks, and a SELECT does not start a write transaction: a no-op
         # UPDATE takes the database's write lock now, so the read below cannot go stale.
         column, value = next(iter(key.items()))
-        await session.execute(
+        await connection.execute(
             update(model).where(*(getattr(model, k) == v for k, v in key.items())).values({column: value})
         )
     query = select(model).filter_by(**key).with_for_update().execution_options(populate_existing=True)

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from shared.topics import Topics
 from tests.support.examples import intake_for, thai_national_id
+from tests.support.kafka_io import read_topic
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.faults
@@ -34,7 +36,7 @@ async def _submit_all(url: str, bodies: list[dict], *, after_each) -> list[dict]
     return accepted
 
 
-async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_killed(start_service):
+async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_killed(start_service, kafka_env):
     reporting = start_service("reporting")
     agency = start_service("agency-adapters")
     routing = start_service("routing")
@@ -44,8 +46,14 @@ async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_ki
     crashed = asyncio.Event()
 
     async def crash_routing_once(count: int) -> None:
-        if count == INTAKES // 3 and not crashed.is_set():
+        # Freeze routing so a backlog builds, then let it work through it and kill it mid-way:
+        # the kill then lands between a publish and its offset commit, forcing a replay.
+        if count == INTAKES // 4:
+            routing.pause()
+        elif count == INTAKES // 2 and not crashed.is_set():
             crashed.set()
+            routing.resume()
+            await asyncio.sleep(0.5)
             routing.kill_hard()
             # restart in a thread: it waits for health, and intakes keep streaming meanwhile
             asyncio.get_running_loop().run_in_executor(None, routing.start)
@@ -77,3 +85,13 @@ async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_ki
                 stored += len(rows)
                 offset += len(rows)
     assert stored == expected
+
+    # What the crash did: routing published more assignments than there are referrals (the
+    # replayed ones), and the counts above show each was still counted once.
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    published = 0
+    for name in ("employment", "skills", "social_security"):
+        published += len(await read_topic(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_assigned(name),
+                                          expect=expected, timeout=5))
+    print(f"assignments published: {published} for {expected} referrals ({published - expected} replayed)")
+    assert published >= expected
