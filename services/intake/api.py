@@ -1,69 +1,41 @@
 """HTTP routes of the intake service. Thin: validate, call the domain, store, answer."""
 
 import json
-import logging
-import uuid
-from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake import domain, repository
-from intake.clerk_errors import refusal
+from intake import repository
 from intake.request import IntakeRequest
-from shared import ids
-from shared.catalog import NeedCatalog
-from shared.db import OutboxRelay, add_to_outbox
-from shared.topics import Topics
-
-logger = logging.getLogger("songtor.intake.api")
+from intake.submission import IntakeDesk, Submission, fingerprint, submit_one
 
 
-def intake_router(
-    *,
-    catalog: NeedCatalog,
-    sessions: async_sessionmaker[AsyncSession],
-    relay: OutboxRelay,
-    topics: Topics,
-    person_ref_key: str,
-) -> APIRouter:
+def intake_router(*, desk: IntakeDesk) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["intake"])
+    catalog, sessions = desk.catalog, desk.sessions
 
-    @router.post("/intakes", status_code=202, summary="Submit one person's needs for referral")
-    async def submit_intake(request: IntakeRequest) -> JSONResponse:
-        if errors := domain.reference_errors(request=request, catalog=catalog):
-            return refusal(errors)
-        intake_id = str(uuid.uuid4())
-        event = domain.build_intake_event(
+    @router.post(
+        "/intakes",
+        status_code=202,
+        summary="Submit one person's needs for referral",
+        responses={422: {"description": "Fields to correct: field, value and reason for each"},
+                   409: {"description": "Idempotency-Key reused for a different intake"}},
+    )
+    async def submit_intake(
+        request: IntakeRequest,
+        http_request: Request,
+        idempotency_key: str | None = Header(
+            default=None, max_length=200,
+            description="Any unique string per intake; a retried POST with the same key returns the first answer.",
+        ),
+    ) -> JSONResponse:
+        submission = Submission(
             request=request,
-            intake_id=intake_id,
-            event_id=ids.derived_event_id(source_id=intake_id, purpose="submitted"),
-            received_at=datetime.now(UTC),
-            person_ref_key=person_ref_key,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint(await http_request.body()) if idempotency_key else None,
         )
-        referrals, delivered = domain.plan_referrals(event=event, catalog=catalog)
-        async with sessions() as session:
-            repository.add_intake(session, event=event, referrals=referrals)
-            add_to_outbox(session, topic=topics.intake_submitted, key=intake_id, event=event)
-            await session.commit()
-        # The committed outbox row is already durable; publishing now just makes it prompt.
-        # If the broker is down, the relay's loop publishes it when the broker is back.
-        try:
-            await relay.flush()
-        except Exception:  # noqa: BLE001
-            logger.warning("intake %s stored; publish deferred to the outbox relay", intake_id, exc_info=True)
-        logger.info("intake accepted", extra={"correlation_id": intake_id})
-        return JSONResponse(
-            status_code=202,
-            content={
-                "intake_id": intake_id,
-                "status_url": f"/v1/intakes/{intake_id}",
-                "referrals": [{"need_code": r.need_code, "referral_id": r.referral_id} for r in referrals],
-                "services_delivered_at_intake": delivered,
-            },
-        )
+        answer = await submit_one(desk, submission)
+        return JSONResponse(status_code=answer.status_code, content=answer.body)
 
     @router.get("/intakes/{intake_id}", summary="An intake and the current status of its referrals")
     async def show_intake(intake_id: str) -> dict:
@@ -80,6 +52,8 @@ def intake_router(
             "person": event["person"],
             "needs": event["needs"],
             "consent": event["consent"],
+            "joined_open_referrals": event.get("joined", []),
+            "warnings": json.loads(record.warnings_json),
             "referrals": [
                 {
                     "referral_id": s.referral_id,

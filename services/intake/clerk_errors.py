@@ -50,16 +50,17 @@ def describe(error: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
+def refusal_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
     count = len(errors)
-    return JSONResponse(
-        status_code=422,
-        content={
-            "detail": f"The intake was not accepted: {count} "
-            f"{'field needs' if count == 1 else 'fields need'} correcting. Nothing was stored.",
-            "errors": errors,
-        },
-    )
+    return {
+        "detail": f"The intake was not accepted: {count} "
+        f"{'field needs' if count == 1 else 'fields need'} correcting. Nothing was stored.",
+        "errors": errors,
+    }
+
+
+def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(status_code=422, content=refusal_body(errors))
 
 
 async def validation_exception_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:

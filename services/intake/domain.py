@@ -4,16 +4,16 @@ Pure: no I/O, no framework. The API calls these and turns their answers into HTT
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import geothai
 
-from intake.request import IntakeRequest
+from intake.request import ELDERLY_AGE, IntakeRequest, age_on
 from shared import ids
 from shared.catalog import NeedCatalog
-from shared.contracts import Address, Consent, IntakeSubmittedV1, NeedItem, Person, Source
+from shared.contracts import Address, Consent, IntakeSubmittedV1, JoinedNeed, NeedItem, Person, Source
 
 # PDPA s.26: that a person came from a drug rehabilitation or CI centre is health data.
 SENSITIVE_PROGRAMS = frozenset({"rehab_center", "ci_center"})
@@ -58,14 +58,42 @@ def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[di
     return errors
 
 
+def intake_warnings(*, request: IntakeRequest, today: date) -> list[dict[str, Any]]:
+    """Things that look wrong but may be right: said back to the clerk, never silently fixed."""
+    person = request.person
+    if person.birth_date is None:
+        return []
+    age = age_on(person.birth_date, today)
+    if person.worker_type == "elderly" and age < ELDERLY_AGE:
+        return [{
+            "field": "person.worker_type",
+            "value": "elderly",
+            "reason": f"Recorded as an elderly worker, but the birth date makes the person {age} "
+            f"(elderly is {ELDERLY_AGE}+). Kept as given; correct it if it is a mistake.",
+            "reason_th": f"ระบุเป็นแรงงานสูงอายุ แต่วันเกิดทำให้อายุ {age} ปี (สูงอายุคือ {ELDERLY_AGE} ปีขึ้นไป)",
+        }]
+    if person.worker_type == "informal" and age >= ELDERLY_AGE:
+        return [{
+            "field": "person.worker_type",
+            "value": "informal",
+            "reason": f"The person is {age}: the forms count workers aged {ELDERLY_AGE}+ as elderly. "
+            "Kept as given; correct it if it is a mistake.",
+            "reason_th": f"อายุ {age} ปี แบบรายงานนับผู้มีอายุ {ELDERLY_AGE} ปีขึ้นไปเป็นแรงงานสูงอายุ",
+        }]
+    return []
+
+
 def build_intake_event(
     *,
     request: IntakeRequest,
     intake_id: str,
     event_id: UUID,
     received_at: datetime,
-    person_ref_key: str,
+    person_ref: str,
+    joined: dict[str, str] | None = None,
 ) -> IntakeSubmittedV1:
+    """`joined` maps need codes to the person's open referral each one joins instead."""
+    joined = joined or {}
     subdistrict = geothai.subdistrict(request.person.address.subdistrict_code)
     assert subdistrict is not None, "the request validator admits only official codes"
     person_in = request.person
@@ -76,7 +104,7 @@ def build_intake_event(
         producer="intake",
         intake_id=intake_id,
         received_at=received_at,
-        person_ref=ids.person_ref(national_id=person_in.national_id, key=person_ref_key),
+        person_ref=person_ref,
         source=Source(**request.source.model_dump()),
         person=Person(
             national_id=person_in.national_id,
@@ -91,7 +119,8 @@ def build_intake_event(
                 province_code=subdistrict.province_code,
             ),
         ),
-        needs=tuple(NeedItem(code=need.code, note=need.note) for need in request.needs),
+        needs=tuple(NeedItem(code=need.code, note=need.note) for need in request.needs if need.code not in joined),
+        joined=tuple(JoinedNeed(code=code, referral_id=referral_id) for code, referral_id in joined.items()),
         consent=Consent(**request.consent.model_dump()),
     )
 

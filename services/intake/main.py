@@ -9,6 +9,7 @@ from intake.clerk_errors import validation_exception_handler
 from intake.handlers import register_status_handlers
 from intake.models import TABLES
 from intake.settings import IntakeSettings
+from intake.submission import IntakeDesk
 from shared.catalog import load_catalog
 from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
@@ -29,11 +30,13 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Takes in a person's needs from front-line units and refers them onward.",
         routers=[
             intake_router(
-                catalog=catalog,
-                sessions=runtime.sessions,
-                relay=relay,
-                topics=settings.kafka.topics,
-                person_ref_key=settings.privacy.person_ref_key,
+                desk=IntakeDesk(
+                    catalog=catalog,
+                    sessions=runtime.sessions,
+                    relay=relay,
+                    topics=settings.kafka.topics,
+                    person_ref_key=settings.privacy.person_ref_key,
+                )
             )
         ],
     )

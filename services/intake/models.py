@@ -18,6 +18,7 @@ class IntakeRecord(SQLModel, table=True):
     province_code: str = Field(max_length=2)
     # The accepted event as published: the intake's own record of what it said.
     event_json: str
+    warnings_json: str = "[]"
 
 
 class ReferralStatusRecord(SQLModel, table=True):
@@ -26,13 +27,28 @@ class ReferralStatusRecord(SQLModel, table=True):
     referral_id: str = Field(primary_key=True, max_length=36)
     intake_id: str = Field(index=True, max_length=36)
     need_code: str = Field(max_length=64)
+    # Dedupe looks up a person's open referrals by this pseudonymous reference.
+    person_ref: str = Field(index=True, max_length=64)
     agency: str | None = Field(default=None, max_length=40)
     status: str = Field(default="submitted", max_length=20)
     status_version: int = 0
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a POST that carried an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "intake_idempotency"
+
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_json: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
 TABLES = [
+    IdempotencyRecord.__table__,
     IntakeRecord.__table__,
     ReferralStatusRecord.__table__,
     InboxEntry.__table__,

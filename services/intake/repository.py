@@ -1,18 +1,27 @@
 """Reads and writes of the intake service's tables. Keyword-only, session passed in."""
 
+import json
 from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.domain import PlannedReferral
-from intake.models import IntakeRecord, ReferralStatusRecord
+from intake.models import IdempotencyRecord, IntakeRecord, ReferralStatusRecord
 from shared.contracts import IntakeSubmittedV1
 from shared.db import get_for_update
 
 
+# A need joins a referral in one of these states instead of opening a second one.
+OPEN_STATUSES = ("submitted", "assigned", "received", "accepted", "in_progress")
+
+
 def add_intake(
-    session: AsyncSession, *, event: IntakeSubmittedV1, referrals: list[PlannedReferral]
+    session: AsyncSession,
+    *,
+    event: IntakeSubmittedV1,
+    referrals: list[PlannedReferral],
+    warnings: list[dict],
 ) -> None:
     session.add(
         IntakeRecord(
@@ -23,12 +32,16 @@ def add_intake(
             org_unit=event.source.org_unit,
             province_code=event.person.address.province_code,
             event_json=event.model_dump_json(),
+            warnings_json=json.dumps(warnings, ensure_ascii=False),
         )
     )
     for planned in referrals:
         session.add(
             ReferralStatusRecord(
-                referral_id=planned.referral_id, intake_id=event.intake_id, need_code=planned.need_code
+                referral_id=planned.referral_id,
+                intake_id=event.intake_id,
+                need_code=planned.need_code,
+                person_ref=event.person_ref,
             )
         )
 
@@ -67,3 +80,30 @@ async def record_status(
         row.status_version = version
     row.updated_at = datetime.now(UTC)
     session.add(row)
+
+
+async def open_referrals(session: AsyncSession, *, person_ref: str, need_codes: list[str]) -> dict[str, str]:
+    """need code -> the person's open referral for it (the oldest, if there were ever two)."""
+    rows = await session.exec(
+        select(ReferralStatusRecord.need_code, ReferralStatusRecord.referral_id)
+        .where(
+            ReferralStatusRecord.person_ref == person_ref,
+            col(ReferralStatusRecord.need_code).in_(need_codes),
+            col(ReferralStatusRecord.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(ReferralStatusRecord.updated_at).desc())
+    )
+    return dict(rows.all())
+
+
+async def get_idempotent(session: AsyncSession, *, key: str) -> IdempotencyRecord | None:
+    return await session.get(IdempotencyRecord, key)
+
+
+def add_idempotent(session: AsyncSession, *, key: str, request_hash: str, status_code: int, body: dict) -> None:
+    session.add(
+        IdempotencyRecord(
+            key=key, request_hash=request_hash, status_code=status_code,
+            response_json=json.dumps(body, ensure_ascii=False),
+        )
+    )

@@ -6,9 +6,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class EventEnvelope(BaseModel):
-    """Fields common to every event. Subclasses pin `event_type` and `schema_version`."""
+    """Fields common to every event. Subclasses pin `event_type` and `schema_version`.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Consumers are tolerant readers (unknown fields are ignored), so adding an optional field is
+    compatible; removing or changing one is a new schema version.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: UUID = Field(
         description="Unique id of this event; derived deterministically so that a replay "

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from shared.agencies import SourceProgram, WorkerType
 from shared.contracts.envelope import EventEnvelope
 
-_frozen = ConfigDict(frozen=True, extra="forbid")
+_frozen = ConfigDict(frozen=True, extra="ignore")
 
 
 class Source(BaseModel):
@@ -51,6 +51,15 @@ class NeedItem(BaseModel):
     note: str | None = Field(default=None, description="Free text from the reporter.", examples=["ช่างเชื่อม"])
 
 
+class JoinedNeed(BaseModel):
+    """A need the person already has an open referral for: it joins that referral instead of
+    opening a second one."""
+
+    model_config = _frozen
+    code: str = Field(examples=["job_registration"])
+    referral_id: str = Field(description="The open referral the need joined.")
+
+
 class Consent(BaseModel):
     model_config = _frozen
     share_with_agencies: bool = Field(examples=[True])
@@ -70,5 +79,8 @@ class IntakeSubmittedV1(EventEnvelope):
     )
     source: Source
     person: Person
-    needs: tuple[NeedItem, ...] = Field(min_length=1)
+    needs: tuple[NeedItem, ...] = Field(description="Needs to refer (or serve at intake).")
+    joined: tuple[JoinedNeed, ...] = Field(
+        default=(), description="Needs that joined the person's open referrals; routing skips them."
+    )
     consent: Consent

@@ -14,7 +14,7 @@ ReferralStatus = Literal["assigned", "received", "accepted", "completed", "decli
 class AgencyPerson(BaseModel):
     """What an agency may know of the person: identity and contact, never the source programme."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
     national_id: str = Field(examples=["3640100456781"])
     full_name: str = Field(examples=["สมชาย ใจดี"])
     phone: str | None = Field(default=None, examples=["0812345678"])

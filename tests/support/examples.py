@@ -45,5 +45,5 @@ def intake_event(body: dict | None = None, *, intake_id: str = "11111111-2222-33
         intake_id=intake_id,
         event_id=ids.derived_event_id(source_id=intake_id, purpose="submitted"),
         received_at=received_at or datetime(2026, 11, 2, 2, 30, tzinfo=UTC),
-        person_ref_key="test-key",
+        person_ref=ids.person_ref(national_id=body["person"]["national_id"] if body else "3640100456781", key="test-key"),
     )
