@@ -4,6 +4,8 @@ Kafka and privacy settings are shared by all services (env prefixes KAFKA_ and S
 each service adds its own with its own prefix (INTAKE_, ROUTING_, AGENCY_, REPORTING_).
 """
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -41,6 +43,17 @@ class PrivacySettings(BaseSettings):
         return self
 
 
+class CatalogSettings(BaseSettings):
+    """One catalog for all services: intake validates against it, routing routes by it,
+    reporting counts by it."""
+
+    model_config = SettingsConfigDict(env_prefix="SONGTOR_", extra="ignore")
+
+    catalog_path: Path | None = Field(
+        default=None, description="A need catalog file to use instead of the one shipped."
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set their own env_prefix."""
 
@@ -52,3 +65,4 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)

@@ -75,15 +75,16 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
 def start_service(
     kafka_env: dict[str, str], database_url: Callable[[str], str], artifacts_dir: Path
 ) -> Iterator[Callable[[str], ServiceProcess]]:
-    """start_service(name) -> a running service process on a free port, stopped after the test."""
+    """start_service(name, extra_env) -> a running service process on a free port, stopped after
+    the test."""
     started: list[ServiceProcess] = []
 
-    def start(name: str) -> ServiceProcess:
+    def start(name: str, extra_env: dict[str, str] | None = None) -> ServiceProcess:
         port = free_port()
-        db = "" if name == "routing" else database_url(name)
+        env = service_env(name=name, port=port, database_url=database_url(name), kafka_env=kafka_env)
         process = ServiceProcess(
             name=name,
-            env=service_env(name=name, port=port, database_url=db, kafka_env=kafka_env),
+            env={**env, **(extra_env or {})},
             port=port,
             log_path=artifacts_dir / f"{name}.log",
         )

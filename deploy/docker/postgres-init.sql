@@ -1,4 +1,5 @@
 -- One database per service: each owns its tables, its inbox and its outbox.
 CREATE DATABASE intake;
+CREATE DATABASE routing;
 CREATE DATABASE agency_adapters;
 CREATE DATABASE reporting;

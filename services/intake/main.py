@@ -19,7 +19,7 @@ SERVICE = "intake"
 
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    catalog = load_catalog()
+    catalog = load_catalog(settings.catalog.catalog_path)
     runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
     runtime.background.append(relay.run)

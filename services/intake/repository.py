@@ -75,7 +75,8 @@ async def record_status(
         return  # an intake this service never accepted (e.g. another intake instance's DB)
     if agency is not None:
         row.agency = agency
-    if version > row.status_version:
+    # Triage routes an unroutable need by hand: its assignment supersedes "unroutable".
+    if version > row.status_version or (row.status == "unroutable" and status == "assigned"):
         row.status = status
         row.status_version = version
     row.updated_at = datetime.now(UTC)

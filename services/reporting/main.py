@@ -21,7 +21,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
         broker=runtime.broker,
         kafka=settings.kafka,
         sessions=runtime.sessions,
-        catalog=load_catalog(),
+        catalog=load_catalog(settings.catalog.catalog_path),
         zone=ZoneInfo(settings.timezone),
     )
     return create_app(

@@ -73,7 +73,8 @@ def apply_assigned(fact: ReferralFact, *, event: ReferralAssignedV1) -> None:
     fact.agency = event.agency
     fact.category = event.category
     fact.person_ref = fact.person_ref or event.person_ref
-    if fact.status_version < ASSIGNED_VERSION:
+    # A need found unroutable and later routed by hand at triage becomes assigned.
+    if fact.status_version < ASSIGNED_VERSION or fact.status == "unroutable":
         fact.status, fact.status_version = "assigned", ASSIGNED_VERSION
 
 

@@ -1,20 +1,26 @@
-"""Where a need is routed: pure functions from an intake and the need catalog to the events
-that refer each need onward. No I/O."""
+"""Where a need is routed: pure functions from an intake and the need catalog to a decision per
+need and the event that refers it onward. No I/O."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared import ids
-from shared.catalog import NeedCatalog
+from shared.catalog import NeedCatalog, RouteDecision
 from shared.contracts import AgencyPerson, IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1
 
 PRODUCER = "routing"
+UNROUTABLE_RULE = "unroutable"
+MANUAL_RULE = "manual"
 
 
 @dataclass(frozen=True, slots=True)
-class Outgoing:
-    topic_kind: str  # "assigned" or "unroutable"
-    key: str
+class Routed:
+    """One need's decision and the event announcing it."""
+
+    referral_id: str
+    need_code: str
+    need_note: str | None
+    decision: RouteDecision | None  # None: no rule matched
     event: ReferralAssignedV1 | NeedUnroutableV1
 
 
@@ -30,50 +36,73 @@ def agency_view_of(intake: IntakeSubmittedV1) -> AgencyPerson:
     )
 
 
-def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: datetime) -> list[Outgoing]:
-    """One event per need referred onward; needs delivered at intake produce none."""
-    outgoing: list[Outgoing] = []
+def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: datetime) -> list[Routed]:
+    """One decision per need referred onward; needs served at intake produce none, and needs
+    that joined an open referral are not in `intake.needs` at all."""
+    routed: list[Routed] = []
     person = agency_view_of(intake)
+    province = intake.person.address.province_code
     envelope = {"occurred_at": routed_at, "correlation_id": intake.intake_id, "producer": PRODUCER}
     for need in intake.needs:
-        referral_id = ids.referral_id(intake_id=intake.intake_id, need_code=need.code)
         definition = catalog.get(need.code)
         if definition is not None and definition.delivered_at_intake:
             continue
-        if definition is None or definition.agency is None:
-            outgoing.append(
-                Outgoing(
-                    "unroutable",
-                    referral_id,
-                    NeedUnroutableV1(
-                        event_id=ids.derived_event_id(source_id=referral_id, purpose="unroutable"),
-                        **envelope,
-                        referral_id=referral_id,
-                        intake_id=intake.intake_id,
-                        need_code=need.code,
-                        reason=f"need code '{need.code}' is not in need catalog {catalog.version}",
-                    ),
-                )
+        referral_id = ids.referral_id(intake_id=intake.intake_id, need_code=need.code)
+        decision = catalog.route(need_code=need.code, province_code=province)
+        if decision is None:
+            event: ReferralAssignedV1 | NeedUnroutableV1 = NeedUnroutableV1(
+                event_id=ids.derived_event_id(source_id=referral_id, purpose="unroutable"),
+                **envelope,
+                referral_id=referral_id,
+                intake_id=intake.intake_id,
+                need_code=need.code,
+                reason=f"need code '{need.code}' is not in need catalog {catalog.version}",
             )
-            continue
-        outgoing.append(
-            Outgoing(
-                "assigned",
-                referral_id,
-                ReferralAssignedV1(
-                    event_id=ids.derived_event_id(source_id=referral_id, purpose="assigned"),
-                    **envelope,
-                    referral_id=referral_id,
-                    intake_id=intake.intake_id,
-                    agency=definition.agency,
-                    need_code=need.code,
-                    need_note=need.note,
-                    category=definition.category,
-                    person_ref=intake.person_ref,
-                    person=person,
-                    catalog_version=catalog.version,
-                    routing_rule=f"need:{need.code}",
-                ),
+        else:
+            event = assignment_event(
+                referral_id=referral_id, intake_id=intake.intake_id, need_code=need.code, need_note=need.note,
+                decision=decision, person=person, person_ref=intake.person_ref,
+                catalog_version=catalog.version, event_id=ids.derived_event_id(source_id=referral_id, purpose="assigned"),
+                envelope=envelope,
             )
-        )
-    return outgoing
+        routed.append(Routed(referral_id, need.code, need.note, decision, event))
+    return routed
+
+
+def assignment_event(
+    *,
+    referral_id: str,
+    intake_id: str,
+    need_code: str,
+    need_note: str | None,
+    decision: RouteDecision,
+    person: AgencyPerson,
+    person_ref: str,
+    catalog_version: str,
+    event_id,  # noqa: ANN001
+    envelope: dict,
+) -> ReferralAssignedV1:
+    return ReferralAssignedV1(
+        event_id=event_id,
+        **envelope,
+        referral_id=referral_id,
+        intake_id=intake_id,
+        agency=decision.agency,
+        need_code=need_code,
+        need_note=need_note,
+        category=decision.category,
+        person_ref=person_ref,
+        person=person,
+        catalog_version=catalog_version,
+        routing_rule=decision.rule,
+    )
+
+
+def manual_decision(*, agency: str, category: str, actor: str, reason: str) -> RouteDecision:
+    """A person's triage of a need no rule matched."""
+    return RouteDecision(
+        agency=agency,  # type: ignore[arg-type]
+        category=category,  # type: ignore[arg-type]
+        rule=MANUAL_RULE,
+        explanation=f"Routed to {agency} by {actor} at triage: {reason}",
+    )

@@ -2,9 +2,12 @@
 
 from fastapi import FastAPI
 
+from routing.api import routing_router
 from routing.handlers import register_routing_handlers
+from routing.models import TABLES
 from routing.settings import RoutingSettings
 from shared.catalog import load_catalog
+from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "routing"
@@ -12,14 +15,19 @@ SERVICE = "routing"
 
 def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
-    catalog = load_catalog()  # refuses to start on a broken catalog, before any message is read
-    runtime = create_runtime(service=SERVICE, settings=settings)
-    register_routing_handlers(broker=runtime.broker, kafka=settings.kafka, catalog=catalog)
+    # Refuses to start on a broken catalog, before any message is read.
+    catalog = load_catalog(settings.catalog.catalog_path)
+    runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    runtime.background.append(relay.run)
+    register_routing_handlers(
+        broker=runtime.broker, kafka=settings.kafka, catalog=catalog, sessions=runtime.sessions, relay=relay
+    )
     return create_app(
         runtime,
         title="Songtor routing",
-        description="Routes every need of an intake to the agency that can act on it.",
-        routers=[],
+        description="Routes every need of an intake to the agency that can act on it, and says why.",
+        routers=[routing_router(sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics, catalog=catalog)],
     )
 
 

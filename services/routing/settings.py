@@ -7,5 +7,5 @@ class RoutingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
 
     http_port: int = 8082
-    # Routing keeps no state of its own: its ids are derived, so a replay changes nothing.
-    database_url: str = ""
+    # Routing records every decision (for GET /v1/referrals/{id}/routing and triage).
+    database_url: str = "sqlite:///.data/routing.db"

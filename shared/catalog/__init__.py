@@ -5,12 +5,13 @@ message that names the need and the field, instead of misrouting people.
 """
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import geothai
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.agencies import Agency, Category
 
@@ -34,14 +35,41 @@ class NeedDefinition(BaseModel):
         return self
 
 
+class ProvinceOverride(BaseModel):
+    """In one province, one need goes to another agency than the catalog's default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    province: str = Field(pattern=r"^\d{2}$")
+    need: str
+    agency: Agency
+    reason: str = Field(min_length=5, description="Why, in words an auditor can read back.")
+
+    @field_validator("province")
+    @classmethod
+    def _official_province(cls, value: str) -> str:
+        if geothai.province(value) is None:
+            raise ValueError(f"'{value}' is not a DOPA province code")
+        return value
+
+
 class CatalogError(ValueError):
     """The catalog file cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    agency: Agency
+    category: Category
+    rule: str
+    explanation: str
 
 
 @dataclass(frozen=True, slots=True)
 class NeedCatalog:
     version: str
     needs: dict[str, NeedDefinition]
+    overrides: dict[tuple[str, str], ProvinceOverride] = field(default_factory=dict)
 
     def get(self, code: str) -> NeedDefinition | None:
         return self.needs.get(code)
@@ -49,8 +77,32 @@ class NeedCatalog:
     def __contains__(self, code: str) -> bool:
         return code in self.needs
 
+    def route(self, *, need_code: str, province_code: str) -> RouteDecision | None:
+        """The agency a need goes to in a province, and the rule that says so; None when no rule
+        matches (unknown code, or a need served at intake)."""
+        definition = self.needs.get(need_code)
+        if definition is None or definition.agency is None:
+            return None
+        override = self.overrides.get((province_code, need_code))
+        if override is not None:
+            return RouteDecision(
+                agency=override.agency,
+                category=definition.category,
+                rule=f"province:{province_code}/need:{need_code}",
+                explanation=f"In province {province_code}, '{need_code}' goes to {override.agency} "
+                f"instead of {definition.agency} (catalog {self.version} override): {override.reason}",
+            )
+        return RouteDecision(
+            agency=definition.agency,
+            category=definition.category,
+            rule=f"need:{need_code}",
+            explanation=f"'{need_code}' ({definition.label_en}) goes to {definition.agency} "
+            f"by the need catalog {self.version}, category {definition.category}.",
+        )
 
-def load_catalog(path: Path = DEFAULT_CATALOG_PATH) -> NeedCatalog:
+
+def load_catalog(path: Path | None = None) -> NeedCatalog:
+    path = path or DEFAULT_CATALOG_PATH
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -66,7 +118,29 @@ def load_catalog(path: Path = DEFAULT_CATALOG_PATH) -> NeedCatalog:
             raise CatalogError(f"need catalog {path}: need '{code}': {exc}") from exc
     if not needs:
         raise CatalogError(f"need catalog {path}: no [needs.*] entries")
-    return NeedCatalog(version=version, needs=needs)
+    return NeedCatalog(version=version, needs=needs, overrides=_load_overrides(raw, needs, path))
+
+
+def _load_overrides(
+    raw: dict, needs: dict[str, NeedDefinition], path: Path
+) -> dict[tuple[str, str], ProvinceOverride]:
+    overrides: dict[tuple[str, str], ProvinceOverride] = {}
+    for index, fields in enumerate(raw.get("province_overrides") or []):
+        where = f"need catalog {path}: province_overrides[{index}]"
+        try:
+            override = ProvinceOverride(**fields)
+        except (ValidationError, TypeError) as exc:
+            raise CatalogError(f"{where}: {exc}") from exc
+        definition = needs.get(override.need)
+        if definition is None:
+            raise CatalogError(f"{where}: need '{override.need}' is not in the catalog")
+        if definition.agency is None:
+            raise CatalogError(f"{where}: need '{override.need}' is served at intake, not referred")
+        key = (override.province, override.need)
+        if key in overrides:
+            raise CatalogError(f"{where}: a second override for province {key[0]}, need '{key[1]}'")
+        overrides[key] = override
+    return overrides
 
 
 @cache

@@ -11,7 +11,7 @@ from tests.support.kafka_io import headers_of, json_of, produce, read_topic
 pytestmark = pytest.mark.faults
 
 
-@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # routing keeps no database
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # the broker is what is under test
 async def test_poison_goes_to_the_dead_letter_topic_and_the_next_intake_is_routed(start_service, kafka_env):
     start_service("routing")
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])

@@ -1,0 +1,111 @@
+"""Routing's HTTP routes: why a referral went where it went, and triage of unroutable needs."""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from routing import repository
+from routing.domain import PRODUCER, assignment_event, manual_decision
+from routing.models import RoutingDecision
+from shared import ids
+from shared.agencies import Agency, Category
+from shared.catalog import NeedCatalog
+from shared.contracts import AgencyPerson
+from shared.db import OutboxRelay, add_to_outbox
+from shared.topics import Topics
+
+logger = logging.getLogger("songtor.routing.api")
+
+
+class TriageRoute(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    agency: Agency
+    reason: str = Field(min_length=5, max_length=1000, description="Why this agency; kept in the history.")
+    actor: str = Field(min_length=1, max_length=64, description="Officer id of the person routing it.")
+    category: Category | None = Field(
+        default=None, description="Report category; required when the need code is not in the catalog."
+    )
+
+
+def explanation_of(row: RoutingDecision) -> dict:
+    return {
+        "referral_id": row.referral_id,
+        "intake_id": row.intake_id,
+        "need_code": row.need_code,
+        "province_code": row.province_code,
+        "state": row.state,
+        "agency": row.agency,
+        "category": row.category,
+        "rule": row.rule,
+        "explanation": row.explanation,
+        "catalog_version": row.catalog_version,
+        "decided_at": row.decided_at.isoformat(),
+        "decided_by": row.decided_by,
+        "history": json.loads(row.history_json),
+    }
+
+
+def routing_router(
+    *, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay, topics: Topics, catalog: NeedCatalog
+) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["routing"])
+
+    @router.get("/referrals/{referral_id}/routing", summary="Why this referral went to its agency")
+    async def explain(referral_id: str) -> dict:
+        async with sessions() as session:
+            row = await repository.get_decision(session, referral_id=referral_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"No routing decision for referral {referral_id}")
+        return explanation_of(row)
+
+    @router.get("/unroutable", summary="Needs no routing rule matched, oldest first")
+    async def unroutable(limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> dict:
+        async with sessions() as session:
+            rows = await repository.list_unroutable(session, limit=limit, offset=offset)
+        return {"unroutable": [explanation_of(row) for row in rows]}
+
+    @router.post("/unroutable/{referral_id}/route", summary="Send an unroutable need to an agency, with a reason")
+    async def route_by_hand(referral_id: str, triage: TriageRoute) -> dict:
+        now = datetime.now(UTC)
+        async with sessions() as session:
+            row = await repository.get_decision(session, referral_id=referral_id, lock=True)
+            if row is None:
+                raise HTTPException(status_code=404, detail=f"No routing decision for referral {referral_id}")
+            if row.state != "unroutable":
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"This need is already {row.state} (to {row.agency}); only unroutable needs are triaged.",
+                )
+            definition = catalog.get(row.need_code)
+            category = triage.category or (definition.category if definition else None)
+            if category is None:
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"category: need '{row.need_code}' is not in the catalog; say which report "
+                    "category it counts under (promote, protect, develop).",
+                )
+            decision = manual_decision(agency=triage.agency, category=category, actor=triage.actor, reason=triage.reason)
+            event = assignment_event(
+                referral_id=row.referral_id, intake_id=row.intake_id, need_code=row.need_code,
+                need_note=row.need_note, decision=decision,
+                person=AgencyPerson.model_validate_json(row.person_json or "{}"),
+                person_ref=row.person_ref, catalog_version=catalog.version,
+                event_id=ids.derived_event_id(source_id=row.referral_id, purpose="assigned/triage"),
+                envelope={"occurred_at": now, "correlation_id": row.intake_id, "producer": PRODUCER},
+            )
+            repository.record_triage(session, row=row, decision=decision, actor=triage.actor, reason=triage.reason, at=now)
+            add_to_outbox(session, topic=topics.referral_assigned(triage.agency), key=row.referral_id, event=event)
+            await session.commit()
+            answer = explanation_of(row)
+        try:
+            await relay.flush()
+        except Exception:  # noqa: BLE001 - queued in the outbox; the relay loop retries
+            logger.warning("triage of %s stored; publish deferred", referral_id, exc_info=True)
+        return answer
+
+    return router
