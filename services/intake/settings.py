@@ -1,5 +1,7 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from intake.bulk.settings import BulkSettings
 from shared.settings import ServiceSettings
 
 
@@ -9,3 +11,5 @@ class IntakeSettings(ServiceSettings):
     http_port: int = 8081
     database_url: str = "sqlite:///.data/intake.db"
     max_body_bytes: int = 64 * 1024
+    # Sheets uploaded to POST /v1/intakes/bulk (env INTAKE_BULK_*): their own, larger size limit.
+    bulk: BulkSettings = Field(default_factory=BulkSettings)

@@ -61,8 +61,12 @@ class KafkaForTests:
             self.bootstrap = self._container.get_bootstrap_server()
         else:
             env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(TEST_DATA / "kafka")}
+            # A broker another test session already runs is shared, and left running for it.
+            already_running = subprocess.run(
+                ["bash", str(KAFKA_SCRIPT), "status"], env={**os.environ, **env}, capture_output=True, check=False
+            ).returncode == 0
             _run(["bash", str(KAFKA_SCRIPT), "start"], env=env)
-            self._started_script = True
+            self._started_script = not already_running
             self.bootstrap = f"127.0.0.1:{TEST_KAFKA_PORT}"
         return self.bootstrap
 
