@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from shared.topics import Topics
 from tests.support.examples import contract_example
+from tests.support.kafka_io import read_topic
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +46,31 @@ def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack):
     person = contract_example()["person"]
     for service in stack.values():
         log = service.log_path.read_text(errors="replace")
-        assert person["national_id"] not in log, f"national ID in {service.name} log"
-        assert person["full_name"] not in log, f"name in {service.name} log"
+        metrics = httpx.get(f"{service.url}/metrics").text
+        for secret in (person["national_id"], person["full_name"]):
+            assert secret not in log, f"personal data in the {service.name} log"
+            assert secret not in metrics, f"personal data in {service.name} metrics"
+
+
+async def test_no_personal_data_in_kafka_keys_or_headers(stack, kafka_env):
+    intake = stack["intake"]
+    assert httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10).status_code == 202
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    expected = {topics.intake_submitted: 1, topics.referral_updated: 4}
+    for agency, count in {"employment": 1, "skills": 1, "welfare": 0, "social_security": 2}.items():
+        expected[topics.referral_assigned(agency)] = count
+    person = contract_example()["person"]
+    seen = 0
+    for topic, count in expected.items():
+        records = await read_topic(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topic, expect=count, timeout=20 if count else 1)
+        seen += len(records)
+        for record in records:
+            exposed = (record.key or b"").decode() + "".join(f"{k}={v.decode()}" for k, v in record.headers or ())
+            for secret in (person["national_id"], person["full_name"]):
+                assert secret not in exposed, f"personal data in a key or header on {topic}"
+            if topic in topics.all_assigned():
+                assert b"rehab_center" not in record.value, "the source programme reached an agency topic"
+    assert seen == sum(expected.values())
 
 
 def test_an_agency_moves_a_referral_and_the_report_follows(stack):
