@@ -13,6 +13,11 @@ def referral_id(*, intake_id: str, need_code: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"referral/{intake_id}/{need_code}"))
 
 
+def transferred_referral_id(*, referral_id: str, to_agency: str) -> str:
+    """The referral that continues `referral_id` at another agency."""
+    return str(uuid.uuid5(_NAMESPACE, f"transfer/{referral_id}/{to_agency}"))
+
+
 def derived_event_id(*, source_id: str, purpose: str) -> uuid.UUID:
     """Id of an event caused by `source_id` (an event or entity id) for one `purpose`."""
     return uuid.uuid5(_NAMESPACE, f"event/{source_id}/{purpose}")

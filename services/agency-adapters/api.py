@@ -1,26 +1,27 @@
 """The agencies' workbench API: list an agency's queue, move a referral through its lifecycle."""
 
 import json
-from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agency_adapters import lifecycle, repository
-from agency_adapters.models import AgencyReferral
+from agency_adapters import repository, workflow
+from agency_adapters.lifecycle import Move
+from agency_adapters.models import AgencyReferral, ReferralMove
+from agency_adapters.workflow import Workbench
 from shared.agencies import Agency
-from shared.db import OutboxRelay, add_to_outbox
-from shared.topics import Topics
 
 
 class StatusMove(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    status: Literal["accepted", "completed", "declined"]
-    outcome_code: str | None = Field(default=None, max_length=64)
+    status: Literal["accepted", "in_progress", "completed", "declined", "unreachable", "transferred", "cancelled"]
+    outcome_code: str | None = Field(default=None, max_length=64, description="Required to complete.")
+    details: dict[str, str | float | int] = Field(default_factory=dict, description="What the outcome requires.")
+    reason_code: str | None = Field(default=None, max_length=64, description="Required to decline.")
+    reason: str | None = Field(default=None, max_length=2000, description="Required to transfer or cancel.")
+    to_agency: Agency | None = Field(default=None, description="Required to transfer.")
     note: str | None = Field(default=None, max_length=2000)
     actor: str = Field(default="workbench", min_length=1, max_length=64)
 
@@ -36,16 +37,34 @@ def agency_view(referral: AgencyReferral) -> dict:
         "status": referral.status,
         "version": referral.version,
         "outcome_code": referral.outcome_code,
+        "outcome_details": json.loads(referral.outcome_details_json),
+        "reason_code": referral.reason_code,
         "note": referral.note,
+        "transferred_from": referral.transferred_from,
+        "transferred_to": referral.transferred_to,
         "assigned_at": referral.assigned_at.isoformat(),
         "updated_at": referral.updated_at.isoformat(),
     }
 
 
-def workbench_router(
-    *, sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay, topics: Topics
-) -> APIRouter:
+def move_view(move: ReferralMove) -> dict:
+    return {
+        "version": move.version,
+        "status": move.status,
+        "previous_status": move.previous_status,
+        "actor": move.actor,
+        "at": move.at.isoformat(),
+        "outcome_code": move.outcome_code,
+        "details": json.loads(move.outcome_details_json),
+        "reason_code": move.reason_code,
+        "reason": move.reason,
+        "note": move.note,
+    }
+
+
+def workbench_router(*, bench: Workbench) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["agency workbench"])
+    sessions = bench.sessions
 
     @router.get("/agencies/{agency}/referrals", summary="An agency's referrals, oldest first")
     async def list_queue(
@@ -60,42 +79,25 @@ def workbench_router(
             )
         return {"agency": agency, "status": status, "referrals": [agency_view(r) for r in rows]}
 
-    @router.post("/referrals/{referral_id}/status", summary="Move a referral (accept, complete, decline)")
-    async def move_referral(referral_id: str, move: StatusMove) -> JSONResponse:
-        now = datetime.now(UTC)
+    @router.post("/referrals/{referral_id}/status", summary="Move a referral through its lifecycle")
+    async def move_referral(referral_id: str, body: StatusMove) -> JSONResponse:
+        answer = await workflow.move_referral(bench, referral_id=referral_id, move=Move(**body.model_dump()))
+        return JSONResponse(status_code=answer.status_code, content=answer.body)
+
+    @router.get("/referrals/{referral_id}/history", summary="Every move of a referral, in order")
+    async def referral_history(referral_id: str) -> dict:
         async with sessions() as session:
-            referral = await repository.get_referral(session, referral_id=referral_id)
-            if referral is None:
-                raise HTTPException(status_code=404, detail=f"No referral with id {referral_id}")
-            if refused := lifecycle.check_move(current=referral.status, requested=move.status):
-                return JSONResponse(
-                    status_code=409,
-                    content={
-                        "detail": refused.reason,
-                        "current_status": refused.current,
-                        "allowed_moves": list(refused.allowed),
-                    },
-                )
-            previous, version = referral.status, referral.version + 1
-            moved = await repository.apply_move(
-                session, referral=referral, status=move.status,
-                outcome_code=move.outcome_code, note=move.note, moved_at=now,
-            )
-            if not moved:
-                raise HTTPException(status_code=409, detail="The referral was moved by someone else; reload it.")
-            event = lifecycle.updated_event(
-                referral_id=referral_id, intake_id=referral.intake_id, agency=referral.agency,
-                status=move.status, previous_status=previous, version=version, actor=move.actor,
-                occurred_at=now, outcome_code=move.outcome_code, note=move.note,
-            )
-            add_to_outbox(session, topic=topics.referral_updated, key=referral_id, event=event)
-            await session.commit()
-        try:
-            await relay.flush()
-        except Exception:  # noqa: BLE001 - committed in the outbox; the relay loop retries
-            pass
-        async with sessions() as session:
-            updated = await repository.get_referral(session, referral_id=referral_id)
-        return JSONResponse(status_code=200, content=agency_view(updated))
+            moves = await repository.history(session, referral_id=referral_id)
+        if not moves:
+            raise HTTPException(status_code=404, detail=f"No referral with id {referral_id}")
+        return {"referral_id": referral_id, "moves": [move_view(m) for m in moves]}
+
+    @router.get("/agencies/{agency}/outcomes", summary="Outcome codes this agency completes referrals with")
+    async def agency_outcomes(agency: Agency) -> dict:
+        return {
+            "agency": agency,
+            "outcomes": [o.model_dump(exclude={"agency"}) for o in bench.outcomes.for_agency(agency)],
+            "decline_reasons": [r.model_dump() for r in bench.outcomes.decline_reasons.values()],
+        }
 
     return router

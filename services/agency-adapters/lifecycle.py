@@ -1,20 +1,29 @@
-"""Where a referral may move: the lifecycle every agency shares. Pure."""
+"""Where a referral may move: the lifecycle every agency shares, and what each move must carry.
+Pure: no I/O."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shared import ids
+from shared.catalog.outcomes import OutcomeCatalog
 from shared.contracts import ReferralStatus, ReferralUpdatedV1
 
-# assigned -> received happens when the agency's consumer stores the referral; the rest are
-# the agency's own decisions through the workbench.
+_OPEN_EXITS = frozenset({"declined", "unreachable", "transferred", "cancelled"})
+# assigned -> received happens when the agency's consumer stores the referral; the rest are the
+# agency's decisions through the workbench or its own system, and cancellation by the province.
 ALLOWED_MOVES: dict[str, frozenset[str]] = {
-    "assigned": frozenset({"received"}),
-    "received": frozenset({"accepted", "declined"}),
-    "accepted": frozenset({"completed", "declined"}),
+    "assigned": frozenset({"received", "cancelled"}),
+    "received": frozenset({"accepted"}) | _OPEN_EXITS,
+    "accepted": frozenset({"in_progress", "completed"}) | _OPEN_EXITS,
+    "in_progress": frozenset({"completed"}) | _OPEN_EXITS,
     "completed": frozenset(),
     "declined": frozenset(),
+    "unreachable": frozenset(),
+    "transferred": frozenset(),
+    "cancelled": frozenset(),
 }
+FINAL_STATUSES = frozenset(status for status, moves in ALLOWED_MOVES.items() if not moves)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +42,44 @@ class MoveRefused:
         )
 
 
-def check_move(*, current: str, requested: ReferralStatus) -> MoveRefused | None:
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One requested move, as the workbench or an agency's system asks for it."""
+
+    status: ReferralStatus
+    actor: str
+    outcome_code: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    reason_code: str | None = None
+    reason: str | None = None
+    to_agency: str | None = None
+    note: str | None = None
+
+
+def check_move(*, current: str, requested: str) -> MoveRefused | None:
     allowed = ALLOWED_MOVES.get(current, frozenset())
     if requested in allowed:
         return None
     return MoveRefused(current=current, requested=requested, allowed=tuple(sorted(allowed)))
+
+
+def move_problems(*, move: Move, agency: str, outcomes: OutcomeCatalog) -> list[str]:
+    """What a move lacks or has wrong for its kind, in words the agency's clerk can act on."""
+    problems: list[str] = []
+    if move.status == "completed":
+        if not move.outcome_code:
+            return ["outcome_code: required to complete a referral"]
+        problems += outcomes.detail_problems(agency=agency, code=move.outcome_code, details=move.details)
+    elif move.outcome_code or move.details:
+        problems.append("outcome_code/details: only a completed referral has an outcome")
+    if move.status == "declined" and move.reason_code not in outcomes.decline_reasons:
+        allowed = ", ".join(outcomes.decline_reasons)
+        problems.append(f"reason_code: '{move.reason_code}' is not a decline reason ({allowed})")
+    if move.status in ("transferred", "cancelled") and not (move.reason and len(move.reason.strip()) >= 5):
+        problems.append(f"reason: say why the referral is {move.status} (at least 5 characters)")
+    if move.status == "transferred" and (move.to_agency is None or move.to_agency == agency):
+        problems.append("to_agency: name the other agency that should take the referral")
+    return problems
 
 
 def updated_event(
@@ -52,6 +94,8 @@ def updated_event(
     occurred_at: datetime,
     outcome_code: str | None = None,
     note: str | None = None,
+    move: Move | None = None,
+    transferred_to: str | None = None,
 ) -> ReferralUpdatedV1:
     """The event announcing one move. Its id derives from the referral and version, so a
     retried publish of the same move is recognised downstream."""
@@ -66,7 +110,11 @@ def updated_event(
         status=status,
         previous_status=previous_status,
         version=version,
-        outcome_code=outcome_code,
-        note=note,
+        outcome_code=move.outcome_code if move else outcome_code,
+        outcome_details=move.details if move else {},
+        reason_code=move.reason_code if move else None,
+        reason=move.reason if move else None,
+        transferred_to=transferred_to,
+        note=move.note if move else note,
         actor=actor,
     )

@@ -6,6 +6,8 @@ from agency_adapters.api import workbench_router
 from agency_adapters.handlers import register_agency_consumers
 from agency_adapters.models import TABLES
 from agency_adapters.settings import AgencySettings
+from agency_adapters.workflow import Workbench
+from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
 
@@ -22,7 +24,14 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
         runtime,
         title="Songtor agency adapters",
         description="Each agency's referrals, consumed independently, and the workbench to act on them.",
-        routers=[workbench_router(sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics)],
+        routers=[
+            workbench_router(
+                bench=Workbench(
+                    sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
+                    outcomes=load_outcomes(settings.outcomes_path),
+                )
+            )
+        ],
     )
 
 

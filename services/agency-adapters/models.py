@@ -22,9 +22,31 @@ class AgencyReferral(SQLModel, table=True):
     status: str = Field(index=True, max_length=20)
     version: int
     outcome_code: str | None = Field(default=None, max_length=64)
+    outcome_details_json: str = "{}"
+    reason_code: str | None = Field(default=None, max_length=64)
     note: str | None = None
+    transferred_from: str | None = Field(default=None, max_length=36)
+    transferred_to: str | None = Field(default=None, max_length=36)
     assigned_at: datetime
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-TABLES = [AgencyReferral.__table__, InboxEntry.__table__, OutboxMessage.__table__]
+class ReferralMove(SQLModel, table=True):
+    """Every move of a referral, in order: its history (`GET /v1/referrals/{id}/history`)."""
+
+    __tablename__ = "agency_referral_moves"
+
+    referral_id: str = Field(primary_key=True, max_length=36)
+    version: int = Field(primary_key=True)
+    status: str = Field(max_length=20)
+    previous_status: str | None = Field(default=None, max_length=20)
+    actor: str = Field(max_length=64)
+    at: datetime
+    outcome_code: str | None = Field(default=None, max_length=64)
+    outcome_details_json: str = "{}"
+    reason_code: str | None = Field(default=None, max_length=64)
+    reason: str | None = None
+    note: str | None = None
+
+
+TABLES = [AgencyReferral.__table__, ReferralMove.__table__, InboxEntry.__table__, OutboxMessage.__table__]

@@ -1,14 +1,17 @@
-"""Reads and writes of the agency referrals. Keyword-only, session passed in."""
+"""Reads and writes of the agency referrals and their moves. Keyword-only, session passed in."""
 
+import json
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agency_adapters.models import AgencyReferral
+from agency_adapters.lifecycle import Move
+from agency_adapters.models import AgencyReferral, ReferralMove
 from shared.contracts import ReferralAssignedV1
 
+ASSIGNED_VERSION = 1
 RECEIVED_VERSION = 2  # assignment is version 1; the agency's receipt is its first move
 
 
@@ -24,11 +27,48 @@ def add_received(session: AsyncSession, *, event: ReferralAssignedV1, received_a
         person_json=event.person.model_dump_json(),
         status="received",
         version=RECEIVED_VERSION,
+        transferred_from=event.transferred_from,
         assigned_at=event.occurred_at,
         updated_at=received_at,
     )
     session.add(referral)
+    how = f"transferred from referral {event.transferred_from}" if event.transferred_from else f"routing rule {event.routing_rule}"
+    add_move(session, referral_id=event.referral_id, version=ASSIGNED_VERSION, status="assigned",
+             previous_status=None, actor=event.producer, at=event.occurred_at, move=Move(status="assigned", actor=event.producer, note=how))
+    add_move(session, referral_id=event.referral_id, version=RECEIVED_VERSION, status="received",
+             previous_status="assigned", actor="system", at=received_at)
     return referral
+
+
+def add_move(
+    session: AsyncSession,
+    *,
+    referral_id: str,
+    version: int,
+    status: str,
+    previous_status: str | None,
+    actor: str,
+    at: datetime,
+    move: Move | None = None,
+) -> None:
+    session.add(
+        ReferralMove(
+            referral_id=referral_id, version=version, status=status, previous_status=previous_status,
+            actor=actor, at=at,
+            outcome_code=move.outcome_code if move else None,
+            outcome_details_json=json.dumps(move.details if move else {}, ensure_ascii=False),
+            reason_code=move.reason_code if move else None,
+            reason=move.reason if move else None,
+            note=move.note if move else None,
+        )
+    )
+
+
+async def history(session: AsyncSession, *, referral_id: str) -> list[ReferralMove]:
+    rows = await session.exec(
+        select(ReferralMove).where(ReferralMove.referral_id == referral_id).order_by(col(ReferralMove.version))
+    )
+    return list(rows.all())
 
 
 async def get_referral(session: AsyncSession, *, referral_id: str) -> AgencyReferral | None:
@@ -49,10 +89,9 @@ async def apply_move(
     session: AsyncSession,
     *,
     referral: AgencyReferral,
-    status: str,
-    outcome_code: str | None,
-    note: str | None,
+    move: Move,
     moved_at: datetime,
+    transferred_to: str | None = None,
 ) -> bool:
     """Compare-and-set on the version: False when someone else moved the referral first."""
     connection = await session.connection()  # a Core UPDATE: its rowcount is the compare-and-set
@@ -63,11 +102,18 @@ async def apply_move(
             col(AgencyReferral.version) == referral.version,
         )
         .values(
-            status=status,
+            status=move.status,
             version=referral.version + 1,
-            outcome_code=outcome_code,
-            note=note,
+            outcome_code=move.outcome_code,
+            outcome_details_json=json.dumps(move.details, ensure_ascii=False),
+            reason_code=move.reason_code,
+            note=move.note,
+            transferred_to=transferred_to,
             updated_at=moved_at,
         )
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    add_move(session, referral_id=referral.referral_id, version=referral.version + 1, status=move.status,
+             previous_status=referral.status, actor=move.actor, at=moved_at, move=move)
+    return True

@@ -21,8 +21,12 @@ def register_status_handlers(
 ) -> None:
     topics = kafka.topics
 
-    async def record(consumer: str, event_id, **status) -> None:  # noqa: ANN001, ANN003
+    async def record(consumer: str, event_id, transferred_from: str | None = None, **status) -> None:  # noqa: ANN001, ANN003
         async def effect(session: AsyncSession) -> None:
+            if transferred_from:
+                await repository.add_continuation(
+                    session, referral_id=status["referral_id"], transferred_from=transferred_from
+                )
             await repository.record_status(session, **status)
 
         await apply_once(sessions, consumer=consumer, event_id=event_id, effect=effect)
@@ -32,8 +36,8 @@ def register_status_handlers(
 
     @broker.subscriber(*topics.all_assigned(), **options("intake.assigned"))
     async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        await record("intake.assigned", event.event_id, referral_id=event.referral_id,
-                     status="assigned", version=ASSIGNED_VERSION, agency=event.agency)
+        await record("intake.assigned", event.event_id, transferred_from=event.transferred_from,
+                     referral_id=event.referral_id, status="assigned", version=ASSIGNED_VERSION, agency=event.agency)
 
     @broker.subscriber(topics.referral_updated, **options("intake.updated"))
     async def on_referral_updated(event: ReferralUpdatedV1) -> None:

@@ -83,6 +83,18 @@ async def record_status(
     session.add(row)
 
 
+async def add_continuation(session: AsyncSession, *, referral_id: str, transferred_from: str) -> None:
+    """A referral another agency continues (a transfer) is shown with the intake and counts as
+    open for dedupe, like the one it replaces."""
+    origin = await session.get(ReferralStatusRecord, transferred_from)
+    if origin is None:
+        return
+    blank = ReferralStatusRecord(
+        referral_id=referral_id, intake_id=origin.intake_id, need_code=origin.need_code, person_ref=origin.person_ref
+    ).model_dump(exclude={"referral_id"})
+    await get_for_update(session, ReferralStatusRecord, key={"referral_id": referral_id}, create=blank)
+
+
 async def open_referrals(session: AsyncSession, *, person_ref: str, need_codes: list[str]) -> dict[str, str]:
     """need code -> the person's open referral for it (the oldest, if there were ever two)."""
     rows = await session.exec(

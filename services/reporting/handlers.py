@@ -54,7 +54,14 @@ def register_reporting_handlers(
 
     @broker.subscriber(*topics.all_assigned(), **options("reporting.assigned"))
     async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        await update_fact("reporting.assigned", event, lambda fact: projection.apply_assigned(fact, event=event))
+        async def effect(session: AsyncSession) -> None:
+            fact = await repository.fact_for(session, referral_id=event.referral_id, intake_id=event.intake_id)
+            projection.apply_assigned(fact, event=event)
+            if event.transferred_from and (origin := await repository.existing_fact(session, referral_id=event.transferred_from)):
+                projection.inherit_intake(fact, origin=origin)
+            repository.save_fact(session, fact=fact)
+
+        await apply_once(sessions, consumer="reporting.assigned", event_id=event.event_id, effect=effect)
 
     @broker.subscriber(topics.referral_updated, **options("reporting.updated"))
     async def on_referral_updated(event: ReferralUpdatedV1) -> None:

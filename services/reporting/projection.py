@@ -14,7 +14,11 @@ from shared.catalog import NeedCatalog
 from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
 
 ASSIGNED_VERSION = 1
-_FINAL = {"completed", "declined"}
+_FINAL = {"completed", "declined", "unreachable", "transferred", "cancelled"}
+_INTAKE_FIELDS = (
+    "has_intake", "province_code", "district_code", "subdistrict_code", "org_unit", "source_program",
+    "worker_type", "intake_received_at", "intake_month",
+)
 
 
 def month_of(moment: datetime, *, zone: ZoneInfo) -> str:
@@ -76,6 +80,13 @@ def apply_assigned(fact: ReferralFact, *, event: ReferralAssignedV1) -> None:
     # A need found unroutable and later routed by hand at triage becomes assigned.
     if fact.status_version < ASSIGNED_VERSION or fact.status == "unroutable":
         fact.status, fact.status_version = "assigned", ASSIGNED_VERSION
+
+
+def inherit_intake(fact: ReferralFact, *, origin: ReferralFact) -> None:
+    """A referral transferred to another agency continues the same intake: same place, month
+    and person, so the forms count it where the original was counted."""
+    for name in _INTAKE_FIELDS:
+        setattr(fact, name, getattr(origin, name))
 
 
 def apply_updated(fact: ReferralFact, *, event: ReferralUpdatedV1, zone: ZoneInfo) -> None:

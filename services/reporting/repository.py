@@ -19,6 +19,10 @@ async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -
     return fact
 
 
+async def existing_fact(session: AsyncSession, *, referral_id: str) -> ReferralFact | None:
+    return await session.get(ReferralFact, referral_id)
+
+
 def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
     fact.updated_at = datetime.now(UTC)
     session.add(fact)

@@ -8,7 +8,10 @@ from shared.agencies import Agency, Category, WorkerType
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import Address
 
-ReferralStatus = Literal["assigned", "received", "accepted", "completed", "declined"]
+ReferralStatus = Literal[
+    "assigned", "received", "accepted", "in_progress",
+    "completed", "declined", "unreachable", "transferred", "cancelled",
+]
 
 
 class AgencyPerson(BaseModel):
@@ -37,6 +40,9 @@ class ReferralAssignedV1(EventEnvelope):
     person: AgencyPerson
     catalog_version: str = Field(description="Version of the need catalog that routed it.", examples=["2026.11.1"])
     routing_rule: str = Field(description="The catalog rule that matched.", examples=["need:job_registration"])
+    transferred_from: str | None = Field(
+        default=None, description="The referral this one continues, when another agency transferred it."
+    )
 
 
 class ReferralUpdatedV1(EventEnvelope):
@@ -52,7 +58,13 @@ class ReferralUpdatedV1(EventEnvelope):
     version: int = Field(
         ge=2, description="Per-referral move counter: the assignment is 1, each agency move adds one."
     )
-    outcome_code: str | None = Field(default=None, examples=["registered"])
+    outcome_code: str | None = Field(default=None, description="With completed.", examples=["placed"])
+    outcome_details: dict[str, str | float | int] = Field(
+        default_factory=dict, description="What the outcome requires.", examples=[{"employer": "บจก. สุโขทัยการเกษตร"}]
+    )
+    reason_code: str | None = Field(default=None, description="With declined.", examples=["person_refused"])
+    reason: str | None = Field(default=None, description="Why, in words (transfer, cancellation, decline).")
+    transferred_to: str | None = Field(default=None, description="With transferred: the new referral's id.")
     note: str | None = None
     actor: str = Field(description="Who made the move (officer id or 'system').", examples=["system"])
 

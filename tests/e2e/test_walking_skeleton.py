@@ -85,9 +85,9 @@ def test_an_agency_moves_a_referral_and_the_report_follows(stack):
     )
     refused = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json={"status": "completed"})
     assert refused.status_code == 409
-    assert refused.json()["allowed_moves"] == ["accepted", "declined"]
+    assert refused.json()["allowed_moves"] == ["accepted", "cancelled", "declined", "transferred", "unreachable"]
 
-    for move in ({"status": "accepted"}, {"status": "completed", "outcome_code": "enrolled", "note": "welding"}):
+    for move in ({"status": "accepted"}, {"status": "completed", "outcome_code": "enrolled", "details": {"course": "welding"}}):
         response = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json=move)
         assert response.status_code == 200, response.text
 

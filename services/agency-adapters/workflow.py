@@ -1,0 +1,96 @@
+"""Moving a referral: check the lifecycle and what the move must carry, record it with its
+event in one transaction, and — for a transfer — open the linked referral at the other agency."""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agency_adapters import lifecycle, repository
+from agency_adapters.lifecycle import Move
+from agency_adapters.models import AgencyReferral
+from shared import ids
+from shared.catalog.outcomes import OutcomeCatalog
+from shared.contracts import AgencyPerson, ReferralAssignedV1
+from shared.db import OutboxRelay, add_to_outbox
+from shared.topics import Topics
+
+logger = logging.getLogger("songtor.agency.workflow")
+
+
+@dataclass(frozen=True, slots=True)
+class Workbench:
+    sessions: async_sessionmaker[AsyncSession]
+    relay: OutboxRelay
+    topics: Topics
+    outcomes: OutcomeCatalog
+
+
+@dataclass(frozen=True, slots=True)
+class MoveAnswer:
+    status_code: int
+    body: dict
+
+
+def refused(status_code: int, detail: str, **extra: object) -> MoveAnswer:
+    return MoveAnswer(status_code, {"detail": detail, **extra})
+
+
+async def move_referral(bench: Workbench, *, referral_id: str, move: Move) -> MoveAnswer:
+    now = datetime.now(UTC)
+    async with bench.sessions() as session:
+        referral = await repository.get_referral(session, referral_id=referral_id)
+        if referral is None:
+            return refused(404, f"No referral with id {referral_id}")
+        if refusal := lifecycle.check_move(current=referral.status, requested=move.status):
+            return refused(409, refusal.reason, current_status=refusal.current, allowed_moves=list(refusal.allowed))
+        if problems := lifecycle.move_problems(move=move, agency=referral.agency, outcomes=bench.outcomes):
+            return refused(422, "The move is missing something or has something wrong.", errors=problems)
+        previous, version = referral.status, referral.version + 1
+        transferred_to = (
+            ids.transferred_referral_id(referral_id=referral_id, to_agency=move.to_agency)
+            if move.status == "transferred" and move.to_agency
+            else None
+        )
+        if not await repository.apply_move(session, referral=referral, move=move, moved_at=now, transferred_to=transferred_to):
+            return refused(409, "The referral was moved by someone else meanwhile; reload it and try again.")
+        event = lifecycle.updated_event(
+            referral_id=referral_id, intake_id=referral.intake_id, agency=referral.agency, status=move.status,
+            previous_status=previous, version=version, actor=move.actor, occurred_at=now, move=move,
+            transferred_to=transferred_to,
+        )
+        add_to_outbox(session, topic=bench.topics.referral_updated, key=referral_id, event=event)
+        if transferred_to is not None and move.to_agency is not None:
+            continuation = _continuation(referral, to_agency=move.to_agency, new_id=transferred_to, at=now)
+            add_to_outbox(session, topic=bench.topics.referral_assigned(move.to_agency), key=transferred_to, event=continuation)
+        await session.commit()
+    try:
+        await bench.relay.flush()
+    except Exception:  # noqa: BLE001 - committed in the outbox; the relay loop retries
+        logger.warning("move of %s stored; publish deferred", referral_id, exc_info=True)
+    return MoveAnswer(200, {"referral_id": referral_id, "status": move.status, "version": version,
+                            "transferred_to": transferred_to})
+
+
+def _continuation(referral: AgencyReferral, *, to_agency: str, new_id: str, at: datetime) -> ReferralAssignedV1:
+    """The linked referral the other agency receives: same person and need, new id."""
+    return ReferralAssignedV1(
+        event_id=ids.derived_event_id(source_id=new_id, purpose="assigned"),
+        occurred_at=at,
+        correlation_id=referral.intake_id,
+        producer="agency-adapters",
+        referral_id=new_id,
+        intake_id=referral.intake_id,
+        agency=to_agency,  # type: ignore[arg-type]
+        need_code=referral.need_code,
+        need_note=referral.need_note,
+        category=referral.category,  # type: ignore[arg-type]
+        person_ref=referral.person_ref,
+        person=AgencyPerson.model_validate(json.loads(referral.person_json)),
+        catalog_version="transfer",
+        routing_rule=f"transfer:{referral.agency}->{to_agency}",
+        transferred_from=referral.referral_id,
+    )
