@@ -101,12 +101,17 @@ class NeedCatalog:
         )
 
 
+def read_toml(path: Path, *, what: str) -> dict:
+    """A data file's contents, or a CatalogError naming the file and what is wrong with it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{what} {path}: {exc}") from exc
+
+
 def load_catalog(path: Path | None = None) -> NeedCatalog:
     path = path or DEFAULT_CATALOG_PATH
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CatalogError(f"need catalog {path}: {exc}") from exc
+    raw = read_toml(path, what="need catalog")
     version = raw.get("version")
     if not isinstance(version, str) or not version:
         raise CatalogError(f"need catalog {path}: 'version' must be a non-empty string")

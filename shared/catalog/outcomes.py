@@ -4,7 +4,6 @@ An agency completes a referral with one of its own outcome codes and the details
 requires; the monthly forms count the outcome under its category.
 """
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -14,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.agencies import AGENCIES, Category
+from shared.catalog import CatalogError, read_toml
 
 DEFAULT_OUTCOMES_PATH = Path(__file__).with_name("outcomes.toml")
 DetailKind = Literal["text", "baht", "date"]
@@ -36,7 +36,7 @@ class DeclineReason(BaseModel):
     label_en: str = Field(min_length=1)
 
 
-class OutcomeCatalogError(ValueError):
+class OutcomeCatalogError(CatalogError):
     """The outcomes file cannot be used; the message says where and why."""
 
 
@@ -78,10 +78,7 @@ def _kind_problem(kind: DetailKind, value: Any) -> str | None:
 
 def load_outcomes(path: Path | None = None) -> OutcomeCatalog:
     path = path or DEFAULT_OUTCOMES_PATH
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise OutcomeCatalogError(f"outcomes {path}: {exc}") from exc
+    raw = read_toml(path, what="outcomes")
     outcomes: dict[tuple[str, str], OutcomeDefinition] = {}
     for agency, codes in (raw.get("outcomes") or {}).items():
         if agency not in AGENCIES:
