@@ -34,6 +34,10 @@ class Topics:
     def referral_unroutable(self) -> str:
         return self._name("referral.unroutable")
 
+    @property
+    def referral_overdue(self) -> str:
+        return self._name("referral.overdue")
+
     def all_assigned(self) -> list[str]:
         return [self.referral_assigned(agency) for agency in AGENCIES]
 
@@ -43,6 +47,7 @@ class Topics:
             *self.all_assigned(),
             self.referral_updated,
             self.referral_unroutable,
+            self.referral_overdue,
         ]
 
     def all_topics(self) -> list[str]:

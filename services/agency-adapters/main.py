@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from agency_adapters.api import workbench_router
 from agency_adapters.handlers import register_agency_consumers
 from agency_adapters.models import TABLES
+from agency_adapters.overdue import OverdueWatch
 from agency_adapters.settings import AgencySettings
 from agency_adapters.workflow import Workbench
 from shared.catalog.outcomes import load_outcomes
@@ -19,6 +20,11 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
     runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
     runtime.background.append(relay.run)
+    watch = OverdueWatch(
+        sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
+        policies=dict(settings.deadlines), interval_seconds=settings.deadline_scan_seconds,
+    )
+    runtime.background.append(watch.run)
     register_agency_consumers(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay)
     return create_app(
         runtime,

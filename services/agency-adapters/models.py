@@ -49,4 +49,15 @@ class ReferralMove(SQLModel, table=True):
     note: str | None = None
 
 
-TABLES = [AgencyReferral.__table__, ReferralMove.__table__, InboxEntry.__table__, OutboxMessage.__table__]
+class OverdueNotice(SQLModel, table=True):
+    """One row per referral, stage and rung already announced: each breach is announced once."""
+
+    __tablename__ = "agency_overdue_notices"
+
+    referral_id: str = Field(primary_key=True, max_length=36)
+    stage: str = Field(primary_key=True, max_length=20)
+    level: str = Field(primary_key=True, max_length=60)
+    announced_at: datetime
+
+
+TABLES = [AgencyReferral.__table__, ReferralMove.__table__, OverdueNotice.__table__, InboxEntry.__table__, OutboxMessage.__table__]

@@ -3,6 +3,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from agency_adapters.deadlines import DeadlinePolicy
+from shared.agencies import Agency
+
 from shared.settings import ServiceSettings
 
 
@@ -12,3 +15,7 @@ class AgencySettings(ServiceSettings):
     http_port: int = 8083
     database_url: str = "sqlite:///.data/agency-adapters.db"
     outcomes_path: Path | None = Field(default=None, description="Outcome codes file instead of the shipped one.")
+    # Per-agency deadlines and escalation ladder, e.g. AGENCY_DEADLINES='{"skills": {"acknowledge_days": 3}}';
+    # an agency not named gets the defaults (acknowledge in 2 working days, finish in 30).
+    deadlines: dict[Agency, DeadlinePolicy] = Field(default_factory=dict)
+    deadline_scan_seconds: float = Field(default=60.0, gt=0)

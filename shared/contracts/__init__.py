@@ -18,6 +18,7 @@ from shared.contracts.referral import (
     AgencyPerson,
     NeedUnroutableV1,
     ReferralAssignedV1,
+    ReferralOverdueV1,
     ReferralStatus,
     ReferralUpdatedV1,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "NeedUnroutableV1",
     "Person",
     "ReferralAssignedV1",
+    "ReferralOverdueV1",
     "ReferralStatus",
     "ReferralUpdatedV1",
     "Source",

@@ -1,5 +1,6 @@
 """Referral events v1: assigned to an agency, updated by it, or unroutable."""
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,3 +79,19 @@ class NeedUnroutableV1(EventEnvelope):
     intake_id: str
     need_code: str
     reason: str = Field(examples=["need code 'xyz' is not in catalog 2026.11.1"])
+
+
+class ReferralOverdueV1(EventEnvelope):
+    """A referral missed a deadline (in Thai working days) and reached a rung of the escalation
+    ladder. Published once per referral, stage and rung on `referral.overdue`, keyed by referral_id."""
+
+    event_type: Literal["referral.overdue"] = "referral.overdue"
+    schema_version: Literal[1] = 1
+    referral_id: str
+    intake_id: str
+    agency: Agency
+    status: ReferralStatus = Field(description="The status when the breach was found.")
+    stage: Literal["acknowledge", "finish"] = Field(description="Which deadline was missed.")
+    due_date: date = Field(description="The last working day the stage was due (Asia/Bangkok).")
+    working_days_overdue: int = Field(ge=0)
+    escalation_level: str = Field(examples=["agency_head"], description="Who must now act.")

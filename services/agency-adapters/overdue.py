@@ -1,0 +1,85 @@
+"""The overdue watch: a background loop that finds referrals past a deadline and announces
+each newly reached rung of the escalation ladder once (table + outbox, one transaction)."""
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agency_adapters.deadlines import DeadlinePolicy, breaches
+from agency_adapters.lifecycle import FINAL_STATUSES
+from agency_adapters.models import AgencyReferral, OverdueNotice
+from shared import ids
+from shared.contracts import ReferralOverdueV1
+from shared.db import OutboxRelay, add_to_outbox
+from shared.topics import Topics
+
+logger = logging.getLogger("songtor.agency.overdue")
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+def _bangkok_day(moment: datetime) -> date:
+    # SQLite hands datetimes back without their zone; they were stored as UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BANGKOK).date()
+
+
+class OverdueWatch:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        relay: OutboxRelay,
+        topics: Topics,
+        policies: dict[str, DeadlinePolicy],
+        interval_seconds: float,
+    ) -> None:
+        self._sessions, self._relay, self._topics = sessions, relay, topics
+        self._policies, self._interval = policies, interval_seconds
+
+    async def scan(self, *, today: date | None = None) -> int:
+        """Announce every new breach; returns how many notices were published."""
+        today = today or datetime.now(BANGKOK).date()
+        now = datetime.now(UTC)
+        announced = 0
+        async with self._sessions() as session:
+            open_referrals = (
+                await session.exec(select(AgencyReferral).where(col(AgencyReferral.status).not_in(FINAL_STATUSES)))
+            ).all()
+            known = {
+                (n.referral_id, n.stage, n.level)
+                for n in (await session.exec(select(OverdueNotice))).all()
+            }
+            for referral in open_referrals:
+                policy = self._policies.get(referral.agency, DeadlinePolicy())
+                assigned_on = _bangkok_day(referral.assigned_at)
+                for breach in breaches(status=referral.status, assigned_on=assigned_on, today=today, policy=policy, final=False):
+                    for level in breach.levels:
+                        if (referral.referral_id, breach.stage, level) in known:
+                            continue
+                        session.add(OverdueNotice(referral_id=referral.referral_id, stage=breach.stage, level=level, announced_at=now))
+                        add_to_outbox(session, topic=self._topics.referral_overdue, key=referral.referral_id, event=ReferralOverdueV1(
+                            event_id=ids.derived_event_id(source_id=referral.referral_id, purpose=f"overdue/{breach.stage}/{level}"),
+                            occurred_at=now, correlation_id=referral.intake_id, producer="agency-adapters",
+                            referral_id=referral.referral_id, intake_id=referral.intake_id, agency=referral.agency,
+                            status=referral.status, stage=breach.stage, due_date=breach.due,
+                            working_days_overdue=breach.working_days_overdue, escalation_level=level,
+                        ))
+                        announced += 1
+            await session.commit()
+        if announced:
+            await self._relay.flush()
+            logger.info("announced %d overdue notices", announced)
+        return announced
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.scan()
+            except Exception:  # noqa: BLE001 - the watch must outlive a database or broker outage
+                logger.warning("overdue scan failed; will retry", exc_info=True)
+            await asyncio.sleep(self._interval)
