@@ -1,0 +1,143 @@
+"""HTTP routes of bulk intake. Thin: receive the file, queue the job, report on it."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.bulk import repository
+from intake.bulk.models import BulkJobRecord, utc_now
+from intake.bulk.report import error_report_lines, error_report_start, job_status, status_url
+from intake.bulk.settings import BulkSettings
+from intake.bulk.sheets import SheetError, sniff_kind
+from intake.bulk.uploads import StoredUpload, UploadRefused, receive_upload
+from intake.bulk.worker import BulkWorker
+
+UPLOAD_PATH = "/v1/intakes/bulk"
+_ERROR_PAGE = 1000
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {
+            "type": "string", "format": "binary",
+            "description": "The sheet: CSV (UTF-8, with or without BOM) or XLSX, one person per row, "
+            "Thai or English column headers.",
+        }},
+    }}},
+}
+
+
+def bulk_router(
+    *, sessions: async_sessionmaker[AsyncSession], settings: BulkSettings, worker: BulkWorker
+) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["bulk intake"])
+
+    @router.post(
+        "/intakes/bulk",
+        status_code=202,
+        summary="Upload a sheet of intakes (CSV or XLSX); answers with a job to follow",
+        openapi_extra={"requestBody": _UPLOAD_BODY},
+        responses={413: {"description": "The file is larger than the limit"},
+                   409: {"description": "Idempotency-Key reused for a different file"},
+                   415: {"description": "Not a multipart/form-data upload"}},
+    )
+    async def upload_sheet(
+        request: Request,
+        idempotency_key: str | None = Header(
+            default=None, max_length=200, description="A retried upload with the same key returns the same job.",
+        ),
+    ) -> JSONResponse:
+        job_id = str(uuid.uuid4())
+        try:
+            stored = await receive_upload(
+                request, destination=settings.upload_dir / f"{job_id}.upload", max_bytes=settings.max_upload_bytes
+            )
+        except UploadRefused as refused:
+            return JSONResponse(status_code=refused.status_code, content={"detail": refused.detail})
+        try:
+            kind = sniff_kind(stored.path)
+        except SheetError as error:
+            stored.path.unlink(missing_ok=True)
+            return JSONResponse(status_code=422, content={"detail": str(error)})
+        path = stored.path.rename(stored.path.with_suffix(f".{kind}"))
+        job = BulkJobRecord(
+            job_id=job_id, filename=stored.filename, file_path=str(path), file_kind=kind, file_bytes=stored.size,
+            file_sha256=stored.sha256, idempotency_key=idempotency_key, received_at=utc_now(),
+        )
+        if idempotency_key is not None and (earlier := await _earlier_job(idempotency_key)) is not None:
+            return _replay(earlier, stored, path)
+        try:
+            async with sessions() as session:
+                repository.add_job(session, job=job)
+                await session.commit()
+        except IntegrityError:
+            # The same key uploaded twice at once: the first one's job stands.
+            if idempotency_key is None or (earlier := await _earlier_job(idempotency_key)) is None:
+                path.unlink(missing_ok=True)
+                raise
+            return _replay(earlier, stored, path)
+        worker.wake()
+        return _accepted(job)
+
+    @router.get("/intake-jobs/{job_id}", summary="Progress and counts of a bulk intake job")
+    async def show_job(job_id: str) -> dict:
+        return job_status(await _job_or_404(job_id))
+
+    @router.get(
+        "/intake-jobs/{job_id}/errors.csv",
+        summary="The job's error report: row, column, value, reason, reason_th (UTF-8 with BOM, for Excel)",
+        response_class=StreamingResponse,
+    )
+    async def download_errors(job_id: str) -> StreamingResponse:
+        await _job_or_404(job_id)
+
+        async def report() -> AsyncIterator[str]:
+            yield error_report_start()
+            after = 0
+            while True:  # page by page: a report may have as many lines as the sheet has rows
+                async with sessions() as session:
+                    page = await repository.error_page(session, job_id=job_id, after_id=after, limit=_ERROR_PAGE)
+                if not page:
+                    return
+                yield error_report_lines(page)
+                after = page[-1].id
+
+        return StreamingResponse(
+            report(), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{job_id}.errors.csv"'},
+        )
+
+    async def _job_or_404(job_id: str) -> BulkJobRecord:
+        async with sessions() as session:
+            job = await repository.get_job(session, job_id=job_id)
+        if job is None:
+            raise HTTPException(status_code=404, detail=f"No bulk intake job with id {job_id}")
+        return job
+
+    async def _earlier_job(key: str) -> BulkJobRecord | None:
+        async with sessions() as session:
+            return await repository.get_job_by_key(session, idempotency_key=key)
+
+    return router
+
+
+def _accepted(job: BulkJobRecord) -> JSONResponse:
+    status = job_status(job)
+    body = {key: status[key] for key in ("job_id", "state", "filename", "status_url", "errors_url")}
+    return JSONResponse(status_code=202, content=body, headers={"Location": status_url(job.job_id)})
+
+
+def _replay(earlier: BulkJobRecord, stored: StoredUpload, path: Path) -> JSONResponse:
+    path.unlink(missing_ok=True)
+    if earlier.file_sha256 != stored.sha256:
+        return JSONResponse(status_code=409, content={
+            "detail": "This Idempotency-Key was already used for a different file. Use a new key for a new sheet."
+        })
+    return _accepted(earlier)
