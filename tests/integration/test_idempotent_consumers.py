@@ -57,7 +57,7 @@ async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env,
             await produce(bootstrap, topics.intake_submitted, [(intake.intake_id.encode(), intake.model_dump_json().encode())])
             for item in routed:
                 await produce(bootstrap, topics.referral_assigned(item.event.agency),
-                              [(item.key.encode(), item.event.model_dump_json().encode())])
+                              [(item.referral_id.encode(), item.event.model_dump_json().encode())])
         report = {}
         for _ in range(150):
             report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
@@ -118,11 +118,11 @@ async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_
         by_topic.setdefault(topics.intake_submitted, []).append((intake.intake_id.encode(), intake.model_dump_json().encode()))
         for item in route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC)):
             event = item.event
-            by_topic.setdefault(topics.referral_assigned(event.agency), []).append((item.key.encode(), event.model_dump_json().encode()))
+            by_topic.setdefault(topics.referral_assigned(event.agency), []).append((item.referral_id.encode(), event.model_dump_json().encode()))
             receipt = updated_event(referral_id=event.referral_id, intake_id=event.intake_id, agency=event.agency,
                                     status="received", previous_status="assigned", version=2, actor="system",
                                     occurred_at=datetime.now(UTC))
-            by_topic.setdefault(topics.referral_updated, []).append((item.key.encode(), receipt.model_dump_json().encode()))
+            by_topic.setdefault(topics.referral_updated, []).append((item.referral_id.encode(), receipt.model_dump_json().encode()))
 
     async with running(build_reporting_app(settings)) as client:
         await asyncio.gather(*(produce(bootstrap, topic, messages) for topic, messages in by_topic.items()))
