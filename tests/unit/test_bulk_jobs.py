@@ -13,7 +13,7 @@ from sqlmodel import func, select
 from intake.bulk import worker as worker_module
 from intake.bulk.api import bulk_router
 from intake.bulk.models import TABLES as BULK_TABLES
-from intake.bulk.models import BulkErrorRecord, BulkJobRecord
+from intake.bulk.models import BulkErrorRecord
 from intake.bulk.settings import BulkSettings
 from intake.bulk.worker import BulkWorker
 from intake.models import TABLES, IdempotencyRecord, IntakeRecord

@@ -28,7 +28,7 @@ from intake.bulk.columns import HeaderMatch, expected_headers, match_headers
 from intake.bulk.models import BulkJobRecord, utc_now
 from intake.bulk.rows import PreparedRow, Problem, RowDefaults, answer_problems, prepare, sheet_row
 from intake.bulk.settings import BulkSettings
-from intake.bulk.sheets import Row, SheetError, SheetKind, count_rows, find_header, open_rows
+from intake.bulk.sheets import Row, SheetError, count_rows, find_header, open_rows
 from intake.submission import IntakeDesk, submit_many
 
 logger = logging.getLogger("songtor.intake.bulk")
