@@ -2,7 +2,6 @@
 event in one transaction, and — for a transfer — open the linked referral at the other agency."""
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +17,6 @@ from shared.contracts import AgencyPerson, ReferralAssignedV1
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
 
-logger = logging.getLogger("songtor.agency.workflow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +65,7 @@ async def move_referral(bench: Workbench, *, referral_id: str, move: Move) -> Mo
             continuation = _continuation(referral, to_agency=move.to_agency, new_id=transferred_to, at=now)
             add_to_outbox(session, topic=bench.topics.referral_assigned(move.to_agency), key=transferred_to, event=continuation)
         await session.commit()
-    try:
-        await bench.relay.flush()
-    except Exception:  # noqa: BLE001 - committed in the outbox; the relay loop retries
-        logger.warning("move of %s stored; publish deferred", referral_id, exc_info=True)
+    await bench.relay.flush_or_defer()
     return MoveAnswer(200, {"referral_id": referral_id, "status": move.status, "version": version,
                             "transferred_to": transferred_to})
 

@@ -86,10 +86,7 @@ async def submit_many(desk: IntakeDesk, submissions: Sequence[Submission]) -> li
         for submission in submissions:
             answers.append(await _take_in(session, desk, submission, opened_here, today))
         await session.commit()
-    try:
-        await desk.relay.flush()
-    except Exception:  # noqa: BLE001 - committed in the outbox; the relay loop publishes it later
-        logger.warning("intakes stored; publishing deferred to the outbox relay", exc_info=True)
+    await desk.relay.flush_or_defer()
     return answers
 
 

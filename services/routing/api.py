@@ -1,7 +1,6 @@
 """Routing's HTTP routes: why a referral went where it went, and triage of unroutable needs."""
 
 import json
-import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Query
@@ -19,7 +18,6 @@ from shared.contracts import AgencyPerson
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
 
-logger = logging.getLogger("songtor.routing.api")
 
 
 class TriageRoute(BaseModel):
@@ -102,10 +100,7 @@ def routing_router(
             add_to_outbox(session, topic=topics.referral_assigned(triage.agency), key=row.referral_id, event=event)
             await session.commit()
             answer = explanation_of(row)
-        try:
-            await relay.flush()
-        except Exception:  # noqa: BLE001 - queued in the outbox; the relay loop retries
-            logger.warning("triage of %s stored; publish deferred", referral_id, exc_info=True)
+        await relay.flush_or_defer()
         return answer
 
     return router

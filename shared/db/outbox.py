@@ -80,6 +80,14 @@ class OutboxRelay:
                     published += len(rows)
                     await session.commit()
 
+    async def flush_or_defer(self) -> None:
+        """Publish now if the broker answers. What is already committed in the outbox is durable,
+        so a failure here is only a delay: the relay loop publishes it when the broker is back."""
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001
+            logger.warning("publish deferred to the outbox relay loop", exc_info=True)
+
     async def pending(self) -> int:
         async with self._sessions() as session:
             result = await session.exec(

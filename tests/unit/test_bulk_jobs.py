@@ -32,6 +32,9 @@ class RelayLeftForLater:
     async def flush(self) -> int:
         return 0
 
+    async def flush_or_defer(self) -> None:
+        return None
+
 
 class Crash(BaseException):
     """Stands for the process dying: nothing in the worker catches it."""
