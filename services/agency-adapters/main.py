@@ -23,9 +23,12 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
     watch = OverdueWatch(
         sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
         policies=dict(settings.deadlines), interval_seconds=settings.deadline_scan_seconds,
+        agencies=settings.agencies,
     )
     runtime.background.append(watch.run)
-    register_agency_consumers(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay)
+    register_agency_consumers(
+        broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay, agencies=settings.agencies,
+    )
     return create_app(
         runtime,
         title="Songtor agency adapters",

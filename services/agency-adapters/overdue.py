@@ -14,6 +14,7 @@ from agency_adapters.deadlines import DeadlinePolicy, breaches
 from agency_adapters.lifecycle import FINAL_STATUSES
 from agency_adapters.models import AgencyReferral, OverdueNotice
 from shared import ids
+from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralOverdueV1
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
@@ -37,9 +38,13 @@ class OverdueWatch:
         topics: Topics,
         policies: dict[str, DeadlinePolicy],
         interval_seconds: float,
+        agencies: tuple[Agency, ...] = AGENCIES,
     ) -> None:
         self._sessions, self._relay, self._topics = sessions, relay, topics
         self._policies, self._interval = policies, interval_seconds
+        # Only the agencies this process consumes for: processes sharing one database then
+        # never both announce the same breach.
+        self._agencies = agencies
 
     async def scan(self, *, today: date | None = None) -> int:
         """Announce every new breach; returns how many notices were published."""
@@ -48,7 +53,9 @@ class OverdueWatch:
         announced = 0
         async with self._sessions() as session:
             open_referrals = (
-                await session.exec(select(AgencyReferral).where(col(AgencyReferral.status).not_in(FINAL_STATUSES)))
+                await session.exec(select(AgencyReferral).where(
+                    col(AgencyReferral.status).not_in(FINAL_STATUSES), col(AgencyReferral.agency).in_(self._agencies),
+                ))
             ).all()
             known = {
                 (n.referral_id, n.stage, n.level)

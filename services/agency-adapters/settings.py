@@ -1,10 +1,10 @@
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from agency_adapters.deadlines import DeadlinePolicy
-from shared.agencies import Agency
+from shared.agencies import AGENCIES, Agency
 
 from shared.settings import ServiceSettings
 
@@ -19,3 +19,15 @@ class AgencySettings(ServiceSettings):
     # an agency not named gets the defaults (acknowledge in 2 working days, finish in 30).
     deadlines: dict[Agency, DeadlinePolicy] = Field(default_factory=dict)
     deadline_scan_seconds: float = Field(default=60.0, gt=0)
+    # Which agencies' consumers this process runs, e.g. AGENCY_AGENCIES='["skills"]': one agency's
+    # consumer can then be deployed, stopped and restarted on its own, the others untouched.
+    agencies: tuple[Agency, ...] = Field(default=AGENCIES, min_length=1)
+
+    @field_validator("agencies")
+    @classmethod
+    def _each_agency_once(cls, agencies: tuple[Agency, ...]) -> tuple[Agency, ...]:
+        # A repeated name would subscribe the agency twice in one group: a slip in the deployment.
+        repeated = sorted({a for a in agencies if agencies.count(a) > 1})
+        if repeated:
+            raise ValueError(f"each agency may be named once; repeated: {', '.join(repeated)}")
+        return agencies
