@@ -1,6 +1,5 @@
 """The agencies' workbench API: list an agency's queue, move a referral through its lifecycle."""
 
-import json
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -9,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agency_adapters import repository, workflow
 from agency_adapters.lifecycle import Move
-from agency_adapters.models import AgencyReferral, ReferralMove
+from agency_adapters.views import agency_view, move_view
 from agency_adapters.workflow import Workbench
 from shared.agencies import Agency
 
@@ -24,42 +23,6 @@ class StatusMove(BaseModel):
     to_agency: Agency | None = Field(default=None, description="Required to transfer.")
     note: str | None = Field(default=None, max_length=2000)
     actor: str = Field(default="workbench", min_length=1, max_length=64)
-
-
-def agency_view(referral: AgencyReferral) -> dict:
-    return {
-        "referral_id": referral.referral_id,
-        "agency": referral.agency,
-        "need_code": referral.need_code,
-        "need_note": referral.need_note,
-        "category": referral.category,
-        "person": json.loads(referral.person_json),
-        "status": referral.status,
-        "version": referral.version,
-        "outcome_code": referral.outcome_code,
-        "outcome_details": json.loads(referral.outcome_details_json),
-        "reason_code": referral.reason_code,
-        "note": referral.note,
-        "transferred_from": referral.transferred_from,
-        "transferred_to": referral.transferred_to,
-        "assigned_at": referral.assigned_at.isoformat(),
-        "updated_at": referral.updated_at.isoformat(),
-    }
-
-
-def move_view(move: ReferralMove) -> dict:
-    return {
-        "version": move.version,
-        "status": move.status,
-        "previous_status": move.previous_status,
-        "actor": move.actor,
-        "at": move.at.isoformat(),
-        "outcome_code": move.outcome_code,
-        "details": json.loads(move.outcome_details_json),
-        "reason_code": move.reason_code,
-        "reason": move.reason,
-        "note": move.note,
-    }
 
 
 def workbench_router(*, bench: Workbench) -> APIRouter:

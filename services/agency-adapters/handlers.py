@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agency_adapters import lifecycle, repository
+from agency_adapters.webhooks import store as webhook_store
 from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralAssignedV1
 from shared.db import OutboxRelay, add_to_outbox, apply_once
@@ -25,9 +26,11 @@ def register_agency_consumers(
     sessions: async_sessionmaker[AsyncSession],
     relay: OutboxRelay,
     agencies: tuple[Agency, ...] = AGENCIES,
+    webhook_agencies: frozenset[str] = frozenset(),
 ) -> None:
     for agency in agencies:
-        _register_one(broker=broker, kafka=kafka, sessions=sessions, relay=relay, agency=agency)
+        _register_one(broker=broker, kafka=kafka, sessions=sessions, relay=relay, agency=agency,
+                      by_webhook=agency in webhook_agencies)
 
 
 def _register_one(
@@ -37,6 +40,7 @@ def _register_one(
     sessions: async_sessionmaker[AsyncSession],
     relay: OutboxRelay,
     agency: Agency,
+    by_webhook: bool,
 ) -> None:
     topic = kafka.topics.referral_assigned(agency)
     consumer = f"agency.{agency}"
@@ -59,6 +63,8 @@ def _register_one(
                 occurred_at=now,
             )
             add_to_outbox(session, topic=kafka.topics.referral_updated, key=event.referral_id, event=receipt)
+            if by_webhook:  # stored with the referral, so a crash can never lose the push
+                webhook_store.add_pending(session, referral_id=event.referral_id, agency=agency, at=now)
 
         await apply_once(sessions, consumer=consumer, event_id=event.event_id, effect=effect)
         # Also after a redelivery: a crash may have come between the commit and the publish.

@@ -7,6 +7,8 @@ from agency_adapters.handlers import register_agency_consumers
 from agency_adapters.models import TABLES
 from agency_adapters.overdue import OverdueWatch
 from agency_adapters.settings import AgencySettings
+from agency_adapters.webhooks.api import agency_systems_router
+from agency_adapters.webhooks.dispatcher import WebhookDispatcher
 from agency_adapters.workflow import Workbench
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
@@ -28,18 +30,26 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
     runtime.background.append(watch.run)
     register_agency_consumers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay, agencies=settings.agencies,
+        webhook_agencies=frozenset(settings.webhooks),
+    )
+    # Each process pushes only the referrals of the agencies it consumes; any process answers callbacks.
+    dispatcher = WebhookDispatcher(
+        sessions=runtime.sessions, registry=runtime.registry, public_url=settings.callback_base_url,
+        targets={agency: target for agency, target in settings.webhooks.items() if agency in settings.agencies},
+        interval_seconds=settings.webhook_scan_seconds,
+    )
+    runtime.background.append(dispatcher.run)
+    bench = Workbench(
+        sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
+        outcomes=load_outcomes(settings.outcomes_path),
     )
     return create_app(
         runtime,
         title="Songtor agency adapters",
         description="Each agency's referrals, consumed independently, and the workbench to act on them.",
         routers=[
-            workbench_router(
-                bench=Workbench(
-                    sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
-                    outcomes=load_outcomes(settings.outcomes_path),
-                )
-            )
+            workbench_router(bench=bench),
+            agency_systems_router(bench=bench, targets=dict(settings.webhooks), dispatcher=dispatcher),
         ],
     )
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
+from agency_adapters.webhooks.models import WebhookDelivery
 from shared.db import InboxEntry, OutboxMessage
 
 
@@ -60,4 +61,7 @@ class OverdueNotice(SQLModel, table=True):
     announced_at: datetime
 
 
-TABLES = [AgencyReferral.__table__, ReferralMove.__table__, OverdueNotice.__table__, InboxEntry.__table__, OutboxMessage.__table__]
+TABLES = [
+    AgencyReferral.__table__, ReferralMove.__table__, OverdueNotice.__table__, WebhookDelivery.__table__,
+    InboxEntry.__table__, OutboxMessage.__table__,
+]

@@ -4,6 +4,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from agency_adapters.deadlines import DeadlinePolicy
+from agency_adapters.webhooks.config import WebhookTarget
 from shared.agencies import AGENCIES, Agency
 
 from shared.settings import ServiceSettings
@@ -22,6 +23,18 @@ class AgencySettings(ServiceSettings):
     # Which agencies' consumers this process runs, e.g. AGENCY_AGENCIES='["skills"]': one agency's
     # consumer can then be deployed, stopped and restarted on its own, the others untouched.
     agencies: tuple[Agency, ...] = Field(default=AGENCIES, min_length=1)
+    # Agencies whose own systems receive their referrals by signed webhook, e.g.
+    # AGENCY_WEBHOOKS='{"skills": {"url": "https://...", "secret": "..."}}'; the others use the workbench.
+    webhooks: dict[Agency, WebhookTarget] = Field(default_factory=dict)
+    webhook_scan_seconds: float = Field(default=1.0, gt=0, description="How often due deliveries are looked for.")
+    public_url: str | None = Field(
+        default=None, description="This service's address as agency systems reach it, for callback URLs; "
+        "default http://127.0.0.1:<http_port>.",
+    )
+
+    @property
+    def callback_base_url(self) -> str:
+        return self.public_url or f"http://127.0.0.1:{self.http_port}"
 
     @field_validator("agencies")
     @classmethod

@@ -35,7 +35,12 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     # hide_parameters: SQL errors end up in logs, and parameters can hold personal data.
-    return create_async_engine(async_url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+    # Columns are timestamps without zone holding UTC; a UTC session keeps aware values from
+    # being shifted by the server's own zone on the way in and in comparisons.
+    return create_async_engine(
+        async_url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True,
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

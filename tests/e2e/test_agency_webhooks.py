@@ -1,0 +1,196 @@
+"""An agency's own system, linked by webhook: a real HTTP server process stands in for it and
+fails, times out and recovers on command. Deliveries are signed, retried with backoff, held back
+by the circuit breaker, parked when they cannot get through and re-driven after the fix; the
+system's signed callbacks move referrals through the same lifecycle as the workbench."""
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from agency_adapters.webhooks.signing import signature
+from routing.domain import route_intake
+from shared.catalog import default_catalog
+from shared.contracts import ReferralAssignedV1
+from shared.topics import Topics
+from tests.support.examples import intake_event
+from tests.support.infrastructure import REPO
+from tests.support.kafka_io import produce
+from tests.support.polling import eventually
+from tests.support.processes import free_port
+
+pytestmark = pytest.mark.e2e
+SECRET = "skills-dept-shared-secret-0001"
+
+
+class FakeSystem:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def set_mode(self, mode: str, *, auto_accept: bool = False) -> None:
+        httpx.post(f"{self.url}/_mode", json={"mode": mode, "auto_accept": auto_accept}).raise_for_status()
+
+    def log(self) -> list[dict]:
+        return httpx.get(f"{self.url}/_log").json()["log"]
+
+    def deliveries_of(self, referral_id: str) -> list[dict]:
+        return [e for e in self.log() if e.get("delivery") == referral_id]
+
+
+@pytest.fixture
+def fake_system(artifacts_dir):
+    port = free_port()
+    log = (artifacts_dir / "fake-agency-system.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_agency_system", "--port", str(port), "--secret", SECRET, "--slow", "3"],
+        cwd=REPO, stdout=log, stderr=log,
+    )
+    system = FakeSystem(f"http://127.0.0.1:{port}")
+    eventually(lambda: _answers(system), until=bool, timeout=15)
+    yield system
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _answers(system: FakeSystem) -> bool:
+    try:
+        system.log()
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def start_adapters(start_service, fake_system: FakeSystem, **overrides: object):
+    target = {"url": f"{fake_system.url}/songtor/referrals", "secret": SECRET, "timeout_seconds": 1,
+              "max_attempts": 4, "backoff_base_seconds": 0.2, "backoff_cap_seconds": 0.4,
+              "breaker_failures": 3, "breaker_cooldown_seconds": 3, "concurrency": 2, **overrides}
+    return start_service("agency-adapters", {"AGENCY_WEBHOOKS": json.dumps({"skills": target}),
+                                             "AGENCY_WEBHOOK_SCAN_SECONDS": "0.2"})
+
+
+async def send_referrals(kafka_env: dict[str, str], *, count: int) -> dict[str, list[str]]:
+    """`count` fresh intakes routed as routing would; returns the referral ids per agency."""
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    by_agency: dict[str, list[str]] = {}
+    for _ in range(count):
+        routed = route_intake(intake=intake_event(intake_id=str(uuid.uuid4())), catalog=default_catalog(),
+                              routed_at=datetime.now(UTC))
+        for event in (r.event for r in routed if isinstance(r.event, ReferralAssignedV1)):
+            await produce(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_assigned(event.agency),
+                          [(event.referral_id.encode(), event.model_dump_json().encode())])
+            by_agency.setdefault(event.agency, []).append(event.referral_id)
+    return by_agency
+
+
+def callback(adapters_url: str, agency: str, referral_id: str, body: dict, *, secret: str = SECRET,
+             timestamp: int | None = None) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    sig = signature(secret=secret, timestamp=timestamp or int(time.time()), body=raw)
+    return httpx.post(f"{adapters_url}/v1/agency-systems/{agency}/referrals/{referral_id}/status", content=raw,
+                      headers={"Content-Type": "application/json", "X-Songtor-Signature": sig})
+
+
+def link(adapters_url: str) -> dict:
+    return httpx.get(f"{adapters_url}/v1/agencies/skills/webhook").json()
+
+
+async def test_a_signed_delivery_reaches_the_agency_system_and_its_callback_moves_the_referral(
+    start_service, kafka_env, fake_system
+):
+    fake_system.set_mode("ok", auto_accept=True)
+    adapters = start_adapters(start_service, fake_system)
+    sent = await send_referrals(kafka_env, count=1)
+    skills = sent["skills"][0]
+
+    seen = eventually(lambda: fake_system.deliveries_of(skills), until=bool, timeout=30)
+    assert seen[0]["signature_valid"] and seen[0]["attempt"] == "1"
+    payload = seen[0]["payload"]
+    assert payload["type"] == "referral.assigned" and payload["referral"]["referral_id"] == skills
+    assert payload["referral"]["need_code"] == "skill_training" and payload["referral"]["person"]["national_id"]
+    assert "rehab" not in json.dumps(payload) and "program" not in json.dumps(payload), "source programme leaked"
+
+    history = eventually(lambda: httpx.get(f"{adapters.url}/v1/referrals/{skills}/history").json()["moves"],
+                         until=lambda moves: moves[-1]["status"] == "accepted", timeout=30)
+    assert [m["status"] for m in history] == ["assigned", "received", "accepted"]
+    assert history[-1]["actor"] == "skills-system"
+    assert link(adapters.url)["deliveries"] == {"pending": 0, "delivered": 1, "parked": 0}
+    assert link(adapters.url)["circuit"]["state"] == "closed"
+
+    # The callback is the same state machine, behind the agency's signature.
+    forbidden = callback(adapters.url, "skills", skills, {"status": "accepted"})
+    assert forbidden.status_code == 409 and "in_progress" in forbidden.json()["allowed_moves"]
+    incomplete = callback(adapters.url, "skills", skills, {"status": "completed", "outcome_code": "enrolled"})
+    assert incomplete.status_code == 422 and "course" in json.dumps(incomplete.json(), ensure_ascii=False)
+    assert callback(adapters.url, "skills", skills, {"status": "in_progress"}, secret="not-the-skills-secret!").status_code == 401
+    stale = callback(adapters.url, "skills", skills, {"status": "in_progress"}, timestamp=int(time.time()) - 3600)
+    assert stale.status_code == 401 and "clock" in stale.json()["detail"]
+    assert callback(adapters.url, "skills", sent["employment"][0], {"status": "accepted"}).status_code == 404
+    assert callback(adapters.url, "employment", sent["employment"][0], {"status": "accepted"}).status_code == 404
+    done = callback(adapters.url, "skills", skills, {"status": "completed", "outcome_code": "course_completed", "details": {"course": "ช่างเชื่อม"},
+                                                    "actor": "dsd-clerk-7"})
+    assert done.status_code == 200, done.text
+    last = httpx.get(f"{adapters.url}/v1/referrals/{skills}/history").json()["moves"][-1]
+    assert last["status"] == "completed" and last["actor"] == "skills-system:dsd-clerk-7"
+    # Agencies without a system link get nothing pushed: they use the workbench.
+    assert all(e.get("delivery") in sent["skills"] for e in fake_system.log() if "delivery" in e)
+
+
+async def test_failures_are_retried_the_circuit_opens_and_closes_when_the_system_recovers(
+    start_service, kafka_env, fake_system
+):
+    fake_system.set_mode("fail")
+    adapters = start_adapters(start_service, fake_system)
+    skills = (await send_referrals(kafka_env, count=1))["skills"][0]
+
+    status = eventually(lambda: link(adapters.url), until=lambda s: s["circuit"]["state"] == "open", timeout=30)
+    failed = fake_system.deliveries_of(skills)
+    assert [e["attempt"] for e in failed] == ["1", "2", "3"], "retried, each attempt numbered"
+    assert status["deliveries"]["pending"] == 1 and status["deliveries"]["parked"] == 0
+
+    fake_system.set_mode("ok")
+    eventually(lambda: link(adapters.url), until=lambda s: s["deliveries"]["delivered"] == 1, timeout=30)
+    attempts = fake_system.deliveries_of(skills)
+    assert [e["attempt"] for e in attempts] == ["1", "2", "3", "4"] and attempts[-1]["mode"] == "ok"
+    assert attempts[3]["at"] - attempts[2]["at"] >= 2.8, "the open circuit held calls back for its cool-down"
+    assert link(adapters.url)["circuit"]["state"] == "closed"
+    metrics = httpx.get(f"{adapters.url}/metrics").text
+    assert 'songtor_webhook_attempts_total{agency="skills",result="retry"} 3.0' in metrics
+    assert 'songtor_webhook_attempts_total{agency="skills",result="delivered"} 1.0' in metrics
+
+
+async def test_a_delivery_that_keeps_timing_out_is_parked_in_sight_and_re_driven_once_after_the_fix(
+    start_service, kafka_env, fake_system
+):
+    fake_system.set_mode("timeout")
+    adapters = start_adapters(start_service, fake_system, max_attempts=2, breaker_failures=50)
+    skills = sorted((await send_referrals(kafka_env, count=2))["skills"])
+
+    parked_url = f"{adapters.url}/v1/agencies/skills/webhook/deliveries"
+    parked = eventually(lambda: httpx.get(parked_url, params={"state": "parked"}).json()["deliveries"],
+                        until=lambda rows: len(rows) == 2, timeout=60)
+    assert all(row["last_error"] == "no answer within 1 s; parked after 2 attempts" for row in parked)
+    # Parked is not lost: the referrals are still in the agency's queue, and operations see them.
+    queue = httpx.get(f"{adapters.url}/v1/agencies/skills/referrals").json()["referrals"]
+    assert sorted(r["referral_id"] for r in queue) == skills
+    eventually(lambda: httpx.get(f"{adapters.url}/metrics").text,
+               until=lambda text: 'songtor_webhook_deliveries{agency="skills",state="parked"} 2.0' in text, timeout=15)
+
+    fake_system.set_mode("ok")
+    redrive = httpx.post(f"{adapters.url}/v1/agencies/skills/webhook/redrive",
+                         json={"referral_ids": skills, "actor": "ops-somsri", "reason": "DSD gateway restarted"})
+    assert redrive.status_code == 200 and redrive.json()["redriven"] == skills
+    eventually(lambda: link(adapters.url), until=lambda s: s["deliveries"]["delivered"] == 2, timeout=30)
+    for referral_id in skills:
+        answered_ok = [e for e in fake_system.deliveries_of(referral_id) if e["mode"] == "ok"]
+        assert len(answered_ok) == 1, "re-driven once, delivered once"
+    row = httpx.get(parked_url, params={"state": "delivered"}).json()["deliveries"][0]
+    assert row["redrive_count"] == 1 and row["last_redrive_by"] == "ops-somsri"
+
+    again = httpx.post(f"{adapters.url}/v1/agencies/skills/webhook/redrive",
+                       json={"referral_ids": skills, "actor": "ops-somsri", "reason": "clicked twice"})
+    assert again.status_code == 409 and again.json()["not_parked"] == skills
