@@ -8,7 +8,9 @@ from reporting.api import reports_router
 from reporting.handlers import register_reporting_handlers
 from reporting.models import TABLES
 from reporting.settings import ReportingSettings
+from reporting.summaries_api import summaries_router
 from shared.catalog import load_catalog
+from shared.catalog.outcomes import load_outcomes
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "reporting"
@@ -28,7 +30,10 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
         runtime,
         title="Songtor reporting",
         description="Referral facts projected from the event log; monthly summaries and forms.",
-        routers=[reports_router(sessions=runtime.sessions, timezone=settings.timezone)],
+        routers=[
+            reports_router(sessions=runtime.sessions, timezone=settings.timezone),
+            summaries_router(sessions=runtime.sessions, zone=ZoneInfo(settings.timezone), outcomes=load_outcomes()),
+        ],
     )
 
 

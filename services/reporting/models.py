@@ -41,6 +41,8 @@ class IntakeServiceFact(SQLModel, table=True):
     """A service delivered at intake (e.g. drug-prevention outreach): counted, never referred."""
 
     __tablename__ = "intake_service_facts"
+    # Summaries read a province's services over a month or a fiscal year's range of months.
+    __table_args__ = (Index("ix_intake_service_facts_province_month", "province_code", "intake_month"),)
 
     intake_id: str = Field(primary_key=True, max_length=36)
     need_code: str = Field(primary_key=True, max_length=64)
