@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel, col, func, select
 
 from shared.contracts import EventEnvelope
 from shared.db.engine import session_factory
+from shared.db.relay_turn import RelayTurn
 
 logger = logging.getLogger("songtor.outbox")
 
@@ -43,13 +44,15 @@ class OutboxRelay:
         self._batch_size = batch_size
         # One flush at a time keeps per-key order and stops two flushes sending the same row.
         self._lock = asyncio.Lock()
+        # ...and the same between processes that share the database.
+        self._turn = RelayTurn(engine=engine)
 
     async def flush(self) -> int:
         """Publish every pending row; returns how many were published."""
         published = 0
         async with self._lock:
             while True:
-                async with self._sessions() as session:
+                async with self._sessions() as session, self._turn.held(session):
                     rows = (
                         await session.exec(
                             select(OutboxMessage)
