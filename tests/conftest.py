@@ -76,17 +76,20 @@ def start_service(
     kafka_env: dict[str, str], database_url: Callable[[str], str], artifacts_dir: Path
 ) -> Iterator[Callable[[str], ServiceProcess]]:
     """start_service(name, extra_env) -> a running service process on a free port, stopped after
-    the test."""
+    the test. `database` (a URL from database_url) lets several processes of one service share a
+    database, as replicas or per-agency consumers do; `label` names the log of each."""
     started: list[ServiceProcess] = []
 
-    def start(name: str, extra_env: dict[str, str] | None = None) -> ServiceProcess:
+    def start(
+        name: str, extra_env: dict[str, str] | None = None, *, database: str | None = None, label: str | None = None
+    ) -> ServiceProcess:
         port = free_port()
-        env = service_env(name=name, port=port, database_url=database_url(name), kafka_env=kafka_env)
+        env = service_env(name=name, port=port, database_url=database or database_url(name), kafka_env=kafka_env)
         process = ServiceProcess(
             name=name,
             env={**env, **(extra_env or {})},
             port=port,
-            log_path=artifacts_dir / f"{name}.log",
+            log_path=artifacts_dir / f"{label or name}.log",
         )
         started.append(process)
         return process.start()
