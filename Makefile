@@ -1,13 +1,13 @@
 # Songtor: two commands on a fresh machine.
 #   make run   — local Kafka + the four services (SQLite) + demo data; Ctrl-C stops all
-#   make test  — installs what it needs (venv, Kafka jars, PostgreSQL) and runs the whole suite
+#   make test  — installs what it needs (venv, Kafka jars, promtool, PostgreSQL) and runs the whole suite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit kafka-fetch postgres-start stop clean
+.PHONY: install run test test-unit kafka-fetch postgres-start promtool stop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +23,17 @@ kafka-fetch:
 postgres-start:
 	bash deploy/postgres/pg.sh start
 
+# promtool checks the Prometheus config and alert rules (Debian package, extracted into .data/tools).
+promtool:
+	bash deploy/prometheus/promtool.sh ensure >/dev/null
+
 run: install kafka-fetch
 	KEEP=$(KEEP) $(PY) deploy/local/run_stack.py
 
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
 # The test PostgreSQL is stopped afterwards, pass or fail (the test broker stops with pytest).
-test: install kafka-fetch postgres-start
+test: install kafka-fetch promtool postgres-start
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10; \
 	status=$$?; bash deploy/postgres/pg.sh stop; exit $$status
 

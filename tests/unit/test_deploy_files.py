@@ -57,9 +57,24 @@ def test_each_service_reads_the_variables_compose_sets(compose, monkeypatch):
             monkeypatch.delenv(key)
 
 
-def test_prometheus_scrapes_every_service(compose):
+def test_prometheus_scrapes_every_service_as_its_own_job(compose):
     config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
-    targets = config["scrape_configs"][0]["static_configs"][0]["targets"]
-    assert sorted(t.split(":")[0] for t in targets) == sorted(
-        name for name, spec in compose["services"].items() if "build" in spec
-    )
+    built = {name: spec for name, spec in compose["services"].items() if "build" in spec}
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert sorted(jobs) == sorted(built)
+    for name, targets in jobs.items():
+        assert targets == [f"{name}:{built[name]['ports'][0].split(':')[-1]}"]
+
+
+def test_prometheus_and_grafana_mount_files_that_exist(compose):
+    """Docker would mount a missing file as an empty directory and the container would start
+    without its rules or dashboard, silently."""
+    for name in ("prometheus", "grafana"):
+        for volume in compose["services"][name]["volumes"]:
+            source = volume.split(":")[0]
+            assert (REPO / source).exists(), f"{name}: {source} does not exist"
+    mounted = {volume.split(":")[1] for volume in compose["services"]["prometheus"]["volumes"]}
+    config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    for rule_file in config["rule_files"]:
+        assert f"/etc/prometheus/{rule_file}" in mounted
+    assert ":" in compose["services"]["grafana"]["image"] and not compose["services"]["grafana"]["image"].endswith(":latest")
