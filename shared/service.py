@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import create_tables, make_engine, session_factory
-from shared.http import http_latency_middleware, ops_router
+from shared.contracts.asyncapi import build_asyncapi
+from shared.http import asyncapi_router, http_latency_middleware, ops_router
 from shared.kafka import build_broker, ensure_topics
 from shared.logs import configure_logging
 from shared.settings import ServiceSettings
@@ -84,6 +85,10 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str, routers
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.middleware("http")(http_latency_middleware(service=runtime.service, registry=runtime.registry))
     app.include_router(ops_router(service=runtime.service, broker=runtime.broker, registry=runtime.registry))
+    kafka = runtime.settings.kafka
+    app.include_router(asyncapi_router(document=build_asyncapi(
+        topics=kafka.topics, partitions=kafka.partitions, bootstrap_servers=kafka.bootstrap_servers,
+    )))
     for router in routers:
         app.include_router(router)
     return app

@@ -1,5 +1,5 @@
-"""HTTP pieces every service serves: /health and /metrics."""
+"""HTTP pieces every service serves: /health, /metrics and /asyncapi.json."""
 
-from shared.http.ops import http_latency_middleware, ops_router
+from shared.http.ops import asyncapi_router, http_latency_middleware, ops_router
 
-__all__ = ["http_latency_middleware", "ops_router"]
+__all__ = ["asyncapi_router", "http_latency_middleware", "ops_router"]

@@ -1,6 +1,8 @@
-"""`GET /health` (is the broker reachable?) and `GET /metrics` (Prometheus text)."""
+"""`GET /health` (is the broker reachable?), `GET /metrics` (Prometheus text) and
+`GET /asyncapi.json` (the event contracts)."""
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,6 +28,18 @@ def ops_router(*, service: str, broker: KafkaBroker, registry: CollectorRegistry
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def asyncapi_router(*, document: dict[str, Any]) -> APIRouter:
+    """Every service serves the same document, so an agency finds the event contracts next to
+    whichever service it already talks to, with this deployment's topic names."""
+    router = APIRouter(tags=["contracts"])
+
+    @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of every Kafka topic")
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(document)
 
     return router
 

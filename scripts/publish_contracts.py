@@ -1,0 +1,71 @@
+"""Write the published contracts into docs/: the AsyncAPI document of every topic and the OpenAPI
+document of every HTTP service, so that an agency can build against the repository alone.
+
+    .venv/bin/python scripts/publish_contracts.py           # rewrite docs/asyncapi.json, docs/openapi/*.json
+    .venv/bin/python scripts/publish_contracts.py --check   # exit 1 when a committed copy is stale
+
+tests/unit/test_published_contracts.py runs the same comparison.
+"""
+
+import importlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from shared.contracts.asyncapi import build_asyncapi, render
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
+# Published file name -> (package, settings class): the file is named like the service folder.
+SERVICES = {
+    "intake": ("intake", "IntakeSettings"),
+    "routing": ("routing", "RoutingSettings"),
+    "agency-adapters": ("agency_adapters", "AgencySettings"),
+    "reporting": ("reporting", "ReportingSettings"),
+}
+
+
+def openapi_of(*, service: str, workdir: Path) -> dict:
+    """build_app only wires the app (no broker or database is touched until its lifespan
+    starts), so the document comes from the real composition root."""
+    package, settings_name = SERVICES[service]
+    settings_class = getattr(importlib.import_module(f"{package}.settings"), settings_name)
+    app = importlib.import_module(f"{package}.main").build_app(
+        settings_class(database_url=f"sqlite:///{workdir / package}.db")
+    )
+    return app.openapi()
+
+
+def expected_documents() -> dict[Path, str]:
+    documents = {DOCS / "asyncapi.json": render(build_asyncapi())}
+    with tempfile.TemporaryDirectory() as workdir:
+        for service in SERVICES:
+            documents[DOCS / "openapi" / f"{service}.json"] = (
+                json.dumps(openapi_of(service=service, workdir=Path(workdir)), indent=2, ensure_ascii=False) + "\n"
+            )
+    return documents
+
+
+def stale_documents() -> list[Path]:
+    return [
+        path for path, text in expected_documents().items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        stale = stale_documents()
+        for path in stale:
+            print(f"stale: {path.relative_to(REPO)}", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in expected_documents().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(path.relative_to(REPO))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
