@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from reporting.registries.models import REGISTRY_TABLES
 from shared.db import InboxEntry
 
 
@@ -56,4 +57,4 @@ class IntakeServiceFact(SQLModel, table=True):
     intake_month: str = Field(max_length=7)
 
 
-TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, InboxEntry.__table__]
+TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, InboxEntry.__table__, *REGISTRY_TABLES]
