@@ -38,6 +38,10 @@ class Topics:
     def referral_overdue(self) -> str:
         return self._name("referral.overdue")
 
+    @property
+    def report_published(self) -> str:
+        return self._name("report.published")
+
     def all_assigned(self) -> list[str]:
         return [self.referral_assigned(agency) for agency in AGENCIES]
 
@@ -48,6 +52,7 @@ class Topics:
             self.referral_updated,
             self.referral_unroutable,
             self.referral_overdue,
+            self.report_published,
         ]
 
     def all_topics(self) -> list[str]:

@@ -43,6 +43,8 @@ def register_reporting_handlers(
     @broker.subscriber(topics.intake_submitted, **options("reporting.intakes"))
     async def on_intake_submitted(intake: IntakeSubmittedV1) -> None:
         async def effect(session: AsyncSession) -> None:
+            await repository.remember_person(session, person_ref=intake.person_ref, full_name=intake.person.full_name,
+                                             national_id=intake.person.national_id)
             for referral_id, need_code in projection.referred_needs(intake=intake, catalog=catalog):
                 fact = await repository.fact_for(session, referral_id=referral_id, intake_id=intake.intake_id)
                 projection.apply_intake(fact, intake=intake, need_code=need_code, zone=zone)

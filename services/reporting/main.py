@@ -5,12 +5,18 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from reporting.api import reports_router
+from reporting.closing.api import published_router
+from reporting.closing.closer import MonthCloser, ReportSources
+from reporting.closing.schedule import CloseSchedule
+from reporting.form_sources import Catalogs
+from reporting.forms_api import forms_router
 from reporting.handlers import register_reporting_handlers
 from reporting.models import TABLES
 from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
 from shared.catalog import load_catalog
 from shared.catalog.outcomes import load_outcomes
+from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "reporting"
@@ -19,20 +25,27 @@ SERVICE = "reporting"
 def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
+    catalog, zone = load_catalog(settings.catalog.catalog_path), ZoneInfo(settings.timezone)
     register_reporting_handlers(
-        broker=runtime.broker,
-        kafka=settings.kafka,
-        sessions=runtime.sessions,
-        catalog=load_catalog(settings.catalog.catalog_path),
-        zone=ZoneInfo(settings.timezone),
+        broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, catalog=catalog, zone=zone,
     )
+    catalogs = Catalogs(needs=catalog, outcomes=load_outcomes(settings.outcomes_path))
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    runtime.background.append(relay.run)
+    sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone)
+    schedule = CloseSchedule(sp12_due_day=settings.sp12_due_day, snb2_due_day=settings.snb2_due_day)
+    closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
+                         interval_seconds=settings.close_scan_seconds)
+    runtime.background.append(closer.run)
     return create_app(
         runtime,
         title="Songtor reporting",
         description="Referral facts projected from the event log; monthly summaries and forms.",
         routers=[
             reports_router(sessions=runtime.sessions, timezone=settings.timezone),
-            summaries_router(sessions=runtime.sessions, zone=ZoneInfo(settings.timezone), outcomes=load_outcomes()),
+            forms_router(sessions=runtime.sessions, zone=zone, catalogs=catalogs),
+            published_router(sources=sources, schedule=schedule, closer=closer),
+            summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes),
         ],
     )
 

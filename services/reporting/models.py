@@ -6,7 +6,8 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from reporting.registries.models import REGISTRY_TABLES
-from shared.db import InboxEntry
+from reporting.closing.models import PublishedReport
+from shared.db import InboxEntry, OutboxMessage
 
 
 class ReferralFact(SQLModel, table=True):
@@ -55,6 +56,21 @@ class IntakeServiceFact(SQLModel, table=True):
     worker_type: str = Field(max_length=20)
     person_ref: str = Field(max_length=64)
     intake_month: str = Field(max_length=7)
+    # When reporting learnt of it: a service recorded after its month was closed amends the forms.
+    recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, InboxEntry.__table__, *REGISTRY_TABLES]
+class ReportPerson(SQLModel, table=True):
+    """Name and national ID of a person referred, keyed by person_ref. The SP-12 and SNB-2 forms
+    list people by name and 13-digit ID, so reporting keeps them; every summary masks them."""
+
+    __tablename__ = "report_people"
+
+    person_ref: str = Field(primary_key=True, max_length=64)
+    full_name: str = Field(max_length=200)
+    national_id: str = Field(max_length=13)
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, ReportPerson.__table__, InboxEntry.__table__,
+          OutboxMessage.__table__, PublishedReport.__table__, *REGISTRY_TABLES]

@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting.models import IntakeServiceFact, ReferralFact
+from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
 from shared.db import get_for_update
 
 
@@ -26,6 +26,16 @@ async def existing_fact(session: AsyncSession, *, referral_id: str) -> ReferralF
 def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
     fact.updated_at = datetime.now(UTC)
     session.add(fact)
+
+
+async def remember_person(session: AsyncSession, *, person_ref: str, full_name: str, national_id: str) -> None:
+    """The latest name wins: a corrected spelling at a later intake reaches the next forms."""
+    person = await get_for_update(session, ReportPerson, key={"person_ref": person_ref},
+                                  create={"full_name": full_name, "national_id": national_id,
+                                          "updated_at": datetime.now(UTC)})
+    assert person is not None, "created above when missing"
+    person.full_name, person.national_id, person.updated_at = full_name, national_id, datetime.now(UTC)
+    session.add(person)
 
 
 async def add_service_facts(session: AsyncSession, *, facts: list[IntakeServiceFact]) -> None:

@@ -14,6 +14,7 @@ from shared.contracts.intake import (
     Person,
     Source,
 )
+from shared.contracts.report import ReportPublishedV1
 from shared.contracts.referral import (
     AgencyPerson,
     NeedUnroutableV1,
@@ -37,5 +38,6 @@ __all__ = [
     "ReferralOverdueV1",
     "ReferralStatus",
     "ReferralUpdatedV1",
+    "ReportPublishedV1",
     "Source",
 ]

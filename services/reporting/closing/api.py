@@ -1,0 +1,88 @@
+"""Published versions of the forms, and which offices had activity and closed on time."""
+
+import json
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from sqlmodel import col, select
+
+from reporting.closing.closer import MonthCloser, ReportSources, last_change_by_scope, utc
+from reporting.closing.models import PublishedReport
+from reporting.closing.schedule import FORMS, CloseSchedule
+from reporting.forms import MEDIA_TYPES, MonthError, parse_month
+
+FormName = Literal["sp12", "snb2"]
+
+
+def version_view(report: PublishedReport) -> dict:
+    key = f"{report.form}/{report.scope}/{report.month}"
+    return {
+        "form": report.form, "scope": report.scope, "month": report.month, "version": report.version,
+        "kind": report.kind, "due_date": report.due_date.isoformat(), "closed_at": utc(report.closed_at).isoformat(),
+        "on_time": report.on_time, "people": report.people, "content_sha256": report.content_sha256,
+        "changes": json.loads(report.changes_json),
+        "files": {fmt: f"/v1/reports/published/{key}/{report.version}.{fmt}" for fmt in ("csv", "xlsx")},
+    }
+
+
+def published_router(*, sources: ReportSources, schedule: CloseSchedule, closer: MonthCloser) -> APIRouter:
+    router = APIRouter(prefix="/v1/reports", tags=["month close"])
+    sessions = sources.sessions
+
+    @router.get("/published", summary="Published versions of the forms, newest first")
+    async def list_published(
+        form: FormName | None = None, scope: str | None = None, month: str | None = None,
+        limit: int = Query(default=100, ge=1, le=1000),
+    ) -> dict:
+        query = select(PublishedReport).order_by(col(PublishedReport.closed_at).desc(), col(PublishedReport.version).desc())
+        for column, value in ((PublishedReport.form, form), (PublishedReport.scope, scope), (PublishedReport.month, month)):
+            if value is not None:
+                query = query.where(column == value)
+        async with sessions() as session:
+            rows = (await session.exec(query.limit(limit))).all()
+        return {"versions": [version_view(r) for r in rows]}
+
+    @router.get("/published/{form}/{scope}/{month}/{version}.{fmt}", summary="One published version, as filed")
+    async def download(form: FormName, scope: str, month: str, version: int, fmt: Literal["csv", "xlsx", "json"]) -> Response:
+        async with sessions() as session:
+            report = await session.get(PublishedReport, (form, scope, month, version))
+        if report is None:
+            raise HTTPException(status_code=404, detail=f"No version {version} of {form}/{scope}/{month}")
+        if fmt == "json":
+            return Response(content=json.dumps(version_view(report), ensure_ascii=False), media_type="application/json")
+        name = f"{form}_{scope}_{month}_v{version}.{fmt}"
+        return Response(content=report.csv if fmt == "csv" else report.xlsx, media_type=MEDIA_TYPES[fmt],
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/completeness", summary="Which org units and provinces had activity in a month, and whether "
+                "their forms were closed on time")
+    async def completeness(month: str = Query(examples=["2026-11"]), province: str | None = None) -> dict:
+        try:
+            chosen = parse_month(month)
+        except MonthError as error:
+            raise HTTPException(status_code=422, detail=f"month: '{month}': {error.reason}") from error
+        async with sessions() as session:
+            active = [k for k in await last_change_by_scope(session) if k[2] == chosen.key]
+            rows = (await session.exec(select(PublishedReport).where(PublishedReport.month == chosen.key))).all()
+        versions: dict[tuple[str, str], list[PublishedReport]] = {}
+        for row in rows:
+            versions.setdefault((row.form, row.scope), []).append(row)
+        entries = []
+        for form, scope, _month in sorted(active):
+            if province and not scope.startswith(province):
+                continue
+            mine = sorted(versions.get((form, scope), []), key=lambda r: r.version)
+            entries.append({
+                "form": form, "scope": scope, "due_date": schedule.due_date(form=form, month=chosen).isoformat(),
+                "closed": bool(mine), "on_time": mine[0].on_time if mine else None,
+                "closed_at": utc(mine[0].closed_at).isoformat() if mine else None,
+                "latest_version": mine[-1].version if mine else None, "amendments": max(len(mine) - 1, 0),
+            })
+        return {"month": chosen.key, "forms": list(FORMS), "scopes": entries}
+
+    @router.post("/close-due", summary="Run the month close now (it also runs by itself); idempotent")
+    async def close_due() -> dict:
+        published = await closer.close_due()
+        return {"published": [version_view(r) for r in published]}
+
+    return router

@@ -1,0 +1,186 @@
+"""The month-close loop: on each form's due day, freeze every scope that had activity in the
+month as version 1; afterwards, whenever a scope's facts change, compare and publish an amended
+version that says what changed. Running it again with nothing new changes nothing."""
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reporting import form_sources
+from reporting.closing.changes import compare, rows_by_person
+from reporting.closing.models import PublishedReport
+from reporting.closing.schedule import CloseSchedule, Form
+from reporting.form_sources import Catalogs
+from reporting.forms import FormTable, parse_month, render
+from reporting.models import IntakeServiceFact, ReferralFact
+from shared import ids
+from shared.contracts import ReportPublishedV1
+from shared.db import OutboxRelay, add_to_outbox
+from shared.topics import Topics
+
+logger = logging.getLogger("songtor.reporting.close")
+Key = tuple[str, str, str]  # form, scope, month
+
+
+def utc(moment: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSources:
+    sessions: async_sessionmaker[AsyncSession]
+    catalogs: Catalogs
+    zone: ZoneInfo
+
+
+class MonthCloser:
+    def __init__(self, *, sources: ReportSources, schedule: CloseSchedule, topics: Topics, relay: OutboxRelay | None,
+                 interval_seconds: float = 300.0) -> None:
+        self._sources, self._schedule, self._topics, self._relay = sources, schedule, topics, relay
+        self._interval = interval_seconds
+
+    async def close_due(self, *, now: datetime | None = None) -> list[PublishedReport]:
+        """Publish what is due at `now`: first versions of months reaching their due day, and
+        amendments of closed months whose facts changed. Returns what was published."""
+        now = now or datetime.now(UTC)
+        today = now.astimezone(self._sources.zone).date()
+        async with self._sources.sessions() as session:
+            last_change = await last_change_by_scope(session)
+            latest = await _latest_versions(session)
+        published = []
+        for key in sorted(last_change):
+            form, scope, month_key = key
+            month = parse_month(month_key)
+            if not self._schedule.is_due(form=form, month=month, today=today):  # type: ignore[arg-type]
+                continue
+            previous = latest.get(key)
+            if previous is not None and last_change[key] <= utc(previous.closed_at):
+                continue  # nothing has changed since the last version
+            if (report := await self._publish(key=key, previous=previous, now=now)) is not None:
+                published.append(report)
+        if published and self._relay is not None:
+            await self._relay.flush_or_defer()
+        return published
+
+    async def _publish(self, *, key: Key, previous: PublishedReport | None, now: datetime) -> PublishedReport | None:
+        form_name, scope, month_key = key
+        form: Form = form_name  # type: ignore[assignment]
+        month = parse_month(month_key)
+        async with self._sources.sessions() as session:
+            table = await self._build(session, form=form, scope=scope, month_key=month_key, at=now)
+            after = rows_by_person(table)
+            changes: list[dict] = []
+            if previous is not None:
+                before = {k: tuple(v) for k, v in json.loads(previous.rows_json).items()}
+                difference = compare(before=before, after=after)
+                if not difference.any:
+                    return None
+                changes = difference.summary(before=before, after=after)
+            due = self._schedule.due_date(form=form, month=month)
+            csv = render(table, fmt="csv")
+            report = PublishedReport(
+                form=form, scope=scope, month=month_key, version=(previous.version + 1) if previous else 1,
+                kind="amendment" if previous else "original", due_date=due, closed_at=now,
+                on_time=previous.on_time if previous else now.astimezone(self._sources.zone).date() <= due,
+                people=table.person_count, content_sha256=hashlib.sha256(csv).hexdigest(),
+                rows_json=json.dumps(after, ensure_ascii=False), changes_json=json.dumps(changes, ensure_ascii=False),
+                csv=csv, xlsx=render(table, fmt="xlsx"),
+            )
+            session.add(report)
+            add_to_outbox(session, topic=self._topics.report_published, key=f"{form}/{scope}/{month_key}",
+                          event=announcement(report, changes=changes))
+            try:
+                await session.commit()
+            except IntegrityError:
+                return None  # another reporting process published this version first
+        logger.info("published %s/%s/%s version %d (%s)", form, scope, month_key, report.version, report.kind)
+        return report
+
+    async def _build(self, session: AsyncSession, *, form: Form, scope: str, month_key: str, at: datetime) -> FormTable:
+        month, catalogs = parse_month(month_key), self._sources.catalogs
+        if form == "sp12":
+            return await form_sources.build_sp12(session, org_unit=scope, month=month, catalogs=catalogs, generated_at=at)
+        return await form_sources.build_snb2(session, province=scope, month=month, catalogs=catalogs,
+                                             zone=self._sources.zone, generated_at=at)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.close_due()
+            except Exception:  # noqa: BLE001 - the close must outlive a database or broker outage
+                logger.warning("month close failed; will retry", exc_info=True)
+            await asyncio.sleep(self._interval)
+
+
+def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPublishedV1:
+    key = f"{report.form}/{report.scope}/{report.month}"
+    return ReportPublishedV1(
+        event_id=ids.derived_event_id(source_id=key, purpose=f"published/{report.version}"),
+        occurred_at=utc(report.closed_at), correlation_id=f"report:{key}", producer="reporting",
+        report_key=key, form=report.form, scope=report.scope, month=report.month,  # type: ignore[arg-type]
+        version=report.version, kind=report.kind, due_date=report.due_date,  # type: ignore[arg-type]
+        closed_at=utc(report.closed_at), on_time=report.on_time, people=report.people,
+        rows_added=sum(c["change"] == "added" for c in changes),
+        rows_removed=sum(c["change"] == "removed" for c in changes),
+        rows_changed=sum(c["change"] == "changed" for c in changes),
+        content_sha256=report.content_sha256,
+        download_path=f"/v1/reports/published/{key}/{report.version}.xlsx",
+    )
+
+
+async def last_change_by_scope(session: AsyncSession) -> dict[Key, datetime]:
+    """Latest change of any fact, per form scope and month: SP-12 by org unit, SNB-2 by province."""
+    found: dict[Key, datetime] = {}
+    for form, fact_scope, service_scope in (
+        ("sp12", ReferralFact.org_unit, IntakeServiceFact.org_unit),
+        ("snb2", ReferralFact.province_code, IntakeServiceFact.province_code),
+    ):
+        referrals = await session.exec(
+            select(fact_scope, ReferralFact.intake_month, func.max(ReferralFact.updated_at))
+            .where(col(ReferralFact.has_intake).is_(True))
+            .group_by(fact_scope, ReferralFact.intake_month)
+        )
+        services = await session.exec(
+            select(service_scope, IntakeServiceFact.intake_month, func.max(IntakeServiceFact.recorded_at))
+            .group_by(service_scope, IntakeServiceFact.intake_month)
+        )
+        for scope, month, changed in _rows(referrals.all(), services.all()):
+            key = (form, scope, month)
+            found[key] = max(found.get(key, changed), changed)
+    return found
+
+
+def _rows(*results: Iterable) -> Iterable[tuple[str, str, datetime]]:
+    for result in results:
+        for scope, month, changed in result:
+            if scope and month and changed:
+                yield str(scope), str(month), utc(changed)
+
+
+async def _latest_versions(session: AsyncSession) -> dict[Key, PublishedReport]:
+    newest = (
+        select(PublishedReport.form, PublishedReport.scope, PublishedReport.month,
+               func.max(PublishedReport.version).label("version"))
+        .group_by(PublishedReport.form, PublishedReport.scope, PublishedReport.month)
+        .subquery()
+    )
+    rows = await session.exec(
+        select(PublishedReport).join(
+            newest,
+            (col(PublishedReport.form) == newest.c.form) & (col(PublishedReport.scope) == newest.c.scope)
+            & (col(PublishedReport.month) == newest.c.month) & (col(PublishedReport.version) == newest.c.version),
+        )
+    )
+    return {(r.form, r.scope, r.month): r for r in rows.all()}

@@ -1,0 +1,61 @@
+"""The monthly forms over HTTP: SP-12 per org unit and SNB-2 per province, as CSV or XLSX.
+These are the live forms of the month as the facts stand now."""
+
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import geothai
+from fastapi import APIRouter, HTTPException, Query, Response
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reporting import form_sources
+from reporting.form_sources import Catalogs
+from reporting.forms import MEDIA_TYPES, MonthError, file_name, parse_month, render
+
+Format = Literal["csv", "xlsx"]
+
+
+def _month(text: str):  # noqa: ANN202
+    try:
+        return parse_month(text)
+    except MonthError as error:
+        raise HTTPException(status_code=422, detail=f"month: '{text}': {error.reason} / {error.reason_th}") from error
+
+
+def _download(form, fmt: str) -> Response:  # noqa: ANN001
+    return Response(content=render(form, fmt=fmt), media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{file_name(form, fmt=fmt)}"'})
+
+
+def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalogs, zone: ZoneInfo) -> APIRouter:
+    router = APIRouter(prefix="/v1/reports", tags=["monthly forms"])
+
+    @router.get("/sp12", summary="Form SP-12 (สป-12) of one org unit for one month, as CSV or XLSX")
+    async def sp12(
+        org_unit: str = Query(pattern=r"^\d{2,10}$", description="Org unit code, as intakes give it", examples=["6406"]),
+        month: str = Query(description="YYYY-MM (Christian Era), Asia/Bangkok", examples=["2026-11"]),
+        format: Format = Query(default="xlsx"),  # noqa: A002 - the public parameter name
+    ) -> Response:
+        async with sessions() as session:
+            form = await form_sources.build_sp12(session, org_unit=org_unit, month=_month(month), catalogs=catalogs,
+                                                 generated_at=datetime.now(UTC))
+        return _download(form, format)
+
+    @router.get("/snb2", summary="Form SNB-2 (สนบ.2) of one province for one month, as CSV or XLSX")
+    async def snb2(
+        province: str = Query(description="2-digit DOPA province code", examples=["64"]),
+        month: str = Query(description="YYYY-MM (Christian Era), Asia/Bangkok", examples=["2026-11"]),
+        format: Format = Query(default="xlsx"),  # noqa: A002
+    ) -> Response:
+        found = geothai.province(province)
+        if found is None:
+            raise HTTPException(status_code=422, detail=f"province: '{province}' is not a DOPA province code (e.g. 64)")
+        chosen = _month(month)
+        async with sessions() as session:
+            form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs, zone=zone,
+                                                 generated_at=datetime.now(UTC))
+        return _download(form, format)
+
+    return router
