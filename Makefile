@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit kafka-fetch postgres-start promtool stop clean
+.PHONY: install run test test-unit kafka-fetch postgres-start promtool chromium stop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,17 @@ postgres-start:
 promtool:
 	bash deploy/prometheus/promtool.sh ensure >/dev/null
 
+# Headless Chromium renders the ops page in its test (Debian's chromium and chromium-driver).
+chromium:
+	bash deploy/ops/chromium.sh ensure >/dev/null
+
 run: install kafka-fetch
 	KEEP=$(KEEP) $(PY) deploy/local/run_stack.py
 
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
 # The test PostgreSQL is stopped afterwards, pass or fail (the test broker stops with pytest).
-test: install kafka-fetch promtool postgres-start
+test: install kafka-fetch promtool chromium postgres-start
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10; \
 	status=$$?; bash deploy/postgres/pg.sh stop; exit $$status
 

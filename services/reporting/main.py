@@ -12,6 +12,7 @@ from reporting.form_sources import Catalogs
 from reporting.forms_api import forms_router
 from reporting.handlers import register_reporting_handlers
 from reporting.models import TABLES
+from reporting.ops import OPS_TABLES, install_ops
 from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
 from shared.catalog import load_catalog
@@ -24,7 +25,7 @@ SERVICE = "reporting"
 
 def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
-    runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
+    runtime = create_runtime(service=SERVICE, settings=settings, tables=[*TABLES, *OPS_TABLES])
     catalog, zone = load_catalog(settings.catalog.catalog_path), ZoneInfo(settings.timezone)
     register_reporting_handlers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, catalog=catalog, zone=zone,
@@ -37,11 +38,13 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)
     runtime.background.append(closer.run)
+    ops = install_ops(runtime=runtime, kafka=settings.kafka, zone=zone, scan_seconds=settings.ops_scan_seconds)
     return create_app(
         runtime,
         title="Songtor reporting",
         description="Referral facts projected from the event log; monthly summaries and forms.",
         routers=[
+            ops,
             reports_router(sessions=runtime.sessions, timezone=settings.timezone),
             forms_router(sessions=runtime.sessions, zone=zone, catalogs=catalogs),
             published_router(sources=sources, schedule=schedule, closer=closer),

@@ -18,3 +18,4 @@ class ReportingSettings(ServiceSettings):
     sp12_due_day: int = Field(default=25, ge=1, le=31)
     snb2_due_day: int = Field(default=5, ge=1, le=31)
     close_scan_seconds: float = Field(default=300.0, gt=0, description="How often due closes and amendments are looked for.")
+    ops_scan_seconds: float = Field(default=15.0, gt=0, description="How often the ops view asks the broker for lag.")

@@ -1,0 +1,35 @@
+"""Which consumer groups read which topics: the map the lag scan walks.
+
+Written down rather than only discovered on the broker, because a group that has never
+committed (an agency's consumer not yet deployed, or stopped before its first commit) is
+invisible to the broker, while its whole topic waits for it: exactly the case operations must
+see. Groups the broker knows under our prefix but this map does not are added by the scan.
+"""
+
+from shared.agencies import AGENCIES, Agency
+from shared.settings import KafkaSettings
+
+
+def agency_group(*, kafka: KafkaSettings, agency: Agency) -> str:
+    # Must match agency_adapters.handlers (consumer f"agency.{agency}").
+    return kafka.group(f"agency.{agency}")
+
+
+def known_groups(*, kafka: KafkaSettings) -> dict[str, tuple[str, ...]]:
+    """Full group name -> the topics it reads, as the four services subscribe today."""
+    topics = kafka.topics
+    assigned = tuple(topics.all_assigned())
+    reads: dict[str, tuple[str, ...]] = {
+        "routing": (topics.intake_submitted,),
+        "intake.assigned": assigned,
+        "intake.updated": (topics.referral_updated,),
+        "intake.unroutable": (topics.referral_unroutable,),
+        "reporting.intakes": (topics.intake_submitted,),
+        "reporting.assigned": assigned,
+        "reporting.updated": (topics.referral_updated,),
+        "reporting.unroutable": (topics.referral_unroutable,),
+        "reporting.overdue": (topics.referral_overdue,),
+    }
+    groups = {kafka.group(name): read for name, read in reads.items()}
+    groups.update({agency_group(kafka=kafka, agency=agency): (topics.referral_assigned(agency),) for agency in AGENCIES})
+    return groups

@@ -1,0 +1,76 @@
+"""Database reads and writes of the operations view (keyword-only, one session each)."""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reporting.models import ReferralFact
+from reporting.ops.models import DeadLetterRedrive, OverdueReferral
+from shared.contracts import ReferralOverdueV1
+
+# Mirrors the agency lifecycle's final statuses: a referral in one of them is no longer overdue.
+FINAL_STATUSES = ("completed", "declined", "unreachable", "transferred", "cancelled")
+
+
+async def add_overdue(session: AsyncSession, *, event: ReferralOverdueV1) -> None:
+    key = (event.referral_id, event.stage, event.escalation_level)
+    if await session.get(OverdueReferral, key) is None:
+        session.add(OverdueReferral(referral_id=event.referral_id, stage=event.stage, level=event.escalation_level,
+                                    agency=event.agency, announced_at=event.occurred_at))
+
+
+async def overdue_by_agency(session: AsyncSession) -> dict[str, int]:
+    """Distinct referrals with a notice whose fact is not final (a referral reporting has not
+    seen move yet counts as open: the notice itself says it is late)."""
+    rows = await session.exec(
+        select(OverdueReferral.agency, func.count(func.distinct(OverdueReferral.referral_id)))
+        .join(ReferralFact, col(ReferralFact.referral_id) == col(OverdueReferral.referral_id), isouter=True)
+        .where(or_(col(ReferralFact.status).is_(None), col(ReferralFact.status).not_in(FINAL_STATUSES)))
+        .group_by(OverdueReferral.agency)
+    )
+    return {agency: count for agency, count in rows.all()}
+
+
+async def redriven_by_topic(session: AsyncSession) -> dict[str, int]:
+    rows = await session.exec(select(DeadLetterRedrive.dlq_topic, func.count()).group_by(DeadLetterRedrive.dlq_topic))
+    return {topic: count for topic, count in rows.all()}
+
+
+async def redrives_at(
+    session: AsyncSession, *, positions: Iterable[tuple[str, int, int]]
+) -> dict[tuple[str, int, int], DeadLetterRedrive]:
+    found = {}
+    for position in set(positions):
+        if (row := await session.get(DeadLetterRedrive, position)) is not None:
+            found[position] = row
+    return found
+
+
+def record_redrive(
+    session: AsyncSession, *, position: tuple[str, int, int], target_topic: str, actor: str, reason: str
+) -> None:
+    topic, partition, offset = position
+    session.add(DeadLetterRedrive(dlq_topic=topic, dlq_partition=partition, dlq_offset=offset,
+                                  target_topic=target_topic, actor=actor, reason=reason))
+
+
+def day_bounds_utc(*, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A local day (Asia/Bangkok) as UTC bounds: a Thai day starts at 17:00 UTC the day before."""
+    begin = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    return begin, begin + timedelta(days=1)
+
+
+async def intakes_by_province(session: AsyncSession, *, day: date, zone: ZoneInfo) -> dict[str, int]:
+    """Intakes received that local day with at least one referral, by province code."""
+    begin, end = day_bounds_utc(day=day, zone=zone)
+    rows = await session.exec(
+        select(ReferralFact.province_code, func.count(func.distinct(ReferralFact.intake_id)))
+        .where(col(ReferralFact.has_intake).is_(True),
+               col(ReferralFact.intake_received_at) >= begin, col(ReferralFact.intake_received_at) < end)
+        .group_by(ReferralFact.province_code)
+    )
+    return {province or "??": count for province, count in rows.all()}
