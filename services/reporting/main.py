@@ -15,6 +15,7 @@ from reporting.models import TABLES
 from reporting.ops import OPS_TABLES, install_ops
 from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
+from reporting.tpmap_api import tpmap_router
 from shared.catalog import load_catalog
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
@@ -49,6 +50,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
             forms_router(sessions=runtime.sessions, zone=zone, catalogs=catalogs),
             published_router(sources=sources, schedule=schedule, closer=closer),
             summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes),
+            tpmap_router(sessions=runtime.sessions, zone=zone),
         ],
     )
 
