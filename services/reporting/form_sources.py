@@ -115,7 +115,11 @@ async def snb2_rows(session: AsyncSession, *, helps: list[Help], month_start: da
         by_day[day_of(h)].add(h.person_ref)
     status = {}
     for day, refs in by_day.items():
-        found = await registry_status_at(session, kind=INFORMAL_LABOUR_REGISTRY, person_refs=refs, at=day)
+        # Only snapshots already loaded by the end of that day count: an import made later, even
+        # one dated earlier, must not change what a form says about that day.
+        known_by = datetime.combine(day, time.max, tzinfo=zone)
+        found = await registry_status_at(session, kind=INFORMAL_LABOUR_REGISTRY, person_refs=refs, at=day,
+                                         known_at=known_by)
         status.update({(day, ref): answer.on_registry for ref, answer in found.items()})
     return [
         Snb2Row(plan_project=plan_project_label(h.source_program), full_name=h.full_name, national_id=h.national_id,
