@@ -96,6 +96,14 @@ async def _registry(engine, *, bodies: list[dict], work: Path) -> None:  # noqa:
             writer.writerow((body["person"]["national_id"], "", code[:2], code[:4]))
     await import_registry(engine, kind="informal_labour", effective_date=REGISTRY_DATE, path=path,
                           person_ref_key=PERSON_REF_KEY, today=SNB2_GENERATED_AT.date())
+    # Loaded on its effective day, before the demo referrals: a form only uses snapshots already
+    # loaded when a person was referred, and the real load time would make the samples vary.
+    from sqlalchemy import update
+
+    from reporting.registries import RegistryImport
+    async with engine.begin() as connection:
+        await connection.execute(update(RegistryImport).values(
+            imported_at=datetime.combine(REGISTRY_DATE, datetime.min.time(), tzinfo=ZoneInfo("Asia/Bangkok"))))
 
 
 async def generate(*, out: Path, work: Path) -> list[Path]:
