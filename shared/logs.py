@@ -4,7 +4,11 @@
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+# Set while a Kafka message is handled (shared.kafka.correlation); an explicit `extra` wins.
+CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,6 +27,8 @@ class JsonFormatter(logging.Formatter):
         for field in ("correlation_id", "referral_id", "event_id"):
             if (value := getattr(record, field, None)) is not None:
                 entry[field] = value
+        if "correlation_id" not in entry and (current := CORRELATION_ID.get()) is not None:
+            entry["correlation_id"] = current
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -8,6 +8,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 
+from shared.kafka.correlation import CorrelationMiddleware
 from shared.kafka.dead_letter import DeadLetterMiddleware
 
 
@@ -30,8 +31,9 @@ def build_broker(
         client_id=f"songtor-{service}",
         enable_idempotence=True,
         acks="all",
-        # Outermost first: dead-lettering wraps the metrics so that failures are still counted.
-        middlewares=(dead_letters, prometheus),
+        # Outermost first: the correlation id is set for everything inside, including the
+        # dead-letter decision; dead-lettering wraps the metrics so that failures are still counted.
+        middlewares=(CorrelationMiddleware, dead_letters, prometheus),
         logger=logger or logging.getLogger(f"songtor.{service}.kafka"),
         graceful_timeout=15.0,
     )
