@@ -1,15 +1,14 @@
-"""Reporting consumers: one consumer group per topic family, each effect applied once
-through the inbox, on fact rows locked by the repository."""
+"""Reporting consumers: one consumer group per topic family, each event's effect (effects.py,
+shared with the rebuild from the log) applied once through the inbox, on fact rows locked by
+the repository."""
 
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting import projection, repository
-from reporting.models import ReferralFact
+from reporting import effects
 from shared.catalog import NeedCatalog
 from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
 from shared.db import apply_once
@@ -26,51 +25,27 @@ def register_reporting_handlers(
     zone: ZoneInfo,
 ) -> None:
     topics = kafka.topics
+    families = effects.families(catalog=catalog, zone=zone)
 
     def options(consumer: str) -> dict:
         return reliable_subscriber_options(group_id=kafka.group(consumer))
 
-    async def update_fact(consumer: str, event, change: Callable[[ReferralFact], None]) -> None:  # noqa: ANN001
-        """Apply `change` to the event's referral fact, once."""
+    async def apply(consumer: str, event) -> None:  # noqa: ANN001
+        family = families[consumer]
+        await apply_once(sessions, consumer=consumer, event_id=event.event_id, effect=effects.effect_of(family, event))
 
-        async def effect(session: AsyncSession) -> None:
-            fact = await repository.fact_for(session, referral_id=event.referral_id, intake_id=event.intake_id)
-            change(fact)
-            repository.save_fact(session, fact=fact)
-
-        await apply_once(sessions, consumer=consumer, event_id=event.event_id, effect=effect)
-
-    @broker.subscriber(topics.intake_submitted, **options("reporting.intakes"))
+    @broker.subscriber(topics.intake_submitted, **options(effects.INTAKES))
     async def on_intake_submitted(intake: IntakeSubmittedV1) -> None:
-        async def effect(session: AsyncSession) -> None:
-            await repository.remember_person(session, person_ref=intake.person_ref, full_name=intake.person.full_name,
-                                             national_id=intake.person.national_id)
-            for referral_id, need_code in projection.referred_needs(intake=intake, catalog=catalog):
-                fact = await repository.fact_for(session, referral_id=referral_id, intake_id=intake.intake_id)
-                projection.apply_intake(fact, intake=intake, need_code=need_code, zone=zone)
-                repository.save_fact(session, fact=fact)
-            services = projection.services_at_intake(intake=intake, catalog=catalog, zone=zone)
-            await repository.add_service_facts(session, facts=services)
+        await apply(effects.INTAKES, intake)
 
-        await apply_once(sessions, consumer="reporting.intakes", event_id=intake.event_id, effect=effect)
-
-    @broker.subscriber(*topics.all_assigned(), **options("reporting.assigned"))
+    @broker.subscriber(*topics.all_assigned(), **options(effects.ASSIGNED))
     async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        async def effect(session: AsyncSession) -> None:
-            fact = await repository.fact_for(session, referral_id=event.referral_id, intake_id=event.intake_id)
-            projection.apply_assigned(fact, event=event)
-            if event.transferred_from and (origin := await repository.existing_fact(session, referral_id=event.transferred_from)):
-                projection.inherit_intake(fact, origin=origin)
-            repository.save_fact(session, fact=fact)
+        await apply(effects.ASSIGNED, event)
 
-        await apply_once(sessions, consumer="reporting.assigned", event_id=event.event_id, effect=effect)
-
-    @broker.subscriber(topics.referral_updated, **options("reporting.updated"))
+    @broker.subscriber(topics.referral_updated, **options(effects.UPDATED))
     async def on_referral_updated(event: ReferralUpdatedV1) -> None:
-        await update_fact("reporting.updated", event, lambda fact: projection.apply_updated(fact, event=event, zone=zone))
+        await apply(effects.UPDATED, event)
 
-    @broker.subscriber(topics.referral_unroutable, **options("reporting.unroutable"))
+    @broker.subscriber(topics.referral_unroutable, **options(effects.UNROUTABLE))
     async def on_need_unroutable(event: NeedUnroutableV1) -> None:
-        await update_fact(
-            "reporting.unroutable", event, lambda fact: projection.apply_unroutable(fact, event=event, catalog=catalog)
-        )
+        await apply(effects.UNROUTABLE, event)

@@ -103,7 +103,8 @@ def apply_unroutable(fact: ReferralFact, *, event: NeedUnroutableV1, catalog: Ne
     fact.intake_id = event.intake_id
     fact.need_code = event.need_code
     definition = catalog.get(event.need_code)
-    fact.category = definition.category if definition else None
+    # A hand-routed assignment applied first already set the category it was routed under.
+    fact.category = fact.category or (definition.category if definition else None)
     if fact.status_version < ASSIGNED_VERSION:
         fact.status, fact.status_version = "unroutable", ASSIGNED_VERSION
 

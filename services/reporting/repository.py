@@ -19,8 +19,9 @@ async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -
     return fact
 
 
-async def existing_fact(session: AsyncSession, *, referral_id: str) -> ReferralFact | None:
-    return await session.get(ReferralFact, referral_id)
+async def locked_fact(session: AsyncSession, *, referral_id: str) -> ReferralFact | None:
+    """The fact, locked until the transaction ends, or None; never creates one."""
+    return await get_for_update(session, ReferralFact, key={"referral_id": referral_id})
 
 
 def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
@@ -28,14 +29,20 @@ def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
     session.add(fact)
 
 
-async def remember_person(session: AsyncSession, *, person_ref: str, full_name: str, national_id: str) -> None:
-    """The latest name wins: a corrected spelling at a later intake reaches the next forms."""
+async def remember_person(
+    session: AsyncSession, *, person_ref: str, full_name: str, national_id: str, as_of: datetime
+) -> None:
+    """The name of the latest intake wins: a corrected spelling at a later intake reaches the
+    next forms. Latest by `as_of` (when the intake was received), kept in `updated_at`, not by
+    when it was consumed: partitions are read in any order, and a rebuild must pick the same name."""
     person = await get_for_update(session, ReportPerson, key={"person_ref": person_ref},
-                                  create={"full_name": full_name, "national_id": national_id,
-                                          "updated_at": datetime.now(UTC)})
+                                  create={"full_name": full_name, "national_id": national_id, "updated_at": as_of})
     assert person is not None, "created above when missing"
-    person.full_name, person.national_id, person.updated_at = full_name, national_id, datetime.now(UTC)
-    session.add(person)
+    stored = person.updated_at if person.updated_at.tzinfo else person.updated_at.replace(tzinfo=UTC)
+    # The name breaks a tie of two intakes received in the same instant, so either order agrees.
+    if (stored, person.full_name) <= (as_of, full_name):
+        person.full_name, person.national_id, person.updated_at = full_name, national_id, as_of
+        session.add(person)
 
 
 async def add_service_facts(session: AsyncSession, *, facts: list[IntakeServiceFact]) -> None:

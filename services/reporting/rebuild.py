@@ -1,0 +1,218 @@
+"""Rebuild the reporting database from the Kafka log.
+
+    python -m reporting.rebuild --database-url NEW_URL [--from-database-url LIVE_URL]
+
+Creates the reporting tables in NEW_URL, which must be a new, empty database, and replays every
+topic the facts are made from (intake.submitted, referral.assigned.<agency> for the four
+agencies, referral.updated, referral.unroutable) from its beginning up to the end offsets
+captured when the command starts; later events are left to the service. Each event goes through
+the very effects the live consumers apply (reporting.effects), recorded in the same inbox under
+the same consumer names. Topics are read one after another, partitions interleaved: the order
+across topics and partitions does not matter, because every effect merges whatever it finds
+(see reporting.effects). Kafka, catalog, outcomes and time zone come from the same environment
+as the service (KAFKA_*, SONGTOR_*, REPORTING_*). It prints the events per topic and the time
+taken. Exit status 0 when done, 1 when it refused or an event could not be applied.
+
+What the log does not hold is not rebuilt from it: registry imports (registry_imports,
+registry_members) and the versions of the forms already filed (published_reports, with their
+files). Without them SNB-2 could not tick the registry, and the month close would file every
+past month again as a late version 1 and announce it on report.published. With
+--from-database-url they are copied from the live reporting database, ids and times kept; give
+it unless the live database is lost, in which case import the registry files again and expect
+the re-filed versions. Names and IDs for the forms (report_people) come from the intake events.
+Not copied: the outbox (stop the service once its outbox is empty) and the ops view's tables
+(the service creates them; a new KAFKA_GROUP_PREFIX refills them from referral.overdue).
+
+Switching: stop the reporting service, rebuild, point REPORTING_DATABASE_URL at the new
+database, start it. Or keep it running and start the new one with a new KAFKA_GROUP_PREFIX:
+its groups read from the beginning and the inbox skips every event the rebuild applied.
+"""
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reporting import effects
+from reporting.models import TABLES
+from reporting.rebuild_copy import COPIED_TABLES, copy_tables
+from reporting.settings import ReportingSettings
+from shared.catalog import load_catalog
+from shared.db import claim_event, create_tables, make_engine, session_factory
+
+EXIT_DONE, EXIT_FAILED = 0, 1
+BATCH_RECORDS = 500
+
+
+class RebuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class TopicCount:
+    applied: int = 0
+    duplicates: int = 0  # an event id already applied: a re-published or re-driven copy
+    unreadable: int = 0  # not a valid event: the live consumer dead-lettered it, no effect
+
+
+@dataclass
+class Replay:
+    counts: dict[str, TopicCount] = field(default_factory=dict)
+    copied: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+async def rebuild(*, settings: ReportingSettings, target_url: str, source_url: str | None) -> Replay:
+    started = time.monotonic()
+    if source_url and make_url(source_url) == make_url(target_url):
+        raise RebuildError("--from-database-url is the database to rebuild; give a new, empty one")
+    target = make_engine(target_url)
+    try:
+        await _require_empty(target)
+        await create_tables(target, TABLES)
+        replay = Replay()
+        if source_url:
+            source = make_engine(source_url)
+            try:
+                replay.copied = await copy_tables(source=source, target=target)
+            finally:
+                await source.dispose()
+        families = effects.families(catalog=load_catalog(settings.catalog.catalog_path), zone=ZoneInfo(settings.timezone))
+        topics = effects.fact_topics(settings.kafka.topics)
+        replay.counts = await _replay(bootstrap=settings.kafka.bootstrap_servers, topics=topics, families=families,
+                                      sessions=session_factory(target))
+    finally:
+        await target.dispose()
+    replay.seconds = time.monotonic() - started
+    return replay
+
+
+async def _require_empty(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        present = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    if clash := sorted(present & {table.name for table in TABLES}):
+        raise RebuildError(f"the database already has reporting tables ({', '.join(clash)}); give a new, empty one")
+
+
+async def _replay(*, bootstrap: str, topics: dict[str, str], families: dict[str, effects.Family],
+                  sessions: async_sessionmaker[AsyncSession]) -> dict[str, TopicCount]:
+    partitions = await _partitions(bootstrap=bootstrap, topics=topics)
+    # No group: nothing is committed, and the live service's groups are not disturbed.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        counts = {topic: TopicCount() for topic in topics}
+        for topic in topics:
+            mine = [tp for tp in partitions if tp.topic == topic]
+            if mine:
+                await _replay_topic(consumer, partitions=mine, ends=ends, family=families[topics[topic]],
+                                    sessions=sessions, count=counts[topic])
+        return counts
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(*, bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
+    """Partitions of the topics that exist. Every topic's metadata is asked for: naming them
+    would let a broker that auto-creates topics create the missing ones."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="songtor-reporting-rebuild")
+    await admin.start()
+    try:
+        described = {d["topic"]: d for d in await admin.describe_topics() if not d["error_code"]}
+    finally:
+        await admin.close()
+    return [TopicPartition(topic, n) for topic in topics if topic in described
+            for n in sorted(p["partition"] for p in described[topic]["partitions"])]
+
+
+async def _replay_topic(consumer: AIOKafkaConsumer, *, partitions: list[TopicPartition], ends: dict,
+                        family: effects.Family, sessions: async_sessionmaker[AsyncSession], count: TopicCount) -> None:
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+    while pending:
+        batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=BATCH_RECORDS)
+        records = [r for tp, rs in batch.items() for r in rs if r.offset < ends[tp]]
+        if records:
+            await _apply_batch(records, family=family, sessions=sessions, count=count)
+        for tp in list(pending):
+            # Position, not the last offset seen: transaction markers and compaction leave gaps.
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+                consumer.pause(tp)
+
+
+async def _apply_batch(records: list, *, family: effects.Family, sessions: async_sessionmaker[AsyncSession],
+                       count: TopicCount) -> None:
+    """One transaction per batch, each event claimed in the inbox as `apply_once` does: the same
+    effects as one transaction per event, without a commit per event over millions of them."""
+    async with sessions() as session:
+        for record in records:
+            try:
+                event = family.model.model_validate_json(record.value or b"")
+            except ValidationError:
+                count.unreadable += 1
+                continue
+            if not await claim_event(session, consumer=family.consumer, event_id=event.event_id):
+                count.duplicates += 1
+                continue
+            try:
+                await family.apply(session, event)
+            except Exception as error:
+                raise RebuildError(f"{record.topic} partition {record.partition} offset {record.offset}: "
+                                   f"{type(error).__name__}: {error}") from error
+            count.applied += 1
+        await session.commit()
+
+
+def report(replay: Replay, *, out: TextIO) -> None:
+    width = max((len(topic) for topic in replay.counts), default=10)
+    print(f"{'topic':<{width}}  {'applied':>9}  {'duplicates':>10}  {'unreadable':>10}", file=out)
+    for topic, c in replay.counts.items():
+        print(f"{topic:<{width}}  {c.applied:>9,}  {c.duplicates:>10,}  {c.unreadable:>10,}", file=out)
+    applied = sum(c.applied for c in replay.counts.values())
+    if replay.copied:
+        print("copied: " + ", ".join(f"{name} {rows:,}" for name, rows in replay.copied.items()), file=out)
+    else:
+        print(f"not copied (no --from-database-url): {', '.join(COPIED_TABLES)}", file=out)
+    print(f"{applied:,} events applied in {replay.seconds:.1f} s", file=out)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m reporting.rebuild", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a new, empty database to rebuild into")
+    parser.add_argument("--from-database-url", help="the live reporting database: registries and filed versions are copied from it")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args = _parser().parse_args(argv)
+    settings = ReportingSettings(database_url=args.database_url)
+    shown = make_url(args.database_url).render_as_string(hide_password=True)
+    print(f"rebuilding {shown} from {settings.kafka.bootstrap_servers}", file=out)
+    try:
+        replay = asyncio.run(rebuild(settings=settings, target_url=args.database_url, source_url=args.from_database_url))
+    except RebuildError as error:
+        print(f"error: {error}", file=err)
+        return EXIT_FAILED
+    report(replay, out=out)
+    return EXIT_DONE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
