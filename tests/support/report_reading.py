@@ -1,0 +1,123 @@
+"""Reading a reporting database the way the service does, for tests that compare two databases
+(live and rebuilt) or one with the expected files: the forms rendered with a fixed time, the
+monthly summary and the summaries, straight from form_sources, monthly and summaries."""
+
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from reporting import effects, form_sources
+from reporting.form_sources import Catalogs
+from reporting.forms import parse_fiscal_year, parse_month, render
+from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
+from reporting.monthly import monthly_summary
+from reporting.registries.loader import import_registry
+from reporting.registries.models import RegistryImport
+from reporting.summaries import Period, summary
+from shared.catalog import default_catalog
+from shared.catalog.outcomes import load_outcomes
+from shared.contracts import EventEnvelope
+from shared.db import apply_once
+from tests.support import report_scenario as scenario
+from tests.support.registry_files import write_registry
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+# Forms carry no time in their cells; the XLSX's properties and zip entries do: fixed, so that
+# two renders of the same facts are the same bytes.
+GENERATED_AT = datetime(2026, 10, 25, 9, 0, tzinfo=BANGKOK)
+KIND_CONSUMER = {"intake": effects.INTAKES, "assigned": effects.ASSIGNED, "updated": effects.UPDATED,
+                 "unroutable": effects.UNROUTABLE}
+
+
+def catalogs() -> Catalogs:
+    return Catalogs(needs=default_catalog(), outcomes=load_outcomes(None))
+
+
+async def apply_events(sessions: async_sessionmaker[AsyncSession], events: list[tuple[str, EventEnvelope]]) -> None:
+    """Each event through the live consumers' effects and inbox, in the order given."""
+    families = effects.families(catalog=default_catalog(), zone=BANGKOK)
+    for kind, event in events:
+        family = families[KIND_CONSUMER[kind]]
+        await apply_once(sessions, consumer=family.consumer, event_id=event.event_id,
+                         effect=effects.effect_of(family, event))
+
+
+def registry_file(directory: Path) -> Path:
+    """The scenario's informal-labour registry as an export arrives (Thai headers, BOM)."""
+    rows = [[nid, f"HH{index:05d}", nid[1:3], nid[1:5]] for index, nid in enumerate(scenario.registry_ids())]
+    return write_registry(directory / "informal-labour-2026-09-15.csv", rows)
+
+
+async def import_scenario_registry(engine, directory: Path, *, person_ref_key: str) -> None:  # noqa: ANN001
+    await import_registry(engine, kind="informal_labour", effective_date=scenario.REGISTRY_EFFECTIVE,
+                          path=registry_file(directory), person_ref_key=person_ref_key)
+    await backdate_registry(engine)
+
+
+async def backdate_registry(engine) -> None:  # noqa: ANN001
+    """The scenario's September is replayed today, but SNB-2 only uses a snapshot already loaded
+    by the referral day: the import is dated as loaded at the start of its effective day, as an
+    office that loaded it then would have it."""
+    loaded = datetime.combine(scenario.REGISTRY_EFFECTIVE, time(), tzinfo=BANGKOK)
+    async with engine.begin() as connection:
+        await connection.execute(update(RegistryImport).values(imported_at=loaded.astimezone(UTC)))
+
+
+async def scenario_forms(session: AsyncSession, *, month: str = scenario.MONTH) -> dict[str, object]:
+    """Every form of the scenario's month by file stem (sp12_6401_2026-09, snb2_64_2026-09)."""
+    chosen, found = parse_month(month), {}
+    for unit in scenario.ORG_UNITS:
+        form = await form_sources.build_sp12(session, org_unit=unit, month=chosen, catalogs=catalogs(),
+                                             generated_at=GENERATED_AT)
+        found[form.file_stem] = form
+    for province in scenario.PROVINCES:
+        form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs(),
+                                             zone=BANGKOK, generated_at=GENERATED_AT)
+        found[form.file_stem] = form
+    return found
+
+
+async def reports(sessions: async_sessionmaker[AsyncSession]) -> dict[str, object]:
+    """Everything an office reads, for September and October 2026 and fiscal years 2569-2570 (BE):
+    the forms as CSV and XLSX bytes, the monthly summary and the summaries with people listed."""
+    out: dict[str, object] = {}
+    outcomes = load_outcomes(None)
+    async with sessions() as session:
+        for month in (scenario.MONTH, "2026-10"):
+            for stem, form in (await scenario_forms(session, month=month)).items():
+                out[f"{stem}.csv"], out[f"{stem}.xlsx"] = render(form, fmt="csv"), render(form, fmt="xlsx")
+            chosen = parse_month(month)
+            for province in scenario.PROVINCES:
+                monthly = await monthly_summary(session, province=province, month=month, timezone=BANGKOK.key)
+                out[f"monthly_{province}_{month}"] = {k: v for k, v in monthly.items() if k != "generated_at"}
+                out[f"summary_{province}_{month}"] = await summary(
+                    session, province=province, period=Period.of_month(chosen), zone=BANGKOK, outcomes=outcomes,
+                    people_limit=100, now=GENERATED_AT)
+            for unit in scenario.ORG_UNITS:
+                out[f"summary_{unit}_{month}"] = await summary(
+                    session, province=unit[:2], org_unit=unit, period=Period.of_month(chosen), zone=BANGKOK,
+                    outcomes=outcomes, people_limit=100, now=GENERATED_AT)
+        # September closes fiscal year 2569 (BE), October opens 2570.
+        for year, province in ((y, p) for y in ("2569", "2570") for p in scenario.PROVINCES):
+            out[f"summary_{province}_fy{year}"] = await summary(
+                session, province=province, period=Period.of_fiscal_year(parse_fiscal_year(year)), zone=BANGKOK,
+                outcomes=outcomes, people_limit=100, now=GENERATED_AT)
+    return out
+
+
+async def facts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list]:
+    """The fact rows themselves, without the columns that say when this database wrote them."""
+    async with sessions() as session:
+        referrals = (await session.exec(select(ReferralFact))).all()
+        services = (await session.exec(select(IntakeServiceFact))).all()
+        people = (await session.exec(select(ReportPerson))).all()
+    return {
+        "referral_facts": sorted(str(r.model_dump(exclude={"updated_at"})) for r in referrals),
+        "intake_service_facts": sorted(str(s.model_dump(exclude={"recorded_at"})) for s in services),
+        "report_people": sorted(str(p.model_dump()) for p in people),
+    }
