@@ -41,7 +41,7 @@ test: install kafka-fetch promtool chromium postgres-start
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10; \
 	status=$$?; bash deploy/postgres/pg.sh stop; exit $$status
 
-test-unit: install
+test-unit: install promtool
 	$(PY) -m pytest tests/unit -q
 
 stop:
