@@ -5,10 +5,10 @@ ways Thai sara am can be encoded; a bilingual header such as "เลขประ
 matches too. Pure: no I/O.
 """
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from shared.sheet_headers import HeaderVocabulary, clean_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,40 +57,9 @@ BY_KEY = {column.key: column for column in COLUMNS}
 # The address is required, given either way: the DOPA code, or the names the model resolves.
 ADDRESS_EITHER = ("subdistrict_code", "subdistrict")
 
-_IGNORED = re.compile(r"[\s_\-./:*()\[\]|\u200b\u200c\u200d\ufeff]+")
-_PARTS = re.compile(r"[/|()\[\]]")
-
-
-def normalise_header(text: str) -> str:
-    """'  เลขประจำตัว ประชาชน*' and 'National ID' -> comparable keys. NFKC makes the precomposed
-    sara am (ำ) and nikhahit + sara aa (ํา) one spelling, and full-width letters ASCII."""
-    return _IGNORED.sub("", unicodedata.normalize("NFKC", text)).casefold()
-
-
-def _lookup_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for column in COLUMNS:
-        for name in (column.key, column.english, column.thai, *column.aliases):
-            table.setdefault(normalise_header(name), column.key)
-    return table
-
-
-_LOOKUP = _lookup_table()
-
-
-def column_for(header: str) -> str | None:
-    """The column key a header names, trying the whole text, then each part of a bilingual one."""
-    whole = normalise_header(header)
-    if whole in _LOOKUP:
-        return _LOOKUP[whole]
-    found = {_LOOKUP.get(normalise_header(part)) for part in _PARTS.split(header) if normalise_header(part)}
-    found.discard(None)
-    return found.pop() if len(found) == 1 else None
-
-
-def clean_header(header: object) -> str:
-    """The header as the sheet shows it, for messages: without BOM or surrounding spaces."""
-    return "" if header is None else str(header).replace("\ufeff", "").strip()
+# One vocabulary of header names for this sheet, matched the way every office sheet is.
+_VOCABULARY = HeaderVocabulary(COLUMNS)
+column_for = _VOCABULARY.column_for
 
 
 @dataclass(frozen=True, slots=True)

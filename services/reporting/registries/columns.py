@@ -3,13 +3,13 @@
 Registry extracts reach the office from different systems (TPMAP, the Department of
 Employment's informal-labour database), re-saved by hand, so headers come Thai or English, in
 any case and spacing, sometimes both ("รหัสจังหวัด (province)"). The same leniency as the bulk
-intake sheet; written again here because services never import one another.
+intake sheet, from the shared matcher.
 """
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from shared.sheet_headers import HeaderVocabulary, clean_header
 
 NATIONAL_ID, HOUSEHOLD_ID, PROVINCE, DISTRICT = "national_id", "household_id", "province", "district"
 
@@ -37,38 +37,9 @@ COLUMNS: tuple[RegistryColumn, ...] = (
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 
-_IGNORED = re.compile(r"[\s_\-./:*()\[\]|\u200b\u200c\u200d\ufeff]+")
-_PARTS = re.compile(r"[/|()\[\]]")
-
-
-def normalise_header(text: str) -> str:
-    """NFKC makes the two encodings of Thai sara am one spelling, and full-width letters ASCII."""
-    return _IGNORED.sub("", unicodedata.normalize("NFKC", text)).casefold()
-
-
-def _lookup_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for column in COLUMNS:
-        for name in (column.key, column.english, column.thai, *column.aliases):
-            table.setdefault(normalise_header(name), column.key)
-    return table
-
-
-_LOOKUP = _lookup_table()
-
-
-def column_for(header: str) -> str | None:
-    """The column a header names: its whole text, else the one column its parts agree on."""
-    whole = normalise_header(header)
-    if whole in _LOOKUP:
-        return _LOOKUP[whole]
-    found = {_LOOKUP.get(normalise_header(part)) for part in _PARTS.split(header) if normalise_header(part)}
-    found.discard(None)
-    return found.pop() if len(found) == 1 else None
-
-
-def clean_header(header: str) -> str:
-    return header.replace("\ufeff", "").strip()
+# One vocabulary of header names for this sheet, matched the way every office sheet is.
+_VOCABULARY = HeaderVocabulary(COLUMNS)
+column_for = _VOCABULARY.column_for
 
 
 def required_columns(*, household_required: bool) -> tuple[str, ...]:
