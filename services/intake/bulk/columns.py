@@ -6,9 +6,9 @@ matches too. Pure: no I/O.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from shared.sheet_headers import HeaderVocabulary, clean_header
+from shared.sheet_headers import HeaderMatch, HeaderVocabulary
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,43 +62,14 @@ _VOCABULARY = HeaderVocabulary(COLUMNS)
 column_for = _VOCABULARY.column_for
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderMatch:
-    positions: dict[str, int]  # column key -> index in the row
-    headers: dict[str, str]  # column key -> the header text as the sheet has it
-    unknown: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def usable(self) -> bool:
-        return not self.problems
-
-
 def match_headers(row: Sequence[object]) -> HeaderMatch:
-    positions: dict[str, int] = {}
-    headers: dict[str, str] = {}
-    unknown: list[str] = []
-    problems: list[str] = []
-    for index, raw in enumerate(row):
-        text = clean_header(raw)
-        if not text:
-            continue
-        key = column_for(text)
-        if key is None:
-            unknown.append(text)
-        elif key in positions:
-            problems.append(f'Columns "{headers[key]}" and "{text}" both mean {describe_column(key)}; keep one.')
-        else:
-            positions[key], headers[key] = index, text
-    missing = [c.key for c in COLUMNS if c.required and c.key not in positions]
-    if missing:
-        problems.append("Missing required columns: " + ", ".join(describe_column(k) for k in missing) + ".")
-    if not any(key in positions for key in ADDRESS_EITHER):
-        problems.append(
+    match = _VOCABULARY.match(row, required=[c.key for c in COLUMNS if c.required], describe=describe_column)
+    if not any(key in match.positions for key in ADDRESS_EITHER):
+        match.problems.append(
             "Missing the address: a subdistrict_code (รหัสตำบล) column, or subdistrict (ตำบล) with "
             "district (อำเภอ) and province (จังหวัด) columns."
         )
-    return HeaderMatch(positions, headers, unknown, problems)
+    return match
 
 
 def describe_column(key: str) -> str:

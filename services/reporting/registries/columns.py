@@ -7,9 +7,9 @@ intake sheet, from the shared matcher.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from shared.sheet_headers import HeaderVocabulary, clean_header
+from shared.sheet_headers import HeaderMatch, HeaderVocabulary
 
 NATIONAL_ID, HOUSEHOLD_ID, PROVINCE, DISTRICT = "national_id", "household_id", "province", "district"
 
@@ -46,38 +46,9 @@ def required_columns(*, household_required: bool) -> tuple[str, ...]:
     return (NATIONAL_ID, HOUSEHOLD_ID, PROVINCE, DISTRICT) if household_required else (NATIONAL_ID, PROVINCE, DISTRICT)
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderMatch:
-    positions: dict[str, int]  # column key -> index of the cell in each row
-    headers: dict[str, str]  # column key -> the header as the file writes it
-    unknown: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def usable(self) -> bool:
-        return not self.problems
-
-
 def match_headers(row: Sequence[str], *, household_required: bool) -> HeaderMatch:
-    positions: dict[str, int] = {}
-    headers: dict[str, str] = {}
-    unknown: list[str] = []
-    problems: list[str] = []
-    for index, raw in enumerate(row):
-        text = clean_header(raw)
-        if not text:
-            continue
-        key = column_for(text)
-        if key is None:
-            unknown.append(text)
-        elif key in positions:
-            problems.append(f'Columns "{headers[key]}" and "{text}" both mean {describe_column(key)}; keep one.')
-        else:
-            positions[key], headers[key] = index, text
-    missing = [key for key in required_columns(household_required=household_required) if key not in positions]
-    if missing:
-        problems.append("Missing columns: " + ", ".join(describe_column(key) for key in missing) + ".")
-    return HeaderMatch(positions, headers, unknown, problems)
+    return _VOCABULARY.match(row, required=required_columns(household_required=household_required),
+                             describe=describe_column, missing_label="Missing columns")
 
 
 def describe_column(key: str) -> str:
