@@ -1,7 +1,6 @@
 """The overdue watch: a background loop that finds referrals past a deadline and announces
 each newly reached rung of the escalation ladder once (table + outbox, one transaction)."""
 
-import asyncio
 import logging
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ from agency_adapters.deadlines import DeadlinePolicy, breaches
 from agency_adapters.lifecycle import FINAL_STATUSES
 from agency_adapters.models import AgencyReferral, OverdueNotice
 from shared import ids
+from shared.background import every
 from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralOverdueV1
 from shared.db import OutboxRelay, add_to_outbox
@@ -84,9 +84,4 @@ class OverdueWatch:
         return announced
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.scan()
-            except Exception:  # noqa: BLE001 - the watch must outlive a database or broker outage
-                logger.warning("overdue scan failed; will retry", exc_info=True)
-            await asyncio.sleep(self._interval)
+        await every(self._interval, self.scan, what="overdue scan", logger=logger)

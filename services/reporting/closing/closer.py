@@ -2,7 +2,6 @@
 month as version 1; afterwards, whenever a scope's facts change, compare and publish an amended
 version that says what changed. Running it again with nothing new changes nothing."""
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ from reporting.form_sources import Catalogs
 from reporting.forms import FormTable, parse_month, render
 from reporting.models import IntakeServiceFact, ReferralFact
 from shared import ids
+from shared.background import every
 from shared.contracts import ReportPublishedV1
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
@@ -116,12 +116,7 @@ class MonthCloser:
                                              zone=self._sources.zone, generated_at=at)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.close_due()
-            except Exception:  # noqa: BLE001 - the close must outlive a database or broker outage
-                logger.warning("month close failed; will retry", exc_info=True)
-            await asyncio.sleep(self._interval)
+        await every(self._interval, self.close_due, what="month close", logger=logger)
 
 
 def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPublishedV1:
