@@ -1,11 +1,17 @@
 """Dead letters as operations see and re-drive them (issue 6).
 
 Poison on the skills topic is dead-lettered by each group reading it and listed in
-/v1/ops/dlq with its reason (never its payload). Two dead letters whose cause has gone are then
-re-driven: one whose referral never reached the agency (put on the .dlq topic with the headers
-the dead-letter middleware writes, as if the skills consumer had failed on it earlier), and one
-whose effect had already happened. The first is taken in once, the second changes nothing (the
-inbox knows its event_id), each sends one receipt at most, and a second re-drive answers 409.
+/v1/ops/dlq with its reason (never its payload); re-driven without a fix, it fails again and
+comes back as new dead letters.
+
+Fix the cause, then re-drive: the agency database's role loses INSERT on agency_referrals (a
+DBA's REVOKE, a migration run under another role). PostgreSQL refuses the skills consumer's
+write with `permission denied`, which is not a dependency being away (that is retried) but an
+error the dead-letter middleware sends on: the consumer dead-letters a valid referral by itself
+and moves on, while reporting, which reads the same topic from its own database, takes it in.
+The grant is given back, the dead letter re-driven with who and why; the agency takes it in
+once, one receipt goes out, reporting's inbox ignores the copy it sees again, and a second
+re-drive answers 409.
 """
 
 import json
@@ -17,111 +23,155 @@ import httpx
 import pytest
 
 from shared.contracts import ReferralAssignedV1
-from shared.kafka import DeadLetterHeaders
 from shared.topics import Topics, dead_letter_topic
-from tests.support.kafka_io import json_of, read_topic
+from tests.support.kafka_io import json_of, produce, read_topic
+from tests.support.pg_roles import database_owned_by_a_role
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
+NATIONAL_ID, FULL_NAME = "3640100456781", "สมชาย ใจดี"
 
 
 def assigned_event(*, referral_id: str) -> ReferralAssignedV1:
+    """A valid assignment, as routing publishes it."""
     intake_id = str(uuid.uuid4())
     return ReferralAssignedV1.model_validate({
         "event_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(), "correlation_id": intake_id,
         "producer": "routing", "referral_id": referral_id, "intake_id": intake_id, "agency": "skills",
         "need_code": "skill_training", "category": "develop", "person_ref": "ref-" + referral_id[:8],
-        "person": {"national_id": "3640100456781", "full_name": "สมชาย ใจดี", "worker_type": "informal",
+        "person": {"national_id": NATIONAL_ID, "full_name": FULL_NAME, "worker_type": "informal",
                    "address": {"subdistrict_code": "640601", "district_code": "6406", "province_code": "64"}},
         "catalog_version": "test", "routing_rule": "need:skill_training",
     })
-
-
-async def send(bootstrap: str, topic: str, *, key: str, value: bytes, headers: dict[str, str] | None = None) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, value, key=key.encode(),
-                                     headers=[(k, v.encode()) for k, v in (headers or {}).items()])
-    finally:
-        await producer.stop()
 
 
 def dlq(reporting_url: str, topic: str) -> dict:
     return httpx.get(f"{reporting_url}/v1/ops/dlq", params={"topic": topic, "page_size": 50}, timeout=10).json()
 
 
-def skills_row(reporting_url: str) -> dict:
+def queues(reporting_url: str) -> dict:
     answer = httpx.get(f"{reporting_url}/v1/ops/queues", timeout=10)
-    rows = answer.json()["agencies"] if answer.status_code == 200 else []
-    return next((row for row in rows if row["agency"] == "skills"), {})
+    return answer.json() if answer.status_code == 200 else {"agencies": [], "groups": [], "dead_letters": []}
 
 
-async def test_dead_letters_are_listed_with_their_reason_and_redriven_once(start_service, kafka_env, artifacts_dir):
+def skills_row(reporting_url: str) -> dict:
+    return next((row for row in queues(reporting_url)["agencies"] if row["agency"] == "skills"), {})
+
+
+def position(item: dict) -> dict:
+    return {"topic": item["dlq_topic"], "partition": item["partition"], "offset": item["offset"]}
+
+
+def history(agency_url: str, referral_id: str) -> httpx.Response:
+    return httpx.get(f"{agency_url}/v1/referrals/{referral_id}/history", timeout=10)
+
+
+async def test_poison_is_listed_with_its_reason_and_fails_again_when_redriven_unfixed(start_service, kafka_env):
     reporting = start_service("reporting", {"REPORTING_OPS_SCAN_SECONDS": "1"})
-    agency = start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])})
+    start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])})
     bootstrap, group = kafka_env["KAFKA_BOOTSTRAP_SERVERS"], kafka_env["KAFKA_GROUP_PREFIX"]
-    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
-    skills = topics.referral_assigned("skills")
+    skills = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]).referral_assigned("skills")
 
     # Poison: both groups reading the skills topic here (the agency's and reporting's) dead-letter it.
-    await send(bootstrap, skills, key="poison-1", value=b"{not json")
+    await produce(bootstrap, skills, [(b"poison-1", b"{not json")])
     listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] == 2, timeout=60, interval=1)
     by_group = {item["consumer_group"]: item for item in listed["items"]}
     assert sorted(by_group) == [f"{group}agency.skills", f"{group}reporting.assigned"]
     poison = by_group[f"{group}agency.skills"]
     assert (poison["dlq_topic"], poison["original_topic"], poison["key"], poison["size_bytes"]) == (
         dead_letter_topic(skills), skills, "poison-1", 9)
-    assert poison["exception_class"] and poison["reason"] and poison["service"] == "agency-adapters"
+    assert poison["exception_class"] == "ValidationError", poison
+    assert poison["reason"].startswith("1 validation error(s): event:"), poison["reason"]
+    assert poison["service"] == "agency-adapters" and by_group[f"{group}reporting.assigned"]["service"] == "reporting"
     assert poison["original_offset"] == 0 and poison["redrive"] is None
     assert not {"value", "payload", "body"} & set(poison), "a dead letter's payload must never be shown"
     eventually(lambda: skills_row(reporting.url), until=lambda row: row.get("dead_letters") == 2, timeout=30)
+    # Both groups moved on past it: nothing waits on the topic.
+    row = skills_row(reporting.url)
+    assert row["lag"] == 0, row
+    assert {(g["consumer_group"], g["lag"]) for g in queues(reporting.url)["groups"]} >= {
+        (f"{group}reporting.assigned", 0)}
 
-    # One referral the agency already holds (taken in from its topic)...
-    held = assigned_event(referral_id=str(uuid.uuid4()))
-    await send(bootstrap, skills, key=held.referral_id, value=held.model_dump_json().encode())
-    eventually(lambda: httpx.get(f"{agency.url}/v1/referrals/{held.referral_id}/history", timeout=10).status_code,
-               until=lambda status: status == 200, timeout=60)
-    # ...and both it and a new one put on the dead-letter topic as if the consumer had failed on them.
-    missed = assigned_event(referral_id=str(uuid.uuid4()))
-    for event in (missed, held):
-        await send(bootstrap, dead_letter_topic(skills), key=event.referral_id, value=event.model_dump_json().encode(),
-                   headers={DeadLetterHeaders.ORIGINAL_TOPIC: skills, DeadLetterHeaders.ORIGINAL_PARTITION: "0",
-                            DeadLetterHeaders.ORIGINAL_OFFSET: "0", DeadLetterHeaders.CONSUMER_GROUP: f"{group}agency.skills",
-                            DeadLetterHeaders.EXCEPTION_CLASS: "OperationalError",
-                            DeadLetterHeaders.EXCEPTION_MESSAGE: "no such table: agency_referrals",
-                            DeadLetterHeaders.SERVICE: "agency-adapters"})
-    listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] == 4, timeout=30, interval=1)
-    by_key = {item["key"]: item for item in listed["items"]}
-    chosen = [{"topic": by_key[e.referral_id]["dlq_topic"], "partition": by_key[e.referral_id]["partition"],
-               "offset": by_key[e.referral_id]["offset"]} for e in (missed, held)]
+    # Re-driven with nothing fixed, it goes back to the topic, where every group reading it fails
+    # on it again: two new dead letters, and the re-driven one no longer counts as waiting.
+    answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", timeout=30, json={
+        "items": [position(poison)], "actor": "officer-0042", "reason": "trying it again"})
+    assert answer.status_code == 200, answer.text
+    listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] == 4, timeout=60, interval=1)
+    again = [item for item in listed["items"] if item["offset"] != poison["offset"] or
+             item["partition"] != poison["partition"]]
+    assert sorted(item["consumer_group"] for item in again if item["redrive"] is None) == [
+        f"{group}agency.skills", f"{group}reporting.assigned", f"{group}reporting.assigned"]
+    eventually(lambda: skills_row(reporting.url), until=lambda row: row.get("dead_letters") == 3, timeout=30)
 
-    body = {"items": chosen, "actor": "officer-0042", "reason": "agency table restored"}
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)  # SQLite has no privileges to take away
+async def test_a_dead_letter_is_redriven_after_its_cause_is_fixed_and_processed_once(
+    start_service, kafka_env, postgres, artifacts_dir
+):
+    agency_db = database_owned_by_a_role(postgres, service="agency-adapters")
+    try:
+        await _fix_then_redrive(start_service=start_service, kafka_env=kafka_env, agency_db=agency_db,
+                                artifacts_dir=artifacts_dir)
+    finally:
+        agency_db.drop()
+
+
+async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_dir) -> None:  # noqa: ANN001
+    reporting = start_service("reporting", {"REPORTING_OPS_SCAN_SECONDS": "1"})
+    agency = start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])},
+                           database=agency_db.service_url)
+    bootstrap, group = kafka_env["KAFKA_BOOTSTRAP_SERVERS"], kafka_env["KAFKA_GROUP_PREFIX"]
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    skills = topics.referral_assigned("skills")
+
+    # The cause: the service's role may no longer add referrals (it still reads, and writes elsewhere).
+    agency_db.execute(f'REVOKE INSERT ON agency_referrals FROM "{agency_db.role}"')
+    event = assigned_event(referral_id=str(uuid.uuid4()))
+    await produce(bootstrap, skills, [(event.referral_id.encode(), event.model_dump_json().encode())])
+
+    listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] >= 1, timeout=60, interval=1)
+    assert listed["total"] == 1, listed  # reporting's group took it in: only the agency's failed
+    dead = listed["items"][0]
+    assert (dead["key"], dead["consumer_group"], dead["service"], dead["original_topic"]) == (
+        event.referral_id, f"{group}agency.skills", "agency-adapters", skills)
+    assert dead["exception_class"] == "ProgrammingError", dead
+    assert "permission denied for table agency_referrals" in dead["reason"], dead["reason"]
+    assert NATIONAL_ID not in dead["reason"] and FULL_NAME not in dead["reason"]
+    assert dead["redrive"] is None
+    # The consumer moved on (nothing waits on the topic) and holds nothing of the referral.
+    row = eventually(lambda: skills_row(reporting.url),
+                     until=lambda row: row.get("dead_letters") == 1 and row.get("lag") == 0, timeout=30)
+    assert row["consumer_group"] == f"{group}agency.skills"
+    assert history(agency.url, event.referral_id).status_code == 404
+
+    # The fix, then the re-drive.
+    agency_db.execute(f'GRANT INSERT ON agency_referrals TO "{agency_db.role}"')
+    body = {"items": [position(dead)], "actor": "officer-0042", "reason": "INSERT on agency_referrals granted back"}
     answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=body, timeout=30)
     assert answer.status_code == 200, answer.text
-    assert [item["target_topic"] for item in answer.json()["redriven"]] == [skills, skills]
+    assert [item["target_topic"] for item in answer.json()["redriven"]] == [skills]
 
-    history = eventually(lambda: httpx.get(f"{agency.url}/v1/referrals/{missed.referral_id}/history", timeout=10),
-                         until=lambda r: r.status_code == 200, timeout=60, interval=0.5).json()
-    assert [m["status"] for m in history["moves"]] == ["assigned", "received"]
+    moves = eventually(lambda: history(agency.url, event.referral_id), until=lambda r: r.status_code == 200,
+                       timeout=60, interval=0.5).json()["moves"]
+    assert [m["status"] for m in moves] == ["assigned", "received"]
 
-    again = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json={**body, "items": chosen[:1]}, timeout=30)
+    again = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=body, timeout=30)
     assert again.status_code == 409, again.text
-    assert again.json()["items"] == chosen[:1]
+    assert again.json()["items"] == [position(dead)]
 
-    # Processed once: one receipt per referral on referral.updated, the held one not moved again.
-    updates = await read_topic(bootstrap, topics.referral_updated, expect=3, timeout=15)
-    receipts = Counter(json_of(r)["referral_id"] for r in updates)
-    assert receipts == {missed.referral_id: 1, held.referral_id: 1}, receipts
-    held_history = httpx.get(f"{agency.url}/v1/referrals/{held.referral_id}/history", timeout=10).json()
-    assert [m["status"] for m in held_history["moves"]] == ["assigned", "received"]
-
+    # Processed once: one receipt on referral.updated (read for longer than it takes to come).
+    updates = await read_topic(bootstrap, topics.referral_updated, expect=2, timeout=15)
+    assert Counter(json_of(r)["referral_id"] for r in updates) == {event.referral_id: 1}
+    # Reporting saw the copy again and its inbox ignored it: still the one dead letter, now re-driven.
     listed = dlq(reporting.url, skills)
-    redriven = {item["key"]: item["redrive"] for item in listed["items"] if item["redrive"]}
-    assert sorted(redriven) == sorted([missed.referral_id, held.referral_id])
-    assert redriven[missed.referral_id]["actor"] == "officer-0042"
-    # Depth counts what still waits: the two poison copies.
-    eventually(lambda: skills_row(reporting.url), until=lambda row: row.get("dead_letters") == 2, timeout=30)
+    assert listed["total"] == 1, listed
+    redrive = listed["items"][0]["redrive"]
+    assert (redrive["actor"], redrive["reason"], redrive["target_topic"]) == (
+        "officer-0042", body["reason"], skills)
+    eventually(lambda: skills_row(reporting.url),
+               until=lambda row: row.get("dead_letters") == 0 and row.get("lag") == 0, timeout=30)
+    lags = {(g["consumer_group"], g["topic"]): g["lag"] for g in queues(reporting.url)["groups"]}
+    assert lags[(f"{group}reporting.assigned", skills)] == 0, lags
+    assert lags[(f"{group}reporting.updated", topics.referral_updated)] == 0, lags
     (artifacts_dir / "dlq-listing.json").write_text(json.dumps(listed, indent=2, ensure_ascii=False))
