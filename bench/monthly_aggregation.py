@@ -9,8 +9,11 @@ intake per 20 referrals, one person per 2.5 referrals. Bulk-loaded (executemany 
 on PostgreSQL), then each query is run once to warm the caches and timed --repeat times:
   - baseline: SELECT count(*) of the same province's facts for the month (resp. fiscal year),
     the least any aggregation over them has to do;
-  - monthly.monthly_summary, summaries.summary for a month and a fiscal year of the largest
-    province, and SP-12 of its busiest org unit for the month (form_sources.build_sp12 + render).
+  - monthly.monthly_summary (read from the rollups, reporting.rollups, filled from the loaded
+    facts by rollups.backfill as a service start does: timed too), the same four breakdowns
+    and the services counted by GROUP BY straight from the facts (how it was before the
+    rollups), summaries.summary for a month and a fiscal year of the largest province, and
+    SP-12 of its busiest org unit for the month (form_sources.build_sp12 + render).
 Then the same again after adding a candidate covering index (COVERING), to see whether it pays.
 Prints medians, every run, and the ratio to the baseline of the same period.
 PostgreSQL: SONGTOR_TEST_PG_URL's server, else deploy/postgres/pg.sh; database bench_monthly is
@@ -58,7 +61,7 @@ async def measure(url: str, *, province: str, org_unit: str, month: str, fiscal_
 
     from reporting.form_sources import Catalogs, build_sp12
     from reporting.forms import FiscalYear, parse_month, render
-    from reporting.models import ReferralFact
+    from reporting.models import IntakeServiceFact, ReferralFact
     from reporting.monthly import monthly_summary
     from reporting.summaries import Period, summary
     from shared.catalog import load_catalog
@@ -77,6 +80,20 @@ async def measure(url: str, *, province: str, org_unit: str, month: str, fiscal_
                     ReferralFact.province_code == province, col(ReferralFact.intake_month).between(first, last)))).one()
         return once
 
+    async def from_facts(session) -> dict:  # noqa: ANN001
+        """The monthly summary's breakdowns as GROUP BYs of the facts, without the rollups."""
+        where = (col(ReferralFact.has_intake).is_(True), ReferralFact.province_code == province,
+                 ReferralFact.intake_month == month)
+        found = {}
+        for column in (ReferralFact.agency, ReferralFact.status, ReferralFact.category, ReferralFact.worker_type):
+            found[column.key] = dict((await session.exec(select(column, func.count()).where(*where)
+                                                          .group_by(column))).all())
+        found["services"] = dict((await session.exec(
+            select(IntakeServiceFact.need_code, func.count())
+            .where(IntakeServiceFact.province_code == province, IntakeServiceFact.intake_month == month)
+            .group_by(IntakeServiceFact.need_code))).all())
+        return found
+
     def run(work: Callable) -> Callable[[], Awaitable[object]]:  # type: ignore[type-arg]
         async def once() -> object:
             async with sessions() as session:
@@ -91,7 +108,8 @@ async def measure(url: str, *, province: str, org_unit: str, month: str, fiscal_
     cases = {
         "baseline: count(*) province month": count(month, month),
         "baseline: count(*) province fiscal year": count(year.months[0].key, year.months[-1].key),
-        "monthly_summary (GET /monthly)": run(lambda s: monthly_summary(s, province=province, month=month,
+        "monthly breakdowns from the facts": run(from_facts),
+        "monthly_summary (GET /monthly), rollups": run(lambda s: monthly_summary(s, province=province, month=month,
                                                                         timezone="Asia/Bangkok")),
         "summary, province month": run(lambda s: summary(s, province=province, period=Period.of_month(chosen),
                                                          zone=BANGKOK, outcomes=catalogs.outcomes)),
@@ -101,6 +119,14 @@ async def measure(url: str, *, province: str, org_unit: str, month: str, fiscal_
     }
     try:
         results = {name: await _median(repeat, once) for name, once in cases.items()}
+        # Timed numbers mean nothing if they are wrong: the rollups must say what the facts say.
+        async with sessions() as session:
+            rolled = await monthly_summary(session, province=province, month=month, timezone="Asia/Bangkok")
+            counted = await from_facts(session)
+        results["rollups agree with the facts"] = (
+            rolled["by_status"] == counted["status"]
+            and rolled["by_worker_type"] == {k or "unassigned": v for k, v in counted["worker_type"].items()}
+            and rolled["services_delivered_at_intake"]["by_need"] == counted["services"])
         results["rows in the province month"] = (await count(month, month)())[0]
         results["rows in the province fiscal year"] = (await count(year.months[0].key, year.months[-1].key)())[0]
     finally:
@@ -121,6 +147,21 @@ def postgres_url(name: str) -> str:
     script = REPO / "deploy" / "postgres" / "pg.sh"
     return subprocess.run(["bash", str(script), "fresh-db", name], capture_output=True, text=True, check=True
                           ).stdout.strip().splitlines()[-1]
+
+
+async def _fill_rollups(url: str) -> float:
+    """Seconds to fill the rollups from the loaded facts, as the service does on its first start
+    over a database from before them."""
+    from reporting import rollups
+    from shared.db import make_engine, session_factory
+
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        await rollups.backfill(session_factory(engine))
+        return time.perf_counter() - started
+    finally:
+        await engine.dispose()
 
 
 async def _create_tables(url: str) -> None:
@@ -185,13 +226,17 @@ def bench(*, rows: int, repeat: int, databases: list[str], work: Path, log: Call
         started = time.perf_counter()
         loader()
         load_seconds = time.perf_counter() - started
-        log(f"{database}: loaded in {load_seconds:.1f} s; timing (warm-up + median of {repeat})...")
+        fill_seconds = asyncio.run(_fill_rollups(url))
+        log(f"{database}: loaded in {load_seconds:.1f} s, rollups filled in {fill_seconds:.1f} s; "
+            f"timing (warm-up + median of {repeat})...")
         where = {"province": largest, "org_unit": org_unit, "month": month, "fiscal_year": 2570, "repeat": repeat}
-        results[database] = {"load_seconds": load_seconds, **asyncio.run(measure(url, **where))}
+        results[database] = {"load_seconds": load_seconds, "rollup_fill_seconds": fill_seconds,
+                             **asyncio.run(measure(url, **where))}
         if covering:
             seconds = add_covering_index(url)
             log(f"{database}: covering index built in {seconds:.1f} s; timing again...")
             results[f"{database} + covering index"] = {"load_seconds": load_seconds, "index_seconds": seconds,
+                                                       "rollup_fill_seconds": fill_seconds,
                                                        **asyncio.run(measure(url, **where))}
     return results
 
@@ -203,8 +248,10 @@ def report(results: dict, *, rows: int, repeat: int, databases: list[str]) -> It
     for database in [name for name in results if name.split(" ")[0] in databases]:
         r = results[database]
         built = f", covering index built in {r['index_seconds']:.1f} s" if "index_seconds" in r else ""
-        yield (f"\n{database}: loaded in {r['load_seconds']:.1f} s{built}; {r['rows in the province month']:,} facts "
+        yield (f"\n{database}: loaded in {r['load_seconds']:.1f} s, rollups filled in {r['rollup_fill_seconds']:.1f} s"
+               f"{built}; {r['rows in the province month']:,} facts "
                f"in the province month, {r['rows in the province fiscal year']:,} in its fiscal year")
+        yield f"  rollups agree with the facts: {r['rollups agree with the facts']}"
         yield f"  {'':<42}{'median s':>10}{'x baseline':>12}  runs (s)"
         for name, value in r.items():
             if not isinstance(value, dict):

@@ -38,6 +38,9 @@ class ServiceRuntime:
     tables: Sequence[Table] = ()
     # Long-running loops started once the broker is up (e.g. the outbox relay).
     background: list[BackgroundTask] = field(default_factory=list)
+    # One-off steps run once the tables exist and before any consumer starts (e.g. a backfill
+    # the consumers' writes depend on).
+    on_start: list[BackgroundTask] = field(default_factory=list)
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -63,6 +66,8 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str, routers
         settings = runtime.settings
         if runtime.engine is not None:
             await create_tables(runtime.engine, runtime.tables)
+        for step in runtime.on_start:
+            await step()
         await ensure_topics(
             bootstrap_servers=settings.kafka.bootstrap_servers,
             topics=settings.kafka.topics.all_topics(),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting import projection, repository
+from reporting import projection, repository, rollups
 from reporting.models import ReferralFact
 from shared import ids
 from shared.agencies import AGENCIES
@@ -99,7 +99,10 @@ def families(*, catalog: NeedCatalog, zone: ZoneInfo) -> dict[str, Family]:
     """Keyed by consumer name; `apply(session, event)`."""
 
     def bind(function: Callable[..., Awaitable[None]], name: str, **context: object) -> Effect:
-        return lambda session, event: function(session, **{name: event}, **context)
+        async def apply(session: AsyncSession, event: Any) -> None:
+            await function(session, **{name: event}, **context)
+            await rollups.write_pending(session)  # last: see rollups on lock order
+        return apply
 
     return {
         INTAKES: Family(consumer=INTAKES, model=IntakeSubmittedV1,

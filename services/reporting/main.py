@@ -1,9 +1,11 @@
 """Composition root of the reporting service."""
 
+import logging
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from reporting import rollups
 from reporting.api import reports_router
 from reporting.closing.api import published_router
 from reporting.closing.closer import MonthCloser, ReportSources
@@ -22,6 +24,7 @@ from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "reporting"
+logger = logging.getLogger("songtor.reporting")
 
 
 def build_app(settings: ReportingSettings | None = None) -> FastAPI:
@@ -31,6 +34,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     register_reporting_handlers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, catalog=catalog, zone=zone,
     )
+    runtime.on_start.append(lambda: _fill_rollups(runtime.sessions))
     catalogs = Catalogs(needs=catalog, outcomes=load_outcomes(settings.outcomes_path))
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
     runtime.background.append(relay.run)
@@ -53,6 +57,12 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
             tpmap_router(sessions=runtime.sessions, zone=zone),
         ],
     )
+
+
+async def _fill_rollups(sessions) -> None:  # noqa: ANN001
+    counted = await rollups.backfill(sessions)
+    if counted is not None:
+        logger.info("rollups filled from %d referral facts", counted)
 
 
 def run() -> None:

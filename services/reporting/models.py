@@ -76,5 +76,46 @@ class ReportPerson(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class MonthlyReferralCount(SQLModel, table=True):
+    """Rollup of the referral facts at the grain of the monthly summary: how many referrals of a
+    province's month are at each (agency, category, status, worker type). Kept by the same
+    transaction that changes a fact (reporting.rollups), so `GET /v1/reports/monthly` reads a
+    few hundred rows however many millions of facts there are. '' stands for not yet known
+    (a primary key column cannot be NULL)."""
+
+    __tablename__ = "monthly_referral_counts"
+
+    province_code: str = Field(primary_key=True, max_length=2)
+    intake_month: str = Field(primary_key=True, max_length=7)
+    agency: str = Field(primary_key=True, max_length=40)
+    category: str = Field(primary_key=True, max_length=20)
+    status: str = Field(primary_key=True, max_length=20)
+    worker_type: str = Field(primary_key=True, max_length=20)
+    referrals: int = 0
+
+
+class MonthlyServiceCount(SQLModel, table=True):
+    """Rollup of the services delivered at intake per province, month and need."""
+
+    __tablename__ = "monthly_service_counts"
+
+    province_code: str = Field(primary_key=True, max_length=2)
+    intake_month: str = Field(primary_key=True, max_length=7)
+    need_code: str = Field(primary_key=True, max_length=64)
+    services: int = 0
+
+
+class RollupState(SQLModel, table=True):
+    """One row once the rollups hold every fact: written by the backfill of a database whose
+    facts predate the rollups (reporting.rollups.backfill), or at once when it starts empty."""
+
+    __tablename__ = "rollup_state"
+
+    id: int = Field(default=1, primary_key=True)
+    filled_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    facts_at_fill: int = 0
+
+
+ROLLUP_TABLES = [MonthlyReferralCount.__table__, MonthlyServiceCount.__table__, RollupState.__table__]
 TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, ReportPerson.__table__, InboxEntry.__table__,
-          OutboxMessage.__table__, PublishedReport.__table__, *REGISTRY_TABLES]
+          OutboxMessage.__table__, PublishedReport.__table__, *REGISTRY_TABLES, *ROLLUP_TABLES]

@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting import effects
+from reporting import effects, rollups
 from reporting.models import TABLES
 from reporting.rebuild_copy import COPIED_TABLES, copy_tables
 from reporting.settings import ReportingSettings
@@ -83,6 +83,8 @@ async def rebuild(*, settings: ReportingSettings, target_url: str, source_url: s
     try:
         await _require_empty(target)
         await create_tables(target, TABLES)
+        # Marked filled while empty: the replay keeps the rollups as the live consumers do.
+        await rollups.backfill(session_factory(target))
         replay = Replay()
         if source_url:
             source = make_engine(source_url)

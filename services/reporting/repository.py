@@ -2,10 +2,9 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from reporting import rollups
 from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
 from shared.db import get_for_update
 
@@ -16,17 +15,24 @@ async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -
     blank = ReferralFact(referral_id=referral_id, intake_id=intake_id).model_dump(exclude={"referral_id"})
     fact = await get_for_update(session, ReferralFact, key={"referral_id": referral_id}, create=blank)
     assert fact is not None, "created above when missing"
+    rollups.note_loaded(session, fact=fact)
     return fact
 
 
 async def locked_fact(session: AsyncSession, *, referral_id: str) -> ReferralFact | None:
     """The fact, locked until the transaction ends, or None; never creates one."""
-    return await get_for_update(session, ReferralFact, key={"referral_id": referral_id})
+    fact = await get_for_update(session, ReferralFact, key={"referral_id": referral_id})
+    if fact is not None:
+        rollups.note_loaded(session, fact=fact)
+    return fact
 
 
 def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
+    """Save a fact loaded by `fact_for` or `locked_fact`; its move between rollup rows is noted
+    and written by the effect's end (rollups.write_pending)."""
     fact.updated_at = datetime.now(UTC)
     session.add(fact)
+    rollups.note_saved(session, fact=fact)
 
 
 async def remember_person(
@@ -46,32 +52,6 @@ async def remember_person(
 
 
 async def add_service_facts(session: AsyncSession, *, facts: list[IntakeServiceFact]) -> None:
-    for fact in facts:
-        if await session.get(IntakeServiceFact, (fact.intake_id, fact.need_code)) is None:
-            session.add(fact)
-
-
-async def referral_counts(
-    session: AsyncSession, *, province: str, month: str, dimension: str
-) -> dict[str, int]:
-    """Counts of the province's referrals whose intake arrived in `month`, by one column."""
-    column = getattr(ReferralFact, dimension)
-    rows = await session.exec(
-        select(column, func.count())
-        .where(
-            col(ReferralFact.has_intake).is_(True),
-            ReferralFact.province_code == province,
-            ReferralFact.intake_month == month,
-        )
-        .group_by(column)
-    )
-    return {str(key) if key is not None else "unassigned": count for key, count in rows.all()}
-
-
-async def service_counts(session: AsyncSession, *, province: str, month: str) -> dict[str, int]:
-    rows = await session.exec(
-        select(IntakeServiceFact.need_code, func.count())
-        .where(IntakeServiceFact.province_code == province, IntakeServiceFact.intake_month == month)
-        .group_by(IntakeServiceFact.need_code)
-    )
-    return dict(rows.all())
+    added = [fact for fact in facts if await session.get(IntakeServiceFact, (fact.intake_id, fact.need_code)) is None]
+    session.add_all(added)
+    rollups.note_services(session, facts=added)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reporting import rollups
 from reporting.forms import read_csv_rows, render
 from reporting.models import TABLES
 from shared.db import create_tables, make_engine, session_factory
@@ -29,6 +30,7 @@ async def replayed(url: str, events: list, directory: Path) -> tuple[dict, dict,
         sessions = session_factory(engine)
         await apply_events(sessions, events)
         async with sessions() as session:
+            assert await rollups.drift(session) == {"monthly_referral_counts": {}, "monthly_service_counts": {}}
             forms = {stem: render(form, fmt="csv") for stem, form in (await scenario_forms(session)).items()}
         return await facts(sessions), await reports(sessions), forms
     finally:

@@ -14,7 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting import effects, form_sources
 from reporting.form_sources import Catalogs
 from reporting.forms import parse_fiscal_year, parse_month, render
-from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
+from reporting.models import (
+    IntakeServiceFact,
+    MonthlyReferralCount,
+    MonthlyServiceCount,
+    ReferralFact,
+    ReportPerson,
+)
 from reporting.monthly import monthly_summary
 from reporting.registries.loader import import_registry
 from reporting.registries.models import RegistryImport
@@ -116,8 +122,13 @@ async def facts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list]:
         referrals = (await session.exec(select(ReferralFact))).all()
         services = (await session.exec(select(IntakeServiceFact))).all()
         people = (await session.exec(select(ReportPerson))).all()
+        referral_counts = (await session.exec(select(MonthlyReferralCount))).all()
+        service_counts = (await session.exec(select(MonthlyServiceCount))).all()
     return {
         "referral_facts": sorted(str(r.model_dump(exclude={"updated_at"})) for r in referrals),
         "intake_service_facts": sorted(str(s.model_dump(exclude={"recorded_at"})) for s in services),
         "report_people": sorted(str(p.model_dump()) for p in people),
+        # A row counted down to 0 stays: it says nothing, and an order of events may leave one.
+        "monthly_referral_counts": sorted(str(c.model_dump()) for c in referral_counts if c.referrals),
+        "monthly_service_counts": sorted(str(c.model_dump()) for c in service_counts if c.services),
     }

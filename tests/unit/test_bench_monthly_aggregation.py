@@ -17,6 +17,7 @@ def test_the_benchmark_runs_on_a_few_thousand_facts(tmp_path: Path):
 
     timed = results["sqlite"]
     assert timed["rows in the province fiscal year"] > timed["rows in the province month"] > 0
+    assert timed["rollups agree with the facts"] is True
     assert all(value["seconds"] > 0 for value in timed.values() if isinstance(value, dict))
     lines = list(bench.report(results, rows=2000, repeat=1, databases=["sqlite"]))
     assert any("SP-12 org unit month" in line for line in lines)
