@@ -16,12 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting.ops import store
 from reporting.ops.collector import OpsCollector
 from reporting.ops.dead_letters import DeadLetters, RedriveRefused
-from reporting.ops.groups import agency_group
 from reporting.ops.page import OPS_PAGE
-from reporting.summary_labels import AGENCY
-from shared.agencies import AGENCIES
+from reporting.ops.views import queues_view
 from shared.settings import KafkaSettings
-from shared.topics import dead_letter_topic
 
 
 class RedriveItem(BaseModel):
@@ -47,35 +44,8 @@ def ops_router(
         snapshot = collector.latest
         if snapshot is None:
             raise HTTPException(503, detail={"message": "the first scan has not finished", "error": collector.last_error})
-        agencies = []
-        for agency in AGENCIES:
-            group, topic = agency_group(kafka=kafka, agency=agency), kafka.topics.referral_assigned(agency)
-            agencies.append({
-                "agency": agency, "name_th": AGENCY[agency][0], "name_en": AGENCY[agency][1],
-                "topic": topic, "consumer_group": group,
-                "lag": snapshot.lag_of(group=group),
-                "oldest_waiting_seconds": snapshot.oldest_waiting_seconds.get(agency, 0.0),
-                "rate_per_minute": collector.per_minute(group=group),
-                "arrivals_per_minute": collector.per_minute(topic=topic),
-                "dead_letters": snapshot.dead_letters.get(topic, 0),
-                "overdue": snapshot.overdue.get(agency, 0),
-                "partitions": [{"partition": p.partition, "lag": p.lag, "committed": p.committed, "end": p.end}
-                               for p in snapshot.lags if p.group == group],
-            })
-        agency_groups = {a["consumer_group"] for a in agencies}
-        others: dict[tuple[str, str], int] = {}
-        for p in snapshot.lags:
-            if p.group not in agency_groups:
-                others[(p.group, p.topic)] = others.get((p.group, p.topic), 0) + p.lag
-        return JSONResponse({
-            "as_of": snapshot.taken_at.isoformat(),
-            "scan_seconds": collector.interval_seconds,
-            "scan_error": collector.last_error,
-            "agencies": agencies,
-            "groups": [{"consumer_group": g, "topic": t, "lag": lag} for (g, t), lag in sorted(others.items())],
-            "dead_letters": [{"topic": t, "dlq_topic": dead_letter_topic(t), "waiting": n}
-                             for t, n in sorted(snapshot.dead_letters.items())],
-        })
+        return JSONResponse(queues_view(snapshot=snapshot, kafka=kafka, rates=collector.rates,
+                                        scan_seconds=collector.interval_seconds, scan_error=collector.last_error))
 
     @router.get("/v1/ops/dlq", summary="Dead letters with where they came from and why (no payloads)")
     async def list_dead_letters(

@@ -4,8 +4,7 @@ same numbers as Prometheus metrics in the service's registry."""
 import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
@@ -14,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.ops import store
 from reporting.ops.broker_reader import BrokerReader
-from reporting.ops.scan import QueueSnapshot, take_snapshot
+from reporting.ops.domain import QueueSnapshot, RateWindow
+from reporting.ops.scan import take_snapshot
 from shared.settings import KafkaSettings
 
 logger = logging.getLogger("songtor.reporting.ops")
@@ -34,18 +34,15 @@ class OpsCollector:
         self.interval_seconds = interval_seconds
         self.latest: QueueSnapshot | None = None
         self.last_error: str | None = None
-        # (monotonic time, snapshot): rates are differences over the last few minutes of scans.
-        self._history: deque[tuple[float, QueueSnapshot]] = deque()
+        # Rates are differences over the last few minutes of scans (in memory: see RateWindow).
+        self.rates = RateWindow(seconds=RATE_WINDOW_SECONDS)
 
     async def scan(self) -> QueueSnapshot:
         async with self._sessions() as session:
             redriven = await store.redriven_by_topic(session)
             overdue = await store.overdue_by_agency(session)
         snapshot = await take_snapshot(reader=self._reader, kafka=self._kafka, redriven=redriven, overdue=overdue)
-        now = time.monotonic()
-        self._history.append((now, snapshot))
-        while len(self._history) > 2 and now - self._history[1][0] >= RATE_WINDOW_SECONDS:
-            self._history.popleft()
+        self.rates.add(at=time.monotonic(), snapshot=snapshot)
         self.latest, self.last_error = snapshot, None
         return snapshot
 
@@ -63,17 +60,6 @@ class OpsCollector:
         finally:  # cancelled at shutdown
             await self._reader.close()
 
-    def per_minute(self, *, group: str | None = None, topic: str | None = None) -> float:
-        """Messages per minute over the window: consumed by `group`, or written to `topic`."""
-        if len(self._history) < 2:
-            return 0.0
-        (begun, first), (ended, last) = self._history[0], self._history[-1]
-        if group is not None:
-            moved = last.consumed_by(group=group) - first.consumed_by(group=group)
-        else:
-            moved = last.end_offsets.get(topic or "", 0) - first.end_offsets.get(topic or "", 0)
-        return round(max(0, moved) * 60.0 / max(ended - begun, 1e-9), 1)
-
 
 class OpsMetrics:
     """A custom collector: each scrape reads the latest snapshot whole, so a scrape never sees a
@@ -84,34 +70,38 @@ class OpsMetrics:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         snapshot = self._collector.latest
-        if snapshot is None:
-            return
-        lag = GaugeMetricFamily("kafka_consumergroup_lag", "Messages the consumer group has not committed past.",
-                                labels=["consumergroup", "topic", "partition"])
-        lag_sum = GaugeMetricFamily("kafka_consumergroup_lag_sum", "Lag of the consumer group over all partitions.",
-                                    labels=["consumergroup", "topic"])
-        sums: dict[tuple[str, str], int] = {}
-        for p in snapshot.lags:
-            lag.add_metric([p.group, p.topic, str(p.partition)], p.lag)
-            sums[(p.group, p.topic)] = sums.get((p.group, p.topic), 0) + p.lag
-        for (group, topic), total in sorted(sums.items()):
-            lag_sum.add_metric([group, topic], total)
-        yield lag
-        yield lag_sum
-        yield _by("songtor_referral_oldest_waiting_seconds", "Age of the oldest referral the agency has not taken in.",
-                  "agency", snapshot.oldest_waiting_seconds)
-        yield _by("songtor_dead_letters_depth", "Dead letters waiting on <topic>.dlq, not yet re-driven.",
-                  "topic", snapshot.dead_letters)
-        yield _by("songtor_referrals_overdue", "Referrals announced overdue and not yet in a final status.",
-                  "agency", snapshot.overdue)
-        yield _by("songtor_topic_end_offset", "Messages ever written to the topic (sum of end offsets; rate() it).",
-                  "topic", snapshot.end_offsets)
-        last = GaugeMetricFamily("songtor_ops_last_scan_timestamp_seconds", "When the ops scan last succeeded.")
-        last.add_metric([], snapshot.taken_at.timestamp())
-        yield last
+        if snapshot is not None:
+            yield from snapshot_metrics(snapshot=snapshot)
 
 
-def _by(name: str, documentation: str, label: str, values: dict) -> GaugeMetricFamily:
+def snapshot_metrics(*, snapshot: QueueSnapshot) -> Iterator[GaugeMetricFamily]:
+    """The metric families of one snapshot (documented in deploy/prometheus/METRICS.md)."""
+    lag = GaugeMetricFamily("kafka_consumergroup_lag", "Messages the consumer group has not committed past.",
+                            labels=["consumergroup", "topic", "partition"])
+    lag_sum = GaugeMetricFamily("kafka_consumergroup_lag_sum", "Lag of the consumer group over all partitions.",
+                                labels=["consumergroup", "topic"])
+    sums: dict[tuple[str, str], int] = {}
+    for p in snapshot.lags:
+        lag.add_metric([p.group, p.topic, str(p.partition)], p.lag)
+        sums[(p.group, p.topic)] = sums.get((p.group, p.topic), 0) + p.lag
+    for (group, topic), total in sorted(sums.items()):
+        lag_sum.add_metric([group, topic], total)
+    yield lag
+    yield lag_sum
+    yield _by("songtor_referral_oldest_waiting_seconds", "Age of the oldest referral the agency has not taken in.",
+              "agency", snapshot.oldest_waiting_seconds)
+    yield _by("songtor_dead_letters_depth", "Dead letters waiting on <topic>.dlq, not yet re-driven.",
+              "topic", snapshot.dead_letters)
+    yield _by("songtor_referrals_overdue", "Referrals announced overdue and not yet in a final status.",
+              "agency", snapshot.overdue)
+    yield _by("songtor_topic_end_offset", "Messages ever written to the topic (sum of end offsets; rate() it).",
+              "topic", snapshot.end_offsets)
+    last = GaugeMetricFamily("songtor_ops_last_scan_timestamp_seconds", "When the ops scan last succeeded.")
+    last.add_metric([], snapshot.taken_at.timestamp())
+    yield last
+
+
+def _by(name: str, documentation: str, label: str, values: Mapping[str, float]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=[label])
     for key, value in sorted(values.items()):
         family.add_metric([key], value)

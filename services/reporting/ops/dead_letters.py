@@ -71,7 +71,8 @@ class DeadLetters:
         found = [r for tp in sorted(records) for r in records[tp]]
         async with self._sessions() as session:
             redrives = await store.redrives_at(session, positions=[(r.topic, r.partition, r.offset) for r in found])
-        return Page(total=total, items=[_describe(r, redrives.get((r.topic, r.partition, r.offset))) for r in found])
+        items = [describe_dead_letter(r, redrive=redrives.get((r.topic, r.partition, r.offset))) for r in found]
+        return Page(total=total, items=items)
 
     async def redrive(self, *, positions: list[Position], actor: str, reason: str) -> list[dict]:
         unknown = [p for p in positions if p[0] not in self.topics]
@@ -134,7 +135,7 @@ def _headers(record: ConsumerRecord) -> dict[str, str]:
     return {key: value.decode("utf-8", "replace") for key, value in (record.headers or ())}
 
 
-def _describe(record: ConsumerRecord, redrive: DeadLetterRedrive | None) -> dict:
+def describe_dead_letter(record: ConsumerRecord, *, redrive: DeadLetterRedrive | None) -> dict:
     """Where it came from and why; the payload itself (a person's data) is never shown."""
     headers = _headers(record)
     number = lambda name: int(headers[name]) if headers.get(name, "").isdigit() else None  # noqa: E731

@@ -1,49 +1,23 @@
 """One look at the broker: lag of every consumer group on every partition, end offsets,
-dead letters waiting, and how long the oldest referral has waited for each agency."""
+dead letters waiting, and how long the oldest referral has waited for each agency.
+
+Only the asking is here; what the answers mean is computed in ops/domain.py."""
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import TopicPartition
 
+from reporting.ops import domain
 from reporting.ops.broker_reader import BrokerReader
+from reporting.ops.domain import PartitionLag, QueueSnapshot
 from reporting.ops.groups import agency_group, known_groups
 from shared.agencies import AGENCIES
 from shared.settings import KafkaSettings
 from shared.topics import dead_letter_topic
 
-
-@dataclass(frozen=True, slots=True)
-class PartitionLag:
-    group: str
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-    lag: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueSnapshot:
-    taken_at: datetime
-    lags: tuple[PartitionLag, ...] = ()
-    # Event topic -> sum of its partitions' end offsets: every message ever written to it.
-    end_offsets: Mapping[str, int] = field(default_factory=dict)
-    # Event topic -> dead letters on <topic>.dlq not yet re-driven.
-    dead_letters: Mapping[str, int] = field(default_factory=dict)
-    # Agency -> seconds the oldest referral its group has not consumed has waited (0: none).
-    oldest_waiting_seconds: Mapping[str, float] = field(default_factory=dict)
-    # Agency -> referrals announced overdue and not yet in a final status.
-    overdue: Mapping[str, int] = field(default_factory=dict)
-
-    def lag_of(self, *, group: str, topic: str | None = None) -> int:
-        return sum(p.lag for p in self.lags if p.group == group and (topic is None or p.topic == topic))
-
-    def consumed_by(self, *, group: str) -> int:
-        """Messages the group is past (end minus lag): its throughput's running total."""
-        return sum(p.end - p.lag for p in self.lags if p.group == group)
+__all__ = ["PartitionLag", "QueueSnapshot", "take_snapshot"]
 
 
 async def take_snapshot(
@@ -63,8 +37,9 @@ async def take_snapshot(
         groups[group] = tuple(sorted({tp.topic for tp in committed}))
 
     event_topics = kafka.topics.all_event_topics()
-    wanted = {topic for read in groups.values() for topic in read} | set(event_topics)
-    wanted |= {dead_letter_topic(topic) for topic in event_topics}
+    dead_letter_topics = {topic: dead_letter_topic(topic) for topic in event_topics}
+    wanted = {topic for read in groups.values() for topic in read}
+    wanted |= set(event_topics) | set(dead_letter_topics.values())
     partitions = await reader.partitions(topics=sorted(wanted))
     every = [tp for tps in partitions.values() for tp in tps]
     ends, starts = await asyncio.gather(reader.end_offsets(partitions=every), reader.start_offsets(partitions=every))
@@ -75,43 +50,19 @@ async def take_snapshot(
     ))
     committed_by_group.update(zip(known, answers))
 
-    lags: list[PartitionLag] = []
-    for group, read in sorted(groups.items()):
-        committed = committed_by_group.get(group, {})
-        for tp in (tp for topic in read for tp in partitions.get(topic, [])):
-            position = committed.get(tp)
-            # Never committed, or behind retention: the consumer starts at the earliest record.
-            start_at = max(position, starts[tp]) if position is not None else starts[tp]
-            lags.append(PartitionLag(group=group, topic=tp.topic, partition=tp.partition, committed=position,
-                                     end=ends[tp], lag=max(0, ends[tp] - start_at)))
-
+    lags = domain.partition_lags(reads=groups, partitions=partitions, committed=committed_by_group,
+                                 starts=starts, ends=ends)
     taken_at = now or datetime.now(UTC)
     return QueueSnapshot(
         taken_at=taken_at,
         lags=tuple(lags),
         end_offsets={t: sum(ends[tp] for tp in partitions.get(t, [])) for t in event_topics},
-        dead_letters=_dead_letters(event_topics=event_topics, partitions=partitions, starts=starts, ends=ends,
-                                   redriven=redriven),
+        dead_letters=domain.dead_letter_depth(dead_letter_topics=dead_letter_topics, partitions=partitions,
+                                              starts=starts, ends=ends, redriven=redriven),
         oldest_waiting_seconds=await _oldest_waiting(reader=reader, kafka=kafka, lags=lags, starts=starts,
                                                      now=taken_at),
         overdue={agency: overdue.get(agency, 0) for agency in AGENCIES},
     )
-
-
-def _dead_letters(
-    *,
-    event_topics: list[str],
-    partitions: Mapping[str, list[TopicPartition]],
-    starts: Mapping[TopicPartition, int],
-    ends: Mapping[TopicPartition, int],
-    redriven: Mapping[str, int],
-) -> dict[str, int]:
-    depth = {}
-    for topic in event_topics:
-        dlq = dead_letter_topic(topic)
-        held = sum(ends[tp] - starts[tp] for tp in partitions.get(dlq, []))
-        depth[topic] = max(0, held - redriven.get(dlq, 0))
-    return depth
 
 
 async def _oldest_waiting(
@@ -124,17 +75,12 @@ async def _oldest_waiting(
 ) -> dict[str, float]:
     """The record at a lagging partition's committed offset is the oldest one its group has not
     taken: one fetch per lagging partition, nothing read when the agency is keeping up."""
-    groups = {agency_group(kafka=kafka, agency=agency): agency for agency in AGENCIES}
-    positions: dict[TopicPartition, int] = {}
-    owner: dict[TopicPartition, str] = {}
-    for p in lags:
-        if p.group in groups and p.lag > 0:
-            tp = TopicPartition(p.topic, p.partition)
-            positions[tp] = max(p.committed, starts[tp]) if p.committed is not None else starts[tp]
-            owner[tp] = groups[p.group]
-    oldest = {agency: 0.0 for agency in AGENCIES}
-    for tp, records in (await reader.read(positions=positions)).items():
-        if records:
-            age = max(0.0, now.timestamp() - records[0].timestamp / 1000)
-            oldest[owner[tp]] = max(oldest[owner[tp]], round(age, 1))
-    return oldest
+    agency_of_group = {agency_group(kafka=kafka, agency=agency): agency for agency in AGENCIES}
+    heads = domain.waiting_heads(lags=lags, agency_of_group=agency_of_group, starts=starts)
+    records = await reader.read(positions={TopicPartition(*tp): offset for tp, (offset, _) in heads.items()})
+    return domain.oldest_waiting(
+        agencies=AGENCIES,
+        agency_of={tp: agency for tp, (_, agency) in heads.items()},
+        head_timestamps_ms={tp: found[0].timestamp if found else None for tp, found in records.items()},
+        now=now,
+    )
