@@ -133,13 +133,15 @@ async def generate(*, out: Path, work: Path) -> list[Path]:
         register_reporting_handlers(broker=broker, kafka=kafka, sessions=sessions, catalog=catalogs.needs,
                                     zone=BANGKOK)
         topics = kafka.topics
+        # Loaded before the referrals, as an office would have it: each help is stamped with the
+        # snapshot in effect when its intake is applied.
+        await _registry(engine, bodies=bodies, work=work)
         async with TestKafkaBroker(broker) as test_broker:
             for family, event in demo_events(bodies=bodies, catalog=catalogs.needs, outcomes=catalogs.outcomes):
                 topic = {"intake": topics.intake_submitted, "updated": topics.referral_updated,
                          "unroutable": topics.referral_unroutable}.get(family) or topics.referral_assigned(event.agency)
                 key = getattr(event, "referral_id", None) or event.intake_id
                 await test_broker.publish(event, topic, key=key.encode())
-        await _registry(engine, bodies=bodies, work=work)
         month = parse_month(MONTH)
         org_units = sorted({b["source"]["org_unit"] for b in bodies})
         provinces = sorted({b["person"]["address"]["subdistrict_code"][:2] for b in bodies})
@@ -147,7 +149,7 @@ async def generate(*, out: Path, work: Path) -> list[Path]:
         async with sessions() as session:
             forms = [await build_sp12(session, org_unit=unit, month=month, catalogs=catalogs,
                                       generated_at=SP12_GENERATED_AT) for unit in org_units]
-            forms += [await build_snb2(session, province=province, month=month, catalogs=catalogs, zone=BANGKOK,
+            forms += [await build_snb2(session, province=province, month=month, catalogs=catalogs,
                                        generated_at=SNB2_GENERATED_AT) for province in provinces]
         for form in forms:
             for fmt in ("csv", "xlsx"):

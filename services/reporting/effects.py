@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting import projection, repository, rollups
+from reporting import projection, registry_stamps, repository, rollups
 from reporting.models import ReferralFact
 from shared import ids
 from shared.agencies import AGENCIES
@@ -33,12 +33,13 @@ async def intake_submitted(session: AsyncSession, *, intake: IntakeSubmittedV1, 
                            zone: ZoneInfo) -> None:
     await repository.remember_person(session, person_ref=intake.person_ref, full_name=intake.person.full_name,
                                      national_id=intake.person.national_id, as_of=intake.received_at)
+    stamp = await registry_stamps.stamp_at(session, person_ref=intake.person_ref, received_at=intake.received_at)
     for referral_id, need_code in projection.referred_needs(intake=intake, catalog=catalog):
         fact = await repository.fact_for(session, referral_id=referral_id, intake_id=intake.intake_id)
-        projection.apply_intake(fact, intake=intake, need_code=need_code, zone=zone)
+        projection.apply_intake(fact, intake=intake, need_code=need_code, zone=zone, stamp=stamp)
         repository.save_fact(session, fact=fact)
         await _carry_intake_to_transfers(session, origin=fact)
-    services = projection.services_at_intake(intake=intake, catalog=catalog, zone=zone)
+    services = projection.services_at_intake(intake=intake, catalog=catalog, zone=zone, stamp=stamp)
     await repository.add_service_facts(session, facts=services)
 
 

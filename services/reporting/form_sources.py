@@ -7,10 +7,8 @@ transferred referral is left out in favour of its continuation at the other agen
 inherits the same intake, so the person is listed once with the help that actually went ahead.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +17,7 @@ import geothai
 
 from reporting.forms import (
     FormTable,
+    RegistrySnapshot,
     Month,
     Snb2Row,
     Sp12Row,
@@ -29,12 +28,11 @@ from reporting.forms import (
     worker_type_label,
 )
 from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
-from reporting.registries.lookup import registry_status_at
+from reporting.registry_stamps import snapshots
 from shared.catalog import NeedCatalog
 from shared.catalog.outcomes import OutcomeCatalog
 
 NOT_A_HELP = ("cancelled", "transferred", "unroutable")
-INFORMAL_LABOUR_REGISTRY = "informal_labour"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +45,8 @@ class Help:
     assistance: str
     worker_type: str
     source_program: str
-    referred_at: datetime | None
+    on_informal_registry: bool | None  # when referred (registry_stamps); None: no snapshot then
+    informal_registry_import_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,7 @@ async def helps_in_month(
             assistance=assistance_label(need_code=fact.need_code or "", needs=catalogs.needs, category=fact.category,
                                         agency=fact.agency, outcome_code=fact.outcome_code, outcomes=catalogs.outcomes),
             worker_type=worker_type_label(fact.worker_type), source_program=fact.source_program or "",
-            referred_at=fact.intake_received_at,
+            on_informal_registry=fact.informal_registry, informal_registry_import_id=fact.informal_registry_import_id,
         )
         for fact, person in (await session.exec(referral_query)).all()
     ]
@@ -90,7 +89,8 @@ async def helps_in_month(
         Help(
             person_ref=person.person_ref, full_name=person.full_name, national_id=person.national_id,
             assistance=assistance_label(need_code=fact.need_code, needs=catalogs.needs, category=fact.category),
-            worker_type=worker_type_label(fact.worker_type), source_program=fact.source_program, referred_at=None,
+            worker_type=worker_type_label(fact.worker_type), source_program=fact.source_program,
+            on_informal_registry=fact.informal_registry, informal_registry_import_id=fact.informal_registry_import_id,
         )
         for fact, person in (await session.exec(service_query)).all()
     ]
@@ -102,31 +102,20 @@ def sp12_rows(helps: list[Help]) -> list[Sp12Row]:
                     worker_type=h.worker_type) for h in helps]
 
 
-async def snb2_rows(session: AsyncSession, *, helps: list[Help], month_start: datetime, zone: ZoneInfo) -> list[Snb2Row]:
-    """Each help ticks whether the person was on the informal-labour registry when referred
-    (services at intake: at the start of the month), from the registry snapshot in effect then."""
-    def day_of(h: Help):  # noqa: ANN202
-        moment = h.referred_at or month_start
-        # SQLite hands datetimes back without their zone; they were stored as UTC.
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
-
-    by_day: dict = defaultdict(set)
-    for h in helps:
-        by_day[day_of(h)].add(h.person_ref)
-    status = {}
-    for day, refs in by_day.items():
-        # Only snapshots already loaded by the end of that day count: an import made later, even
-        # one dated earlier, must not change what a form says about that day.
-        known_by = datetime.combine(day, time.max, tzinfo=zone)
-        found = await registry_status_at(session, kind=INFORMAL_LABOUR_REGISTRY, person_refs=refs, at=day,
-                                         known_at=known_by)
-        status.update({(day, ref): answer.on_registry for ref, answer in found.items()})
+def snb2_rows(helps: list[Help]) -> list[Snb2Row]:
+    """Each help ticks whether the person was on the informal-labour registry when referred, as
+    stamped on its fact when the intake was applied (registry_stamps)."""
     return [
         Snb2Row(plan_project=plan_project_label(h.source_program), full_name=h.full_name, national_id=h.national_id,
-                assistance=h.assistance, worker_type=h.worker_type,
-                on_registry=status[(day_of(h), h.person_ref)])
+                assistance=h.assistance, worker_type=h.worker_type, on_registry=h.on_informal_registry)
         for h in helps
     ]
+
+
+async def registry_snapshots(session: AsyncSession, *, helps: list[Help]) -> list[RegistrySnapshot]:
+    used = {h.informal_registry_import_id for h in helps if h.informal_registry_import_id is not None}
+    return [RegistrySnapshot(effective_date=s.effective_date, imported_at=s.imported_at)
+            for s in await snapshots(session, import_ids=used)]
 
 
 async def build_sp12(
@@ -144,11 +133,10 @@ async def build_sp12(
 
 
 async def build_snb2(
-    session: AsyncSession, *, province: str, month: Month, catalogs: Catalogs, zone: ZoneInfo, generated_at: datetime
+    session: AsyncSession, *, province: str, month: Month, catalogs: Catalogs, generated_at: datetime
 ) -> FormTable:
     found = geothai.province(province)
     helps = await helps_in_month(session, month=month.key, catalogs=catalogs, province=province)
-    month_start = datetime.combine(month.first_day, time(), tzinfo=zone)
-    rows = await snb2_rows(session, helps=helps, month_start=month_start, zone=zone)
     return snb2_form(province_name=found.name_th if found else province, province_code=province, month=month,
-                     rows=rows, generated_at=generated_at)
+                     rows=snb2_rows(helps), generated_at=generated_at,
+                     snapshots=await registry_snapshots(session, helps=helps))

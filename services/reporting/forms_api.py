@@ -3,7 +3,6 @@ These are the live forms of the month as the facts stand now."""
 
 from datetime import UTC, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import geothai
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -29,7 +28,7 @@ def _download(form, fmt: str) -> Response:  # noqa: ANN001
                     headers={"Content-Disposition": f'attachment; filename="{file_name(form, fmt=fmt)}"'})
 
 
-def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalogs, zone: ZoneInfo) -> APIRouter:
+def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalogs) -> APIRouter:
     router = APIRouter(prefix="/v1/reports", tags=["monthly forms"])
 
     @router.get("/sp12", summary="Form SP-12 (สป-12) of one org unit for one month, as CSV or XLSX")
@@ -54,7 +53,7 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
             raise HTTPException(status_code=422, detail=f"province: '{province}' is not a DOPA province code (e.g. 64)")
         chosen = _month(month)
         async with sessions() as session:
-            form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs, zone=zone,
+            form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))
         return _download(form, format)
 

@@ -51,7 +51,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
         routers=[
             ops,
             reports_router(sessions=runtime.sessions, timezone=settings.timezone),
-            forms_router(sessions=runtime.sessions, zone=zone, catalogs=catalogs),
+            forms_router(sessions=runtime.sessions, catalogs=catalogs),
             published_router(sources=sources, schedule=schedule, closer=closer),
             summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes),
             tpmap_router(sessions=runtime.sessions, zone=zone),

@@ -39,6 +39,12 @@ class ReferralFact(SQLModel, table=True):
     intake_received_at: datetime | None = None
     intake_month: str | None = Field(default=None, max_length=7, description="YYYY-MM, Asia/Bangkok")
     completed_month: str | None = Field(default=None, max_length=7)
+    # Whether the person was on each registry when referred, and the snapshot that says so
+    # (registry_stamps): None with no import id when no snapshot was in effect then.
+    informal_registry: bool | None = None
+    informal_registry_import_id: int | None = None
+    tpmap_registry: bool | None = None
+    tpmap_registry_import_id: int | None = None
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -60,6 +66,11 @@ class IntakeServiceFact(SQLModel, table=True):
     worker_type: str = Field(max_length=20)
     person_ref: str = Field(max_length=64)
     intake_month: str = Field(max_length=7)
+    intake_received_at: datetime | None = None
+    informal_registry: bool | None = None  # as on ReferralFact, at the intake's time
+    informal_registry_import_id: int | None = None
+    tpmap_registry: bool | None = None
+    tpmap_registry_import_id: int | None = None
     # When reporting learnt of it: a service recorded after its month was closed amends the forms.
     recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -6,9 +6,11 @@ status backwards.
 """
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from reporting.models import IntakeServiceFact, ReferralFact
+from reporting.registry_stamps import STAMP_FIELDS, apply_stamp
 from shared import ids
 from shared.catalog import NeedCatalog
 from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
@@ -17,7 +19,7 @@ ASSIGNED_VERSION = 1
 _FINAL = {"completed", "declined", "unreachable", "transferred", "cancelled"}
 _INTAKE_FIELDS = (
     "has_intake", "province_code", "district_code", "subdistrict_code", "org_unit", "source_program",
-    "worker_type", "intake_received_at", "intake_month",
+    "worker_type", "intake_received_at", "intake_month", *STAMP_FIELDS,
 )
 
 
@@ -35,10 +37,14 @@ def referred_needs(*, intake: IntakeSubmittedV1, catalog: NeedCatalog) -> list[t
     ]
 
 
-def services_at_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, zone: ZoneInfo) -> list[IntakeServiceFact]:
+def services_at_intake(
+    *, intake: IntakeSubmittedV1, catalog: NeedCatalog, zone: ZoneInfo, stamp: dict[str, Any]
+) -> list[IntakeServiceFact]:
+    """`stamp`: the person's registry stamp at the intake's time (registry_stamps.stamp_at)."""
     address = intake.person.address
     return [
         IntakeServiceFact(
+            **stamp,
             intake_id=intake.intake_id,
             need_code=need.code,
             category=catalog.needs[need.code].category,
@@ -49,14 +55,18 @@ def services_at_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, zone:
             worker_type=intake.person.worker_type,
             person_ref=intake.person_ref,
             intake_month=month_of(intake.received_at, zone=zone),
+            intake_received_at=intake.received_at,
         )
         for need in intake.needs
         if _delivered_at_intake(need.code, catalog)
     ]
 
 
-def apply_intake(fact: ReferralFact, *, intake: IntakeSubmittedV1, need_code: str, zone: ZoneInfo) -> None:
+def apply_intake(
+    fact: ReferralFact, *, intake: IntakeSubmittedV1, need_code: str, zone: ZoneInfo, stamp: dict[str, Any]
+) -> None:
     address = intake.person.address
+    apply_stamp(fact, stamp=stamp)
     fact.intake_id = intake.intake_id
     fact.need_code = fact.need_code or need_code
     fact.has_intake = True

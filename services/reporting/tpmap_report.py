@@ -5,12 +5,13 @@ many were on the TPMAP target-household list when they were referred, by distric
 intake arrived in the period and was not cancelled, transferred or found unroutable, or a
 service delivered at intake; where and when the intake was received (Asia/Bangkok month).
 
-Each person is counted once, in the district of their first help of the period. They count as
-a target when they were on the TPMAP snapshot in effect on the day of any of their helps (a
-service at intake carries no time of day: the first day of its month, as SNB-2 does); as not a
-target when some snapshot was in effect and none listed them; as unknown when no snapshot was
-in effect on any of those days, never as "not a target". A later import never changes what an
-earlier day answers, so a report re-run after the next import still says what was true then.
+Each person is counted once, in the district of their first help of the period. Whether they
+were on the list is what each help recorded when its intake was applied (registry_stamps: the
+snapshot in effect on the intake's day and already loaded then). They count as a target when
+any of their helps found them on a snapshot; as not a target when some snapshot was in effect
+and none listed them; as unknown when no snapshot was in effect at any of their helps, never as
+"not a target". A later import never changes a stamp, so a report re-run after the next import
+still says what was true then.
 """
 
 import csv
@@ -21,14 +22,14 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import geothai
-from sqlalchemy import literal, union_all
+from sqlalchemy import union_all
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.form_sources import NOT_A_HELP
 from reporting.forms import thai_date
 from reporting.models import IntakeServiceFact, ReferralFact
-from reporting.registries.lookup import RegistryStatus, registry_status_at
+from reporting import registry_stamps
 from reporting.registries.models import RegistryKind
 from reporting.summaries import Period
 from reporting.summary_labels import NOT_GIVEN, UNASSIGNED
@@ -43,7 +44,7 @@ HEADER_TH = ("รหัสอำเภอ", "อำเภอ", "ผู้ได�
 class _Person:
     district: str  # of the first help of the period
     first: datetime
-    days: set[date]
+    answers: dict[int | None, bool | None]  # snapshot import id -> on it; None: no snapshot then
 
 
 def _aware(moment: datetime) -> datetime:
@@ -52,44 +53,46 @@ def _aware(moment: datetime) -> datetime:
 
 
 async def _people_helped(session: AsyncSession, *, province: str, period: Period, zone: ZoneInfo) -> dict[str, _Person]:
-    """Each person helped in the period, with the days of their helps: only (person, district,
-    moment) leave the database, never names or IDs."""
+    """Each person helped in the period with the TPMAP stamps of their helps: only (person,
+    district, moment, stamp) leave the database, never names or IDs."""
     first, last = period.months[0].key, period.months[-1].key
     referrals = select(
         col(ReferralFact.person_ref), col(ReferralFact.district_code), col(ReferralFact.intake_month),
-        col(ReferralFact.intake_received_at),
+        col(ReferralFact.intake_received_at), col(ReferralFact.tpmap_registry), col(ReferralFact.tpmap_registry_import_id),
     ).where(
         ReferralFact.province_code == province, col(ReferralFact.intake_month).between(first, last),
         col(ReferralFact.has_intake).is_(True), col(ReferralFact.status).not_in(NOT_A_HELP),
     )
     services = select(
         col(IntakeServiceFact.person_ref), col(IntakeServiceFact.district_code), col(IntakeServiceFact.intake_month),
-        literal(None),
+        col(IntakeServiceFact.intake_received_at), col(IntakeServiceFact.tpmap_registry),
+        col(IntakeServiceFact.tpmap_registry_import_id),
     ).where(IntakeServiceFact.province_code == province, col(IntakeServiceFact.intake_month).between(first, last))
     people: dict[str, _Person] = {}
-    for ref, district, month, received in (await session.exec(union_all(referrals, services))).all():  # type: ignore[call-overload]
+    rows = (await session.exec(union_all(referrals, services))).all()  # type: ignore[call-overload]
+    for ref, district, month, received, on_tpmap, import_id in rows:
         if ref is None:
             continue
-        if received is None:
-            moment = datetime.combine(date(int(month[:4]), int(month[5:7]), 1), time(), tzinfo=zone)
-        else:
-            moment = _aware(received)
+        # A service recorded before services kept their time: the first day of its month.
+        moment = _aware(received) if received is not None else datetime.combine(
+            date(int(month[:4]), int(month[5:7]), 1), time(), tzinfo=zone)
         district = district or UNASSIGNED
-        person = people.get(ref)
-        if person is None:
-            people[ref] = _Person(district=district, first=moment, days={moment.astimezone(zone).date()})
-            continue
-        person.days.add(moment.astimezone(zone).date())
+        person = people.setdefault(ref, _Person(district=district, first=moment, answers={}))
+        if import_id is None:
+            person.answers.setdefault(None, None)
+        else:  # listed by a snapshot at any of their helps: a target when helped at least once
+            person.answers[import_id] = bool(person.answers.get(import_id)) or bool(on_tpmap)
         # Ties (a referral and a service of the same intake) resolve by district, so re-runs agree.
         if (moment, district) < (person.first, person.district):
             person.first, person.district = moment, district
     return people
 
 
-def _answer(statuses: list[RegistryStatus]) -> str:
-    if any(s.on_registry for s in statuses):
+def _answer(person: _Person) -> str:
+    stamps = [on for import_id, on in person.answers.items() if import_id is not None]
+    if any(on is True for on in stamps):
         return TARGET
-    return NOT_TARGET if any(s.on_registry is False for s in statuses) else UNKNOWN
+    return NOT_TARGET if stamps else UNKNOWN
 
 
 def _district_row(code: str, counts: Counter) -> dict:
@@ -107,28 +110,21 @@ async def tpmap_report(
     TPMAP snapshots the answers rest on (effective date, when imported, people checked against
     it and found on it)."""
     people = await _people_helped(session, province=province, period=period, zone=zone)
-    by_day: dict[date, list[str]] = defaultdict(list)
-    for ref, person in people.items():
-        for day in person.days:
-            by_day[day].append(ref)
-    answers: dict[str, list[RegistryStatus]] = defaultdict(list)
-    for day, refs in sorted(by_day.items()):
-        found = await registry_status_at(session, kind=RegistryKind.TPMAP, person_refs=refs, at=day)
-        for ref, status in found.items():
-            answers[ref].append(status)
     districts: dict[str, Counter] = defaultdict(Counter)
-    snapshots: dict[int, dict] = {}
-    for ref, person in people.items():
-        districts[person.district][_answer(answers[ref])] += 1
-        for import_id in {s.import_id for s in answers[ref] if s.import_id is not None}:
-            status = next(s for s in answers[ref] if s.import_id == import_id)
-            used = snapshots.setdefault(import_id, {
-                "import_id": import_id,
-                "effective_date": status.effective_date.isoformat() if status.effective_date else None,
-                "imported_at": _aware(status.imported_at).isoformat(timespec="seconds") if status.imported_at else None,
-                "people_checked": 0, "people_listed": 0})
-            used["people_checked"] += 1
-            used["people_listed"] += any(s.on_registry for s in answers[ref] if s.import_id == import_id)
+    checked: Counter = Counter()
+    listed: Counter = Counter()
+    for person in people.values():
+        districts[person.district][_answer(person)] += 1
+        for import_id, on in person.answers.items():
+            if import_id is not None:
+                checked[import_id] += 1
+                listed[import_id] += bool(on)
+    snapshots = [
+        {"import_id": used.import_id, "effective_date": used.effective_date.isoformat(),
+         "imported_at": used.imported_at.isoformat(timespec="seconds"),
+         "people_checked": checked[used.import_id], "people_listed": listed[used.import_id]}
+        for used in await registry_stamps.snapshots(session, import_ids=set(checked))
+    ]
     total: Counter = sum(districts.values(), Counter())
     found = geothai.province(province)
     return {
@@ -143,7 +139,7 @@ async def tpmap_report(
         "totals": {"people_helped": len(people), TARGET: total[TARGET], NOT_TARGET: total[NOT_TARGET],
                    UNKNOWN: total[UNKNOWN]},
         "by_district": [_district_row(code, districts[code]) for code in sorted(districts)],
-        "snapshots": sorted(snapshots.values(), key=lambda s: (s["effective_date"] or "", s["import_id"])),
+        "snapshots": snapshots,
         "generated_at": (now or datetime.now(zone)).astimezone(zone).isoformat(timespec="seconds"),
         "timezone": zone.key,
     }

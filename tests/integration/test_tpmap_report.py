@@ -1,18 +1,20 @@
 """The TPMAP report on SQLite and PostgreSQL: people helped in Sukhothai who were TPMAP targets
 when referred, by district, from real registry imports dated before and after the referrals."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from reporting.forms import FiscalYear, Month
 from reporting.models import TABLES, IntakeServiceFact, ReferralFact
 from reporting.projection import month_of
-from reporting.registries import import_registry
+from reporting.registries import RegistryImport, import_registry
+from reporting.registry_stamps import apply_stamp, stamp_at
 from reporting.summaries import Period
 from reporting.tpmap_api import tpmap_router
 from reporting.tpmap_report import tpmap_report
@@ -47,7 +49,7 @@ def facts() -> list:
         help_("rB1", B1, "6402", NOV_10), help_("rB2", B2, "6402", NOV_10),
         IntakeServiceFact(intake_id="i-b3", need_code="drug_prevention_outreach", category="prevent",
                           province_code="64", district_code="6402", org_unit="6402", source_program="tpmap",
-                          worker_type="informal", person_ref=B3, intake_month="2026-11"),
+                          worker_type="informal", person_ref=B3, intake_month="2026-11", intake_received_at=NOV_10),
         help_("rN1", N1, "6401", NOV_10), help_("rN2", N2, "6401", NOV_10, status="completed"),
         help_("rD", D, "6406", NOV_10),
         help_("rC", C, "6406", NOV_10, status="cancelled"),  # on the list, but no help was given
@@ -69,15 +71,24 @@ async def sessions(database_url, tmp_path: Path):
             row[3] = "6402" if ref in (B1, B2, B3) else "6501" if ref == Z else "6406"
             row[2] = row[3][:2]
         # `today` fixed: the lists are dated relative to the fixed referrals, not to the clock.
-        await import_registry(engine, kind="tpmap", effective_date=effective, person_ref_key=KEY,
-                              path=write_registry(tmp_path / name, rows), today=date(2027, 9, 30))
+        result = await import_registry(engine, kind="tpmap", effective_date=effective, person_ref_key=KEY,
+                                       path=write_registry(tmp_path / name, rows), today=date(2027, 9, 30))
+        # Loaded on its effective day, as an office keeping its lists up to date would have it:
+        # a help is stamped only with snapshots already loaded when it was referred.
+        async with engine.begin() as connection:
+            await connection.execute(update(RegistryImport).where(RegistryImport.id == result.import_id).values(
+                imported_at=datetime.combine(effective, time(), tzinfo=BANGKOK)))
 
     # July's list is in effect on 10 November; December's, imported too, only from 1 December on.
     await load("tpmap-2569-07.csv", [S1, S2, S3, S4, S5, B1, B2, B3, Z, C], date(2026, 7, 1))
     await load("tpmap-2569-12.csv", [S2, S3, S4, S5, B1, B2, B3, D], date(2026, 12, 1))
     factory = session_factory(engine)
     async with factory() as session:
-        session.add_all(facts())
+        for fact in facts():  # stamped as effects.intake_submitted stamps them
+            assert fact.person_ref and fact.intake_received_at
+            apply_stamp(fact, stamp=await stamp_at(session, person_ref=fact.person_ref,
+                                                   received_at=fact.intake_received_at))
+            session.add(fact)
         await session.commit()
     yield factory
     await engine.dispose()

@@ -83,7 +83,7 @@ async def scenario_forms(session: AsyncSession, *, month: str = scenario.MONTH) 
         found[form.file_stem] = form
     for province in scenario.PROVINCES:
         form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs(),
-                                             zone=BANGKOK, generated_at=GENERATED_AT)
+                                             generated_at=GENERATED_AT)
         found[form.file_stem] = form
     return found
 

@@ -3,7 +3,7 @@ files in tests/fixtures/forms/ (the CSVs were written by hand from the paper for
 XLSX files were rendered once and checked to hold the same cells)."""
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from reporting.forms import (
+    RegistrySnapshot,
     Month,
     Snb2Row,
     Sp12Row,
@@ -82,8 +83,13 @@ def sp12(rows=SP12_ROWS, month=NOVEMBER, at=SP12_AT):  # noqa: ANN001, ANN201
                      province_name="สุโขทัย", month=month, rows=rows, generated_at=at)
 
 
+# The registry snapshot the ticks were checked against, named under the table.
+SNAPSHOT = RegistrySnapshot(effective_date=date(2026, 10, 1), imported_at=datetime(2026, 10, 2, 10, 30, tzinfo=BANGKOK))
+
+
 def snb2(rows=SNB2_ROWS, month=NOVEMBER, at=SNB2_AT):  # noqa: ANN001, ANN201
-    return snb2_form(province_name="สุโขทัย", province_code="64", month=month, rows=rows, generated_at=at)
+    return snb2_form(province_name="สุโขทัย", province_code="64", month=month, rows=rows, generated_at=at,
+                     snapshots=[SNAPSHOT])
 
 
 def assert_same_cells(actual: list[list], expected: list[list]) -> None:
@@ -180,7 +186,17 @@ def test_an_empty_month_is_a_valid_form_saying_0_people(build):
     for rows in (read_csv_rows(render_csv(form)), as_text(read_xlsx_rows(render_xlsx(form)))):
         assert rows[4][0] == "ประจำเดือนธันวาคม พ.ศ. 2569 จำนวน 0 คน"
         assert rows[5][0] == "ลำดับที่"
-        assert len(rows) == 5 + len(form.header_rows)
+        assert len(rows) == 5 + len(form.header_rows) + len(form.note_lines)
+
+
+def test_snb2_names_under_the_table_the_snapshot_its_ticks_rest_on_and_why_a_row_has_none():
+    known = [row for row in SNB2_ROWS if row.on_registry is not None]
+    assert snb2(rows=known).note_lines == (
+        "หมายเหตุ: ตรวจสอบกับฐานข้อมูลแรงงานนอกระบบ ข้อมูล ณ วันที่ 1 ตุลาคม พ.ศ. 2569 (นำเข้าเมื่อ 2 ตุลาคม พ.ศ. 2569)",)
+    unknown = snb2_form(province_name="สุโขทัย", province_code="64", month=NOVEMBER, generated_at=SNB2_AT,
+                        rows=[row for row in SNB2_ROWS if row.on_registry is None])
+    assert unknown.note_lines == ("หมายเหตุ: รายที่ไม่ได้ทำเครื่องหมาย ยังไม่มีฐานข้อมูลแรงงานนอกระบบที่มีผล ณ วันที่ส่งต่อ",)
+    assert read_csv_rows(render_csv(unknown))[-1][0] == unknown.note_lines[0]
 
 
 def test_snb2_names_the_fiscal_year_of_the_month():

@@ -9,6 +9,8 @@ from shared.catalog import default_catalog
 from tests.support.examples import intake_event
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
+NO_SNAPSHOT = {"informal_registry": None, "informal_registry_import_id": None, "tpmap_registry": None,
+               "tpmap_registry_import_id": None}
 
 
 def _assigned():
@@ -25,8 +27,29 @@ def test_assignment_before_intake_still_ends_complete():
     fact = ReferralFact(referral_id=assigned.referral_id, intake_id=assigned.intake_id)
     projection.apply_assigned(fact, event=assigned)
     assert not fact.has_intake
-    projection.apply_intake(fact, intake=intake_event(), need_code=assigned.need_code, zone=BANGKOK)
+    projection.apply_intake(fact, intake=intake_event(), need_code=assigned.need_code, zone=BANGKOK, stamp=NO_SNAPSHOT)
     assert (fact.has_intake, fact.province_code, fact.agency, fact.status) == (True, "64", "employment", "assigned")
+
+
+def test_the_registry_stamp_of_the_intake_goes_with_the_referral_and_its_transfer():
+    assigned = _assigned()
+    fact = ReferralFact(referral_id=assigned.referral_id, intake_id=assigned.intake_id)
+    stamp = {"informal_registry": True, "informal_registry_import_id": 7, "tpmap_registry": False,
+             "tpmap_registry_import_id": 3}
+    projection.apply_intake(fact, intake=intake_event(), need_code=assigned.need_code, zone=BANGKOK, stamp=stamp)
+    continuation = ReferralFact(referral_id="continued", intake_id=assigned.intake_id)
+    projection.inherit_intake(continuation, origin=fact)
+    for row in (fact, continuation):
+        assert (row.informal_registry, row.informal_registry_import_id, row.tpmap_registry,
+                row.tpmap_registry_import_id) == (True, 7, False, 3)
+    intake = intake_event()
+    with_service = intake.model_copy(update={"needs": [*intake.needs, intake.needs[0].model_copy(
+        update={"code": "drug_prevention_outreach"})]})
+    services = projection.services_at_intake(intake=with_service, catalog=default_catalog(), zone=BANGKOK,
+                                             stamp=stamp)
+    assert len(services) == 1
+    assert all((s.informal_registry, s.tpmap_registry_import_id) == (True, 3) for s in services)
+    assert all(s.intake_received_at == intake_event().received_at for s in services)
 
 
 def test_a_late_older_update_never_moves_the_status_back():

@@ -113,7 +113,7 @@ class MonthCloser:
         if form == "sp12":
             return await form_sources.build_sp12(session, org_unit=scope, month=month, catalogs=catalogs, generated_at=at)
         return await form_sources.build_snb2(session, province=scope, month=month, catalogs=catalogs,
-                                             zone=self._sources.zone, generated_at=at)
+                                             generated_at=at)
 
     async def run(self) -> None:
         await every(self._interval, self.close_due, what="month close", logger=logger)

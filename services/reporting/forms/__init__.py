@@ -22,7 +22,7 @@ from reporting.forms.render import (
     render_csv,
     render_xlsx,
 )
-from reporting.forms.snb2 import Snb2Row, snb2_form
+from reporting.forms.snb2 import RegistrySnapshot, Snb2Row, snb2_form
 from reporting.forms.sp12 import Sp12Row, sp12_form
 from reporting.forms.table import FormTable
 from reporting.forms.thai_calendar import (
@@ -36,6 +36,7 @@ from reporting.forms.thai_calendar import (
 )
 
 __all__ = [
+    "RegistrySnapshot",
     "MEDIA_TYPES", "FiscalYear", "FormTable", "Month", "MonthError", "Snb2Row", "Sp12Row",
     "assistance_label", "buddhist_year", "category_label", "file_name", "parse_fiscal_year",
     "parse_month", "plan_project_label", "read_csv_rows", "read_xlsx_rows", "render", "render_csv",

@@ -101,6 +101,11 @@ def render_xlsx(form: FormTable) -> bytes:
                 # Text, not a number: 13 digits would show as 3.64E+12 and lose a leading zero.
                 cell.number_format = "@"
 
+    for note in form.note_lines:
+        row_number += 1
+        _put(sheet, row_number, 1, note, font=body_font, alignment=Alignment(horizontal="left", vertical="top"))
+        sheet.merge_cells(start_row=row_number, start_column=1, end_row=row_number, end_column=last_column)
+
     for column, width in enumerate(form.column_widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     header_end = header_start + len(form.header_rows) - 1

@@ -10,12 +10,12 @@ ticked ✓. The paper's worker-type heading breaks off after แรงงาน�
 SP-12, and its misspelt คุ่มครอง is written คุ้มครอง.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from reporting.forms.table import FormTable, by_person, check_national_id, count_line, header_spans, joined
-from reporting.forms.thai_calendar import Month
+from reporting.forms.thai_calendar import Month, thai_date
 
 FORM_NAME = "แบบ สนบ.2"
 FORM_TITLE = "แบบรายงานผลการช่วยเหลือแรงงานนอกระบบ แรงงานสูงอายุ และแรงงานคนพิการ"
@@ -53,6 +53,14 @@ class Snb2Row:
         check_national_id(self.national_id)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegistrySnapshot:
+    """The informal-labour registry import a tick rests on: its own as-of date and when it was loaded."""
+
+    effective_date: date
+    imported_at: datetime
+
+
 def snb2_form(
     *,
     province_name: str,
@@ -60,8 +68,10 @@ def snb2_form(
     month: Month,
     rows: Iterable[Snb2Row],
     generated_at: datetime,
+    snapshots: Sequence[RegistrySnapshot] = (),
 ) -> FormTable:
-    """SNB-2 of one province for one month; `province_name` without the word จังหวัด."""
+    """SNB-2 of one province for one month; `province_name` without the word จังหวัด.
+    `snapshots`: the registry imports the ticks rest on, named under the table."""
     people = by_person(rows, national_id=lambda r: r.national_id, name=lambda r: r.full_name)
     lines = tuple(
         (
@@ -94,6 +104,7 @@ def snb2_form(
         text_columns=frozenset({_ID_COLUMN}),
         person_count=len(lines),
         generated_at=generated_at,
+        note_lines=_registry_notes(snapshots, unknown=any(line[-2:] == ("", "") for line in lines)),
         file_stem=f"snb2_{''.join(c for c in province_code if c.isascii() and c.isdigit()) or 'province'}_{month.key}",
     )
 
@@ -107,6 +118,16 @@ def registry_status(helps: Iterable[Snb2Row]) -> bool | None:
     if any(a is False for a in answers):
         return False
     return None
+
+
+def _registry_notes(snapshots: Sequence[RegistrySnapshot], *, unknown: bool) -> tuple[str, ...]:
+    """Which snapshot each tick was checked against, so a reader can tell a stale registry from a
+    person not on it; and why a row has neither box ticked."""
+    notes = [f"หมายเหตุ: ตรวจสอบกับฐานข้อมูลแรงงานนอกระบบ ข้อมูล ณ วันที่ {thai_date(s.effective_date)} "
+             f"(นำเข้าเมื่อ {thai_date(s.imported_at)})" for s in snapshots]
+    if unknown:
+        notes.append("หมายเหตุ: รายที่ไม่ได้ทำเครื่องหมาย ยังไม่มีฐานข้อมูลแรงงานนอกระบบที่มีผล ณ วันที่ส่งต่อ")
+    return tuple(notes)
 
 
 def _ticks(on_registry: bool | None) -> tuple[str, str]:

@@ -40,6 +40,8 @@ class FormTable:
     time, so rendering the same report twice gives the same bytes."""
     file_stem: str
     """ASCII, e.g. 'sp12_6406_2026-11': safe in a Content-Disposition header and on any disk."""
+    note_lines: tuple[str, ...] = ()
+    """Lines under the table (SNB-2: which registry snapshot its ticks rest on)."""
 
     @property
     def width(self) -> int:
@@ -49,7 +51,8 @@ class FormTable:
         """Everything, top to bottom, padded to the table's width: what the CSV holds and what
         the XLSX reads back as."""
         lines = [[title] + [None] * (self.width - 1) for title in self.title_lines]
-        return lines + [list(row) for row in self.header_rows] + [list(row) for row in self.rows]
+        notes = [[note] + [None] * (self.width - 1) for note in self.note_lines]
+        return lines + [list(row) for row in self.header_rows] + [list(row) for row in self.rows] + notes
 
 
 def check_national_id(value: str) -> str:

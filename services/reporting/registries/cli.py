@@ -20,7 +20,9 @@ from typing import TextIO
 from reporting.registries.files import RegistryFileError
 from reporting.registries.loader import MAX_REJECTED_SHARE, import_registry
 from reporting.registries.lookup import registry_imports
+from reporting.models import TABLES
 from reporting.registries.models import REGISTRY_TABLES, RegistryKind
+from reporting.registry_stamps import restamp_after_import
 from reporting.settings import ReportingSettings
 from shared.db import create_tables, make_engine, session_factory
 
@@ -36,12 +38,13 @@ async def run_import(
     engine = make_engine(settings.database_url)
     try:
         # The reporting service creates these too; a registry may well be loaded before it first ran.
-        await create_tables(engine, REGISTRY_TABLES)
+        await create_tables(engine, TABLES)
         result = await import_registry(
             engine, kind=kind, effective_date=effective_date, path=path,
             person_ref_key=settings.privacy.person_ref_key, rejects_path=rejects,
             max_rejected_share=max_rejected_share,
         )
+        restamped = await restamp_after_import(engine, import_id=result.import_id)
     except RegistryFileError as error:
         print(f"error: nothing imported: {error}", file=err)
         if rejects.exists():
@@ -53,6 +56,8 @@ async def run_import(
     print(f"import {result.import_id}: {result.kind} as of {result.effective_date.isoformat()}", file=out)
     print(f"accepted: {result.rows_accepted}  rejected: {result.rows_rejected}  "
           f"in {result.seconds:.1f} s ({rate:,.0f} rows/s)", file=out)
+    if restamped:
+        print(f"referrals received while it loaded, stamped again: {restamped}", file=out)
     for reason, count in list(result.rejected_by_reason.items())[:_REASONS_SHOWN]:
         print(f"  {count:>9,}  {reason}", file=out)
     if result.rejects_path is not None:
