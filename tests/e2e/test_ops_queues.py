@@ -52,6 +52,10 @@ async def test_a_stopped_agency_shows_lag_and_age_then_drains(start_service, dat
         body = intake_for(thai_national_id(rng), needs=["skill_training", "job_registration"])
         answer = httpx.post(f"{intake.url}/v1/intakes", json=body, timeout=30)
         assert answer.status_code == 202, answer.text
+    # And one in Chachoengsao with only a service delivered at intake: no referral, still an intake today.
+    served = intake_for(thai_national_id(rng), needs=["drug_prevention_outreach"], subdistrict="240101")
+    answer = httpx.post(f"{intake.url}/v1/intakes", json=served, timeout=30)
+    assert answer.status_code == 202 and answer.json()["referrals"] == [], answer.text
 
     # Employment takes its referrals in; skills' wait on its topic, and the view says so.
     view = eventually(lambda: queues(reporting.url), until=lambda v: (
@@ -80,10 +84,14 @@ async def test_a_stopped_agency_shows_lag_and_age_then_drains(start_service, dat
     assert samples[("songtor_dead_letters_depth", (("topic", skills_topic),))] == 0
     assert samples[("songtor_referrals_overdue", (("agency", "skills"),))] == 0
 
-    # Today's intakes by province (the example's subdistrict is in Sukhothai, 64).
+    # Today's intakes by province (the example's subdistrict is in Sukhothai, 64), the one served
+    # at intake included.
     today = eventually(lambda: httpx.get(f"{reporting.url}/v1/ops/today", timeout=10).json(),
-                       until=lambda t: t["total"] == INTAKES, timeout=30, interval=1)
-    assert today["provinces"] == [{"province": "64", "name_th": "สุโขทัย", "name_en": "Sukhothai", "intakes": INTAKES}]
+                       until=lambda t: t["total"] == INTAKES + 1, timeout=30, interval=1)
+    assert today["provinces"] == [
+        {"province": "64", "name_th": "สุโขทัย", "name_en": "Sukhothai", "intakes": INTAKES},
+        {"province": "24", "name_th": "ฉะเชิงเทรา", "name_en": "Chachoengsao", "intakes": 1},
+    ]
 
     # The page, as a browser shows it: a row per agency with its numbers, skills behind.
     dom = render(f"{reporting.url}/ops", artifacts=artifacts_dir, name="ops-page")
@@ -92,7 +100,8 @@ async def test_a_stopped_agency_shows_lag_and_age_then_drains(start_service, dat
     assert page_rows["skills"][1] == str(INTAKES) and page_rows["skills"][2] != "0"
     assert "กรมพัฒนาฝีมือแรงงาน" in page_rows["skills"][0]
     assert all(page_rows[agency][1] == "0" for agency in OTHERS)
-    assert table_rows(dom, attribute="data-province")["64"][1] == str(INTAKES)
+    provinces = table_rows(dom, attribute="data-province")
+    assert (provinces["64"][1], provinces["24"][1]) == (str(INTAKES), "1")
 
     # A skills process starts: the same group resumes and the queue drains to zero.
     start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])},

@@ -6,7 +6,6 @@ Every answer carries counts, offsets, group and topic names, and the dead letter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import geothai
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
@@ -17,7 +16,7 @@ from reporting.ops import store
 from reporting.ops.collector import OpsCollector
 from reporting.ops.dead_letters import DeadLetters, RedriveRefused
 from reporting.ops.page import OPS_PAGE
-from reporting.ops.views import queues_view
+from reporting.ops.views import queues_view, today_view
 from shared.settings import KafkaSettings
 
 
@@ -71,13 +70,7 @@ def ops_router(
         day = datetime.now(zone).date()
         async with sessions() as session:
             counts = await store.intakes_by_province(session, day=day, zone=zone)
-        provinces = []
-        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-            found = geothai.province(code)
-            provinces.append({"province": code, "name_th": found.name_th if found else None,
-                              "name_en": found.name_en if found else None, "intakes": count})
-        return JSONResponse({"date": day.isoformat(), "timezone": zone.key, "total": sum(counts.values()),
-                             "provinces": provinces})
+        return JSONResponse(today_view(day=day, zone=zone, counts=counts))
 
     @router.get("/ops", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:

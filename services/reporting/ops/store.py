@@ -4,11 +4,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting.models import ReferralFact
+from reporting.models import IntakeServiceFact, ReferralFact
 from reporting.ops.models import DeadLetterRedrive, OverdueReferral
 from shared.contracts import ReferralOverdueV1
 
@@ -65,12 +65,19 @@ def day_bounds_utc(*, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 async def intakes_by_province(session: AsyncSession, *, day: date, zone: ZoneInfo) -> dict[str, int]:
-    """Intakes received that local day with at least one referral, by province code."""
+    """Intakes received that local day, by province code: every intake, whether it produced
+    referrals (ReferralFact), only services delivered at intake (IntakeServiceFact), or both.
+    An intake has rows in both tables and one per need, so intake ids are counted once."""
     begin, end = day_bounds_utc(day=day, zone=zone)
+    referred = select(col(ReferralFact.intake_id), col(ReferralFact.province_code)).where(
+        col(ReferralFact.has_intake).is_(True),
+        col(ReferralFact.intake_received_at) >= begin, col(ReferralFact.intake_received_at) < end)
+    served = select(col(IntakeServiceFact.intake_id), col(IntakeServiceFact.province_code)).where(
+        col(IntakeServiceFact.intake_received_at) >= begin, col(IntakeServiceFact.intake_received_at) < end)
+    # UNION (not UNION ALL) leaves one row per (intake, province): an intake's province is one.
+    received = union(referred, served).subquery()
     rows = await session.exec(
-        select(ReferralFact.province_code, func.count(func.distinct(ReferralFact.intake_id)))
-        .where(col(ReferralFact.has_intake).is_(True),
-               col(ReferralFact.intake_received_at) >= begin, col(ReferralFact.intake_received_at) < end)
-        .group_by(ReferralFact.province_code)
+        select(received.c.province_code, func.count(func.distinct(received.c.intake_id)))
+        .group_by(received.c.province_code)
     )
     return {province or "??": count for province, count in rows.all()}

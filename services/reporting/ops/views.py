@@ -1,6 +1,13 @@
-"""The ops API's answers built from a snapshot, pure: per agency (lag, oldest waiting, rates,
-dead letters, overdue, partitions), every other group's lag per topic, and dead letters per
-topic. Counts, offsets and names only: never a person's data."""
+"""The ops API's answers, pure: from a snapshot, per agency (lag, oldest waiting, rates, dead
+letters, overdue, partitions), every other group's lag per topic and dead letters per topic;
+today's intakes by province from their counts. Counts, offsets and names only: never a
+person's data."""
+
+from collections.abc import Mapping
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import geothai
 
 from reporting.ops.domain import QueueSnapshot, RateWindow
 from reporting.ops.groups import agency_group
@@ -52,3 +59,13 @@ def queues_view(
         "dead_letters": [{"topic": t, "dlq_topic": dead_letter_topic(t), "waiting": n}
                          for t, n in sorted(snapshot.dead_letters.items())],
     }
+
+
+def today_view(*, day: date, zone: ZoneInfo, counts: Mapping[str, int]) -> dict:
+    """The body of GET /v1/ops/today: provinces by intakes, most first, with their names."""
+    provinces = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        found = geothai.province(code)
+        provinces.append({"province": code, "name_th": found.name_th if found else None,
+                          "name_en": found.name_en if found else None, "intakes": count})
+    return {"date": day.isoformat(), "timezone": zone.key, "total": sum(counts.values()), "provinces": provinces}
