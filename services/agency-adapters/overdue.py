@@ -16,7 +16,7 @@ from shared import ids
 from shared.background import every
 from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralOverdueV1
-from shared.db import OutboxRelay, add_to_outbox
+from shared.db import OutboxRelay, add_to_outbox, stored_utc
 from shared.topics import Topics
 
 logger = logging.getLogger("songtor.agency.overdue")
@@ -24,9 +24,7 @@ BANGKOK = ZoneInfo("Asia/Bangkok")
 
 
 def _bangkok_day(moment: datetime) -> date:
-    # SQLite hands datetimes back without their zone; they were stored as UTC.
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(BANGKOK).date()
+    return stored_utc(moment).astimezone(BANGKOK).date()
 
 
 class OverdueWatch:

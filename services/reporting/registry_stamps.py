@@ -14,7 +14,7 @@ committed, the facts received since its `imported_at` are stamped again.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting.models import IntakeServiceFact, ReferralFact
 from reporting.registries.lookup import registry_status_at
 from reporting.registries.models import RegistryImport, RegistryKind
+from shared.db import stored_utc
 
 _COLUMNS = {
     RegistryKind.INFORMAL_LABOUR: ("informal_registry", "informal_registry_import_id"),
@@ -32,14 +33,9 @@ _COLUMNS = {
 STAMP_FIELDS = tuple(name for pair in _COLUMNS.values() for name in pair)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 async def stamp_at(session: AsyncSession, *, person_ref: str, received_at: datetime) -> dict[str, Any]:
     """The stamp columns for a person referred at `received_at`: {column: value}."""
-    at = _aware(received_at)
+    at = stored_utc(received_at)
     stamp: dict[str, Any] = {}
     for kind, (flag, import_id) in _COLUMNS.items():
         status = (await registry_status_at(session, kind=kind, person_refs=[person_ref], at=at, known_at=at))[person_ref]
@@ -60,7 +56,7 @@ async def restamp_after_import(engine: AsyncEngine, *, import_id: int) -> int:
         imported = await session.get(RegistryImport, import_id)
         if imported is None:
             return 0
-        since = _aware(imported.imported_at)
+        since = stored_utc(imported.imported_at)
         for model in (ReferralFact, IntakeServiceFact):
             received = col(model.intake_received_at)
             found = await session.exec(select(model).where(received >= since, col(model.person_ref).is_not(None)))
@@ -81,7 +77,7 @@ class Snapshot:
 
     import_id: int
     kind: str
-    effective_date: Any
+    effective_date: date
     imported_at: datetime
 
 
@@ -91,5 +87,5 @@ async def snapshots(session: AsyncSession, *, import_ids: set[int]) -> list[Snap
         return []
     found = await session.exec(select(RegistryImport).where(col(RegistryImport.id).in_(sorted(import_ids))))
     return sorted((Snapshot(import_id=i.id or 0, kind=i.kind, effective_date=i.effective_date,
-                            imported_at=_aware(i.imported_at)) for i in found.all()),
+                            imported_at=stored_utc(i.imported_at)) for i in found.all()),
                   key=lambda s: (s.effective_date, s.import_id))

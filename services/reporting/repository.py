@@ -6,7 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import rollups
 from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
-from shared.db import get_for_update
+from shared.db import get_for_update, stored_utc
 
 
 async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -> ReferralFact:
@@ -44,7 +44,7 @@ async def remember_person(
     person = await get_for_update(session, ReportPerson, key={"person_ref": person_ref},
                                   create={"full_name": full_name, "national_id": national_id, "updated_at": as_of})
     assert person is not None, "created above when missing"
-    stored = person.updated_at if person.updated_at.tzinfo else person.updated_at.replace(tzinfo=UTC)
+    stored = stored_utc(person.updated_at)
     # The name breaks a tie of two intakes received in the same instant, so either order agrees.
     if (stored, person.full_name) <= (as_of, full_name):
         person.full_name, person.national_id, person.updated_at = full_name, national_id, as_of

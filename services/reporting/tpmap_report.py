@@ -18,7 +18,7 @@ import csv
 import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import geothai
@@ -33,6 +33,7 @@ from reporting import registry_stamps
 from reporting.registries.models import RegistryKind
 from reporting.summaries import Period
 from reporting.summary_labels import NOT_GIVEN, UNASSIGNED
+from shared.db import stored_utc
 
 TARGET, NOT_TARGET, UNKNOWN = "targets", "not_targets", "unknown"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -45,11 +46,6 @@ class _Person:
     district: str  # of the first help of the period
     first: datetime
     answers: dict[int | None, bool | None]  # snapshot import id -> on it; None: no snapshot then
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _people_helped(session: AsyncSession, *, province: str, period: Period, zone: ZoneInfo) -> dict[str, _Person]:
@@ -74,7 +70,7 @@ async def _people_helped(session: AsyncSession, *, province: str, period: Period
         if ref is None:
             continue
         # A service recorded before services kept their time: the first day of its month.
-        moment = _aware(received) if received is not None else datetime.combine(
+        moment = stored_utc(received) if received is not None else datetime.combine(
             date(int(month[:4]), int(month[5:7]), 1), time(), tzinfo=zone)
         district = district or UNASSIGNED
         person = people.setdefault(ref, _Person(district=district, first=moment, answers={}))

@@ -1,6 +1,6 @@
 """Database helpers: async engines for SQLite and PostgreSQL, the consumer inbox, the outbox."""
 
-from shared.db.engine import create_tables, make_engine, session_factory
+from shared.db.engine import create_tables, make_engine, session_factory, stored_utc
 from shared.db.inbox import InboxEntry, apply_once, claim_event
 from shared.db.locking import get_for_update
 from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox
@@ -16,4 +16,5 @@ __all__ = [
     "get_for_update",
     "make_engine",
     "session_factory",
+    "stored_utc",
 ]

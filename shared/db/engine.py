@@ -1,6 +1,7 @@
 """Async engines. The same code runs on an embedded SQLite file and on PostgreSQL."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Table, event
@@ -51,3 +52,9 @@ async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
     """Create this service's tables (only its own: every service has its own database)."""
     async with engine.begin() as connection:
         await connection.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=list(tables)))
+
+
+def stored_utc(moment: datetime) -> datetime:
+    """A datetime read back from the database, time-zone-aware. Every service stores UTC; SQLite
+    hands it back without its zone, PostgreSQL (sessions in UTC) with it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

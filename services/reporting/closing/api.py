@@ -6,10 +6,11 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 from sqlmodel import col, select
 
-from reporting.closing.closer import MonthCloser, ReportSources, last_change_by_scope, utc
+from reporting.closing.closer import MonthCloser, ReportSources, last_change_by_scope
 from reporting.closing.models import PublishedReport
 from reporting.closing.schedule import FORMS, CloseSchedule
 from reporting.forms import MEDIA_TYPES, MonthError, parse_month
+from shared.db import stored_utc
 
 FormName = Literal["sp12", "snb2"]
 
@@ -18,7 +19,7 @@ def version_view(report: PublishedReport) -> dict:
     key = f"{report.form}/{report.scope}/{report.month}"
     return {
         "form": report.form, "scope": report.scope, "month": report.month, "version": report.version,
-        "kind": report.kind, "due_date": report.due_date.isoformat(), "closed_at": utc(report.closed_at).isoformat(),
+        "kind": report.kind, "due_date": report.due_date.isoformat(), "closed_at": stored_utc(report.closed_at).isoformat(),
         "on_time": report.on_time, "people": report.people, "content_sha256": report.content_sha256,
         "changes": json.loads(report.changes_json),
         "files": {fmt: f"/v1/reports/published/{key}/{report.version}.{fmt}" for fmt in ("csv", "xlsx")},
@@ -75,7 +76,7 @@ def published_router(*, sources: ReportSources, schedule: CloseSchedule, closer:
             entries.append({
                 "form": form, "scope": scope, "due_date": schedule.due_date(form=form, month=chosen).isoformat(),
                 "closed": bool(mine), "on_time": mine[0].on_time if mine else None,
-                "closed_at": utc(mine[0].closed_at).isoformat() if mine else None,
+                "closed_at": stored_utc(mine[0].closed_at).isoformat() if mine else None,
                 "latest_version": mine[-1].version if mine else None, "amendments": max(len(mine) - 1, 0),
             })
         return {"month": chosen.key, "forms": list(FORMS), "scopes": entries}

@@ -26,16 +26,13 @@ from reporting.models import IntakeServiceFact, ReferralFact
 from shared import ids
 from shared.background import every
 from shared.contracts import ReportPublishedV1
-from shared.db import OutboxRelay, add_to_outbox
+from shared.db import OutboxRelay, add_to_outbox, stored_utc
 from shared.topics import Topics
 
 logger = logging.getLogger("songtor.reporting.close")
 Key = tuple[str, str, str]  # form, scope, month
 
 
-def utc(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +63,7 @@ class MonthCloser:
             if not self._schedule.is_due(form=form, month=month, today=today):  # type: ignore[arg-type]
                 continue
             previous = latest.get(key)
-            if previous is not None and last_change[key] <= utc(previous.closed_at):
+            if previous is not None and last_change[key] <= stored_utc(previous.closed_at):
                 continue  # nothing has changed since the last version
             if (report := await self._publish(key=key, previous=previous, now=now)) is not None:
                 published.append(report)
@@ -123,10 +120,10 @@ def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPubli
     key = f"{report.form}/{report.scope}/{report.month}"
     return ReportPublishedV1(
         event_id=ids.derived_event_id(source_id=key, purpose=f"published/{report.version}"),
-        occurred_at=utc(report.closed_at), correlation_id=f"report:{key}", producer="reporting",
+        occurred_at=stored_utc(report.closed_at), correlation_id=f"report:{key}", producer="reporting",
         report_key=key, form=report.form, scope=report.scope, month=report.month,  # type: ignore[arg-type]
         version=report.version, kind=report.kind, due_date=report.due_date,  # type: ignore[arg-type]
-        closed_at=utc(report.closed_at), on_time=report.on_time, people=report.people,
+        closed_at=stored_utc(report.closed_at), on_time=report.on_time, people=report.people,
         rows_added=sum(c["change"] == "added" for c in changes),
         rows_removed=sum(c["change"] == "removed" for c in changes),
         rows_changed=sum(c["change"] == "changed" for c in changes),
@@ -161,7 +158,7 @@ def _rows(*results: Iterable) -> Iterable[tuple[str, str, datetime]]:
     for result in results:
         for scope, month, changed in result:
             if scope and month and changed:
-                yield str(scope), str(month), utc(changed)
+                yield str(scope), str(month), stored_utc(changed)
 
 
 async def _latest_versions(session: AsyncSession) -> dict[Key, PublishedReport]:
