@@ -9,13 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.security import HTTPBearer
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import AuthContext, TokenVerifier, caller
+from shared.auth.browser import browser_login_router
+from shared.auth.guard import install as install_auth
 from shared.db import create_tables, make_engine, session_factory
 from shared.contracts.asyncapi import build_asyncapi
 from shared.http import asyncapi_router, http_latency_middleware, ops_router
@@ -60,7 +64,27 @@ def create_runtime(*, service: str, settings: ServiceSettings, tables: Sequence[
     )
 
 
-def create_app(runtime: ServiceRuntime, *, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
+# Documents the bearer scheme in each OpenAPI document; `caller` reads the header itself.
+_BEARER = HTTPBearer(auto_error=False, bearerFormat="JWT", scheme_name="oidc",
+                     description="An access token from the deployment's OpenID Connect issuer.")
+_AUTH_RESPONSES = {
+    401: {"description": "No token, or a token refused (expired, another issuer or audience, bad signature); "
+          "the WWW-Authenticate header says why"},
+    403: {"description": "The token's roles may not use this route"},
+    503: {"description": "The identity provider cannot be reached to check the token"},
+}
+
+
+def create_app(
+    runtime: ServiceRuntime, *, title: str, description: str, routers: Sequence[APIRouter], pages: bool = False,
+) -> FastAPI:
+    """`pages`: the service serves browser pages, so it also serves the sign-in routes (/auth)."""
+    oidc = runtime.settings.oidc
+    if not oidc.issuer:
+        raise RuntimeError(
+            "SONGTOR_OIDC_ISSUER is not set: every route but /health, /metrics and the contracts needs a token "
+            "from an OpenID Connect issuer, so the service does not start without one (docs/identity.md)."
+        )
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings = runtime.settings
@@ -87,15 +111,20 @@ def create_app(runtime: ServiceRuntime, *, title: str, description: str, routers
                 await runtime.engine.dispose()
             logger.info("%s stopped", runtime.service)
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    docs = runtime.settings.api_docs
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url=None)
     app.middleware("http")(http_latency_middleware(service=runtime.service, registry=runtime.registry))
     app.include_router(ops_router(service=runtime.service, broker=runtime.broker, registry=runtime.registry))
     kafka = runtime.settings.kafka
     app.include_router(asyncapi_router(document=build_asyncapi(
         topics=kafka.topics, partitions=kafka.partitions, bootstrap_servers=kafka.bootstrap_servers,
     )))
+    if pages:
+        app.include_router(browser_login_router())
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(caller), Depends(_BEARER)], responses=_AUTH_RESPONSES)
+    install_auth(app, context=AuthContext(service=runtime.service, verifier=TokenVerifier(oidc)))
     return app
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.settings import OidcSettings
 from shared.topics import Topics
 
 _DEV_PERSON_REF_KEY = "songtor-dev-only-person-ref-key"
@@ -66,3 +67,5 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+    api_docs: bool = Field(default=False, description="Serve the interactive /docs page (off in production).")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.identity import Identity, KeycloakForTests
 from tests.support.infrastructure import REPO, KafkaForTests, PostgresForTests
 from tests.support.processes import ServiceProcess, free_port, service_env
 
@@ -25,6 +26,16 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def identity() -> Iterator[Identity]:
+    """The project's Keycloak with the demo realm; `identity.auth("province-64")` signs requests."""
+    keycloak = KeycloakForTests()
+    try:
+        yield Identity(issuer=keycloak.start(), keycloak=keycloak)
+    finally:
+        keycloak.stop()
+
+
+@pytest.fixture(scope="session")
 def postgres() -> PostgresForTests:
     pg = PostgresForTests()
     pg.start()
@@ -32,10 +43,12 @@ def postgres() -> PostgresForTests:
 
 
 @pytest.fixture
-def kafka_env(kafka_bootstrap: str, request: pytest.FixtureRequest) -> dict[str, str]:
-    """Topic and group namespaces of this test alone, so tests never read each other's messages."""
+def kafka_env(kafka_bootstrap: str, identity: Identity) -> dict[str, str]:
+    """Topic and group namespaces of this test alone, so tests never read each other's messages;
+    and the issuer every service trusts."""
     run = f"t{uuid.uuid4().hex[:8]}"
     return {
+        "SONGTOR_OIDC_ISSUER": identity.issuer,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "KAFKA_TOPIC_PREFIX": f"{run}.",
         "KAFKA_GROUP_PREFIX": f"{run}.",

@@ -46,6 +46,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     ops = install_ops(runtime=runtime, kafka=settings.kafka, zone=zone, scan_seconds=settings.ops_scan_seconds)
     return create_app(
         runtime,
+        pages=True,  # /ops and the printable summaries sign in through the issuer (/auth)
         title="Songtor reporting",
         description="Referral facts projected from the event log; monthly summaries and forms.",
         routers=[

@@ -1,0 +1,119 @@
+"""The FastAPI side of the policy: every route of a service depends on `caller`, which finds the
+route's policy, checks the bearer token (or, for browser pages, the session cookie) and the
+caller's roles, and hands the route the Principal it may then scope its records by."""
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from shared.auth.oidc import IssuerUnreachable, TokenRejected, TokenVerifier
+from shared.auth.policy import Policy, check_routes, policy_for
+from shared.auth.principal import ANONYMOUS, Principal
+
+logger = logging.getLogger("songtor.auth")
+
+SESSION_COOKIE = "songtor_session"
+
+
+@dataclass
+class AuthContext:
+    service: str
+    verifier: TokenVerifier
+
+
+class LoginRequired(Exception):
+    """A browser page without a session: send the browser to the issuer's login."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def _challenge(reason: str | None) -> dict[str, str]:
+    # RFC 6750 section 3: no error code when no token was sent at all.
+    if reason is None:
+        return {"WWW-Authenticate": 'Bearer realm="songtor"'}
+    safe = reason.replace('"', "'")
+    return {"WWW-Authenticate": f'Bearer realm="songtor", error="invalid_token", error_description="{safe}"'}
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, detail="Authorization must be 'Bearer <access token>'", headers=_challenge("malformed"))
+    return token.strip()
+
+
+def route_policy(request: Request) -> Policy:
+    context: AuthContext = request.app.state.auth
+    route = request.scope.get("route")
+    policy = policy_for(context.service, request.method, getattr(route, "path", ""))
+    if policy is None:  # check_routes makes this unreachable; fail closed all the same
+        raise HTTPException(403, detail="This route has no access policy.")
+    return policy
+
+
+async def caller(request: Request) -> Principal:
+    """The dependency every route has: who is calling, allowed by the route's policy."""
+    policy = route_policy(request)
+    if policy.public or policy.signed_callback:
+        return ANONYMOUS
+    token = bearer_token(request)
+    # Reads also take the browser's session cookie (the pages and the API calls their scripts
+    # make); a change never does, so a cookie cannot carry a change made from another site.
+    if token is None and request.method == "GET":
+        token = request.cookies.get(SESSION_COOKIE)
+        if token is None and policy.page:
+            raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if token is None:
+        raise HTTPException(401, detail="Sign in: this route needs a bearer token from the identity provider.",
+                            headers=_challenge(None))
+    context: AuthContext = request.app.state.auth
+    try:
+        principal = await context.verifier.verify(token)
+    except TokenRejected as rejected:
+        if policy.page and bearer_token(request) is None:  # the session's token expired: sign in again
+            raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else "")) from rejected
+        raise HTTPException(401, detail=f"Token refused: {rejected.reason}", headers=_challenge(rejected.reason)) from rejected
+    except IssuerUnreachable as error:
+        logger.warning("identity provider unreachable: %s", error)
+        raise HTTPException(503, detail="The identity provider cannot be reached to check the token; try again shortly.",
+                            headers={"Retry-After": "5"}) from error
+    if not policy.allows(principal.roles):
+        have = ", ".join(sorted(principal.roles)) or "none"
+        need = ", ".join(policy.roles)
+        raise HTTPException(403, detail=f"Your roles ({have}) may not use this route; it needs one of: {need}.")
+    request.state.principal = principal
+    return principal
+
+
+def served_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path template) of every route the app serves, through included routers."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute) or context.path == app.openapi_url:
+            found += [(method, context.path) for method in sorted(context.methods or ()) if method != "HEAD"]
+    return found
+
+
+def install(app: FastAPI, *, context: AuthContext) -> None:
+    """Attach the verifier and refuse a route the policy module does not declare."""
+    app.state.auth = context
+    check_routes(context.service, served_routes(app))
+
+    from fastapi.responses import RedirectResponse
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(_request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/auth/login?next={quote(exc.next_path, safe='')}", status_code=303)
+
+
+def out_of_scope(what: str) -> HTTPException:
+    """A record the caller does not cover answers as if it did not exist."""
+    return HTTPException(status_code=404, detail=f"No {what}")
