@@ -1,13 +1,14 @@
 # Songtor: two commands on a fresh machine.
-#   make run   — local Kafka + the four services (SQLite) + demo data; Ctrl-C stops all
-#   make test  — installs what it needs (venv, Kafka jars, promtool, PostgreSQL) and runs the whole suite
+#   make run   — local Kafka + Keycloak + the four services (SQLite) + demo data; Ctrl-C stops all
+#   make test  — installs what it needs (venv, Kafka jars, Keycloak, promtool, PostgreSQL) and runs the whole suite
+#   make token USER=clerk-6406 — an access token of a demo user, while `make run` runs
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit kafka-fetch postgres-start promtool chromium stop clean
+.PHONY: install run test test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium stop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,14 @@ install: $(STAMP)
 kafka-fetch:
 	bash deploy/kafka/kafka.sh fetch
 
+# Keycloak, the identity provider of `make run` and the tests (Maven Central's keycloak-quarkus-dist).
+keycloak-fetch:
+	bash deploy/keycloak/keycloak.sh fetch
+
+token:
+	@test -n "$(USER)" || { echo "usage: make token USER=<demo user, e.g. clerk-6406>" >&2; exit 2; }
+	@KEYCLOAK_DATA_DIR=.data/keycloak bash deploy/keycloak/keycloak.sh token "$(USER)"
+
 postgres-start:
 	bash deploy/postgres/pg.sh start
 
@@ -31,15 +40,16 @@ promtool:
 chromium:
 	bash deploy/ops/chromium.sh ensure >/dev/null
 
-run: install kafka-fetch
+run: install kafka-fetch keycloak-fetch
 	KEEP=$(KEEP) $(PY) deploy/local/run_stack.py
 
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
 # The test PostgreSQL is stopped afterwards, pass or fail (the test broker stops with pytest).
-test: install kafka-fetch promtool chromium postgres-start
+test: install kafka-fetch keycloak-fetch promtool chromium postgres-start
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10; \
-	status=$$?; bash deploy/postgres/pg.sh stop; exit $$status
+	status=$$?; bash deploy/postgres/pg.sh stop; \
+	KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop; exit $$status
 
 test-unit: install promtool
 	$(PY) -m pytest tests/unit -q
@@ -48,6 +58,8 @@ stop:
 	-KAFKA_DATA_DIR=.data/run/kafka bash deploy/kafka/kafka.sh stop
 	-KAFKA_PORT=19092 KAFKA_DATA_DIR=.data/test/kafka bash deploy/kafka/kafka.sh stop
 	-bash deploy/postgres/pg.sh stop
+	-KEYCLOAK_DATA_DIR=.data/keycloak bash deploy/keycloak/keycloak.sh stop
+	-KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop
 
 clean: stop
 	rm -rf .data test-artifacts

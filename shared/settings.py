@@ -13,6 +13,8 @@ from shared.auth.settings import OidcSettings
 from shared.topics import Topics
 
 _DEV_PERSON_REF_KEY = "songtor-dev-only-person-ref-key"
+# Where development defaults (keys, passwords) are allowed; anything else, unset included, refuses them.
+DEVELOPMENT_ENVIRONMENTS = frozenset({"local", "test"})
 
 
 class KafkaSettings(BaseSettings):
@@ -34,14 +36,27 @@ class KafkaSettings(BaseSettings):
 class PrivacySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SONGTOR_", extra="ignore")
 
-    environment: str = Field(default="local", description="local | test | production")
+    environment: str | None = Field(
+        default=None, description="local | test | production. Development defaults (the person_ref key) are "
+        "accepted only when this says local or test: unset counts as production.",
+    )
     person_ref_key: str = Field(default=_DEV_PERSON_REF_KEY, description="HMAC key for person_ref.")
 
     @model_validator(mode="after")
     def _refuse_dev_key_outside_local(self) -> "PrivacySettings":
-        if self.environment == "production" and self.person_ref_key == _DEV_PERSON_REF_KEY:
-            raise ValueError("SONGTOR_PERSON_REF_KEY must be set to a secret in production")
+        if self.person_ref_key == _DEV_PERSON_REF_KEY and not self.development:
+            raise ValueError(
+                "SONGTOR_PERSON_REF_KEY is the development key, which is accepted only when SONGTOR_ENVIRONMENT is "
+                f"'local' or 'test' (it is {self.environment or 'unset'}): set SONGTOR_PERSON_REF_KEY to a secret "
+                "of at least 32 random characters, the same in every service, kept outside the repository."
+            )
+        if not self.development and len(self.person_ref_key) < 32:
+            raise ValueError("SONGTOR_PERSON_REF_KEY must be at least 32 characters outside local and test.")
         return self
+
+    @property
+    def development(self) -> bool:
+        return self.environment in DEVELOPMENT_ENVIRONMENTS
 
 
 class CatalogSettings(BaseSettings):

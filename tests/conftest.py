@@ -12,6 +12,10 @@ from tests.support.identity import Identity, KeycloakForTests
 from tests.support.infrastructure import REPO, KafkaForTests, PostgresForTests
 from tests.support.processes import ServiceProcess, free_port, service_env
 
+# The test process is a test environment: development defaults (the person_ref key) are allowed
+# here and nowhere unset (shared.settings.PrivacySettings).
+os.environ.setdefault("SONGTOR_ENVIRONMENT", "test")
+
 DATABASES = [name.strip() for name in os.environ.get("SONGTOR_TEST_DATABASES", "sqlite,postgresql").split(",")]
 ARTIFACTS = REPO / "test-artifacts"
 

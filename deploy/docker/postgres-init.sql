@@ -3,3 +3,4 @@ CREATE DATABASE intake;
 CREATE DATABASE routing;
 CREATE DATABASE agency_adapters;
 CREATE DATABASE reporting;
+CREATE DATABASE keycloak;  -- the identity provider's own

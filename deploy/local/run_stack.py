@@ -1,5 +1,6 @@
-"""`make run`: the whole system on this machine — local Kafka, the four services on embedded
-SQLite, and a handful of demo intakes — until Ctrl-C, then everything stops cleanly.
+"""`make run`: the whole system on this machine — local Kafka, the identity provider (Keycloak
+with the demo realm), the four services on embedded SQLite, and a handful of demo intakes —
+until Ctrl-C, then everything stops cleanly.
 
 Run with the project's virtual environment: `.venv/bin/python deploy/local/run_stack.py`.
 """
@@ -18,6 +19,10 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / ".data" / "run"
 KAFKA = REPO / "deploy" / "kafka" / "kafka.sh"
+KEYCLOAK = REPO / "deploy" / "keycloak" / "keycloak.sh"
+KEYCLOAK_ENV = {"KEYCLOAK_PORT": os.environ.get("KEYCLOAK_PORT", "18080"),
+                # Kept across runs (not under .data/run): users, keys and the built server survive.
+                "KEYCLOAK_DATA_DIR": str(REPO / ".data" / "keycloak")}
 DEMO = Path(__file__).with_name("demo_intakes.json")
 KAFKA_PORT = os.environ.get("KAFKA_PORT", "9092")
 SERVICES = [  # (name, module, env prefix, port) — started downstream first, so nothing waits
@@ -49,13 +54,33 @@ def stop_kafka() -> None:
     subprocess.run(["bash", str(KAFKA), "stop"], env=env, check=False)
 
 
-def start_services(bootstrap: str) -> list[tuple[str, subprocess.Popen, int]]:
+def start_keycloak() -> str:
+    say("starting Keycloak, the identity provider (the first run fetches and builds it: 1-2 minutes)...")
+    issuer = subprocess.run(["bash", str(KEYCLOAK), "start"], env={**os.environ, **KEYCLOAK_ENV},
+                            capture_output=True, text=True, check=False)
+    if issuer.returncode != 0:
+        raise SystemExit(f"Keycloak did not start:\n{issuer.stderr[-3000:]}")
+    return issuer.stdout.strip().splitlines()[-1]
+
+
+def stop_keycloak() -> None:
+    subprocess.run(["bash", str(KEYCLOAK), "stop"], env={**os.environ, **KEYCLOAK_ENV}, check=False)
+
+
+def token(user: str) -> str:
+    return subprocess.run(["bash", str(KEYCLOAK), "token", user], env={**os.environ, **KEYCLOAK_ENV},
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def start_services(bootstrap: str, issuer: str) -> list[tuple[str, subprocess.Popen, int]]:
     (DATA / "logs").mkdir(parents=True, exist_ok=True)
     running = []
     for name, module, prefix, port in SERVICES:
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "SONGTOR_ENVIRONMENT": "local",  # the development person_ref key is accepted only here and in tests
+            "SONGTOR_OIDC_ISSUER": issuer,
             f"{prefix}HTTP_PORT": str(port),
             f"{prefix}DATABASE_URL": f"sqlite:///{DATA / (name + '.db')}",
         }
@@ -89,7 +114,10 @@ def load_demo_intakes() -> None:
         return
     accepted = 0
     for body in json.loads(DEMO.read_text(encoding="utf-8")):
-        response = httpx.post("http://127.0.0.1:8081/v1/intakes", json=body, timeout=10)
+        # Each demo intake is sent by the demo clerk of its org unit (deploy/keycloak/songtor-realm.json).
+        clerk = f"clerk-{body['source']['org_unit']}"
+        response = httpx.post("http://127.0.0.1:8081/v1/intakes", json=body, timeout=10,
+                              headers={"Authorization": f"Bearer {token(clerk)}"})
         if response.status_code != 202:
             raise SystemExit(f"demo intake refused: {response.status_code} {response.text}")
         accepted += 1
@@ -133,15 +161,23 @@ def main() -> None:
     running: list[tuple[str, subprocess.Popen, int]] = []
     try:
         bootstrap = start_kafka()
-        running = start_services(bootstrap)
+        issuer = start_keycloak()
+        say(f"identity provider: {issuer}  (admin console: {issuer.split('/realms/')[0]}/admin, "
+            "password in .data/keycloak/admin-password)")
+        running = start_services(bootstrap, issuer)
         load_demo_intakes()
         month = time.strftime("%Y-%m", time.gmtime(time.time() + 7 * 3600))
-        say("ready. Try:")
-        say("  curl -X POST localhost:8081/v1/intakes -H 'content-type: application/json' "
-            "-d @../shared/contract/intake-example.json")
-        say(f"  curl 'localhost:8084/v1/reports/monthly?province=64&month={month}'")
-        say("  curl 'localhost:8083/v1/agencies/employment/referrals?status=received'")
-        say("  API docs: http://127.0.0.1:8081/docs  :8083/docs  :8084/docs   metrics: /metrics on 8081-8084")
+        say("ready. Every route but /health and /metrics needs a token: `make token USER=<name>` prints one.")
+        say("  demo users (password = name): clerk-6406, officer-employment-64, head-employment-64, "
+            "officer-skills-64, province-64, ops, national, auditor (docs/identity.md: who sees what)")
+        say("Try:")
+        say("  curl -X POST localhost:8081/v1/intakes -H \"Authorization: Bearer $(make -s token USER=clerk-6406)\" "
+            "-H 'content-type: application/json' -d @samples/intake-example.json")
+        say("  curl localhost:8083/v1/agencies/employment/referrals?status=received "
+            "-H \"Authorization: Bearer $(make -s token USER=officer-employment-64)\"")
+        say(f"  curl 'localhost:8084/v1/reports/monthly?province=64&month={month}' "
+            "-H \"Authorization: Bearer $(make -s token USER=province-64)\"")
+        say("  ops page (sign in as ops/ops): http://127.0.0.1:8084/ops   metrics: /metrics on 8081-8084")
         say("Ctrl-C stops everything.")
         while all(process.poll() is None for _n, process, _p in running):
             time.sleep(1)
@@ -151,6 +187,7 @@ def main() -> None:
     finally:
         stop_services(running)
         stop_kafka()
+        stop_keycloak()
         say("stopped.")
 
 

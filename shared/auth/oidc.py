@@ -66,7 +66,7 @@ class IssuerKeys:
         """The discovery document; its `issuer` must be the configured one (OIDC Discovery 4.3)."""
         if self._metadata is None:
             issuer = self._settings.issuer.rstrip("/")
-            found = await self._get_json(f"{issuer}/.well-known/openid-configuration")
+            found = await self._get_json(self._settings.discovery_url or f"{issuer}/.well-known/openid-configuration")
             if found.get("issuer", "").rstrip("/") != issuer:
                 raise IssuerUnreachable(f"discovery document names issuer {found.get('issuer')!r}, not {issuer!r}")
             self._metadata = found

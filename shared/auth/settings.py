@@ -13,6 +13,10 @@ class OidcSettings(BaseSettings):
         default=None, description="The issuer URL exactly as in its tokens' `iss`, e.g. "
         "https://sso.example.go.th/realms/songtor; its /.well-known/openid-configuration is read.",
     )
+    discovery_url: str | None = Field(
+        default=None, description="Where to read the discovery document when the services reach the issuer at "
+        "another address than its `iss` (e.g. inside docker-compose); default: <issuer>/.well-known/openid-configuration.",
+    )
     audience: str = Field(default="songtor", description="The `aud` every access token must carry.")
     algorithms: list[str] = Field(default=["RS256", "PS256", "ES256"], description="Accepted JWS algorithms.")
     leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp and nbf.")

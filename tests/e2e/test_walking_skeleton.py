@@ -20,16 +20,20 @@ def stack(start_service):
     return {name: start_service(name) for name in ("reporting", "agency-adapters", "routing", "intake")}
 
 
-def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack):
+CLERK, PROVINCE = "clerk-6406", "province-64"
+
+
+def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack, identity):
     intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]
-    answer = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10)
+    answer = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10, auth=identity.auth(CLERK))
     assert answer.status_code == 202, answer.text
     accepted = answer.json()
     assert len(accepted["referrals"]) == 4
 
     month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
     report = eventually(
-        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month}).json(),
+        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month},
+                          auth=identity.auth(PROVINCE)).json(),
         until=lambda r: r.get("total") == 4 and r["by_status"].get("received") == 4,
         timeout=30,
     )
@@ -38,10 +42,11 @@ def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack):
     assert report["by_worker_type"] == {"informal": 4}
 
     # Intake follows the receipts on its own consumer, which may trail reporting's by a moment.
-    eventually(lambda: httpx.get(f"{intake.url}/v1/intakes/{accepted['intake_id']}").json(),
+    eventually(lambda: httpx.get(f"{intake.url}/v1/intakes/{accepted['intake_id']}", auth=identity.auth(CLERK)).json(),
                until=lambda status: {r["status"] for r in status["referrals"]} == {"received"}, timeout=30)
 
-    queue = httpx.get(f"{agency.url}/v1/agencies/social_security/referrals", params={"status": "received"}).json()
+    queue = httpx.get(f"{agency.url}/v1/agencies/social_security/referrals", params={"status": "received"},
+                      auth=identity.auth("officer-social_security-64")).json()
     assert len(queue["referrals"]) == 2
     assert "program" not in str(queue) and "rehab_center" not in str(queue)
 
@@ -59,9 +64,10 @@ def test_contract_example_reaches_the_monthly_report_under_its_agencies(stack):
             assert secret not in metrics, f"personal data in {service.name} metrics"
 
 
-async def test_no_personal_data_in_kafka_keys_or_headers(stack, kafka_env):
+async def test_no_personal_data_in_kafka_keys_or_headers(stack, kafka_env, identity):
     intake = stack["intake"]
-    assert httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10).status_code == 202
+    answer = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10, auth=identity.auth(CLERK))
+    assert answer.status_code == 202
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     expected = {topics.intake_submitted: 1, topics.referral_updated: 4}
     for agency, count in {"employment": 1, "skills": 1, "welfare": 0, "social_security": 2}.items():
@@ -80,41 +86,43 @@ async def test_no_personal_data_in_kafka_keys_or_headers(stack, kafka_env):
     assert seen == sum(expected.values())
 
 
-def test_an_agency_moves_a_referral_and_the_report_follows(stack):
+def test_an_agency_moves_a_referral_and_the_report_follows(stack, identity):
     intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]
-    accepted = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10).json()
+    officer = identity.auth("officer-skills-64")
+    accepted = httpx.post(f"{intake.url}/v1/intakes", json=contract_example(), timeout=10, auth=identity.auth(CLERK)).json()
     skills_id = next(r["referral_id"] for r in accepted["referrals"] if r["need_code"] == "skill_training")
 
     eventually(
-        lambda: httpx.get(f"{agency.url}/v1/agencies/skills/referrals").json()["referrals"],
+        lambda: httpx.get(f"{agency.url}/v1/agencies/skills/referrals", auth=officer).json()["referrals"],
         until=lambda rows: any(r["referral_id"] == skills_id for r in rows),
         timeout=30,
     )
-    refused = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json={"status": "completed"})
+    refused = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json={"status": "completed"}, auth=officer)
     assert refused.status_code == 409
     assert refused.json()["allowed_moves"] == ["accepted", "cancelled", "declined", "transferred", "unreachable"]
 
     for move in ({"status": "accepted"}, {"status": "completed", "outcome_code": "enrolled", "details": {"course": "welding"}}):
-        response = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json=move)
+        response = httpx.post(f"{agency.url}/v1/referrals/{skills_id}/status", json=move, auth=officer)
         assert response.status_code == 200, response.text
 
     month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
     eventually(
-        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month}).json(),
+        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month},
+                          auth=identity.auth(PROVINCE)).json(),
         until=lambda r: r.get("by_status", {}).get("completed") == 1,
         timeout=30,
     )
     eventually(
-        lambda: httpx.get(f"{intake.url}/v1/intakes/{accepted['intake_id']}").json()["referrals"],
+        lambda: httpx.get(f"{intake.url}/v1/intakes/{accepted['intake_id']}", auth=identity.auth(CLERK)).json()["referrals"],
         until=lambda rows: {r["referral_id"]: r["status"] for r in rows}[skills_id] == "completed",
         timeout=30,
     )
 
 
-def test_a_bad_national_id_is_refused_and_every_service_serves_metrics(stack):
+def test_a_bad_national_id_is_refused_and_every_service_serves_metrics(stack, identity):
     body = contract_example()
     body["person"]["national_id"] = "3640100456782"
-    refused = httpx.post(f"{stack['intake'].url}/v1/intakes", json=body)
+    refused = httpx.post(f"{stack['intake'].url}/v1/intakes", json=body, auth=identity.auth(CLERK))
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["person.national_id"]
 
