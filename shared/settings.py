@@ -83,4 +83,5 @@ class ServiceSettings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, chunked or not.")
     api_docs: bool = Field(default=False, description="Serve the interactive /docs page (off in production).")

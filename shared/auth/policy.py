@@ -47,6 +47,9 @@ COMMON: dict[tuple[str, str], Policy] = {
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/asyncapi.json"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
+    # Each service's audit log of personal-data reads (shared.auth.audit).
+    ("GET", "/v1/audit/reads"): _allow(AUDITOR),
+    ("POST", "/v1/audit/reads/of-person"): _allow(AUDITOR),
 }
 
 ROUTES: dict[str, dict[tuple[str, str], Policy]] = {

@@ -1,0 +1,44 @@
+"""A service started without its secrets or its identity provider refuses to start and says what
+to set; development defaults are accepted only where the environment says local or test."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.infrastructure import REPO
+from tests.support.processes import SERVICE_MODULES, free_port
+
+pytestmark = pytest.mark.e2e
+
+REAL_KEY = "k" * 40
+
+
+def start(service: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:  # noqa: ANN001
+    module, prefix = SERVICE_MODULES[service]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SONGTOR_", "KAFKA_", prefix))}
+    env = {**base, f"{prefix}HTTP_PORT": str(free_port()), f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path}/{service}.db",
+           "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", **env}
+    return subprocess.run([sys.executable, "-m", module], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
+def test_the_development_key_is_refused_unless_the_environment_says_local_or_test(service, tmp_path):
+    for environment in ({}, {"SONGTOR_ENVIRONMENT": "production"}, {"SONGTOR_ENVIRONMENT": "staging"}):
+        ended = start(service, {**environment, "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor"}, tmp_path)
+        assert ended.returncode != 0, f"{service} started with the development key in {environment or 'unset'}"
+        assert "SONGTOR_PERSON_REF_KEY is the development key" in ended.stderr + ended.stdout
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
+def test_no_issuer_means_no_start(service, tmp_path):
+    ended = start(service, {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY}, tmp_path)
+    assert ended.returncode != 0
+    assert "SONGTOR_OIDC_ISSUER is not set" in ended.stderr + ended.stdout
+
+
+def test_a_short_key_is_refused_outside_local_and_test(tmp_path):
+    ended = start("routing", {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": "short-secret",
+                              "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor"}, tmp_path)
+    assert ended.returncode != 0 and "at least 32 characters" in ended.stderr + ended.stdout
