@@ -24,6 +24,7 @@ from shared.auth.guard import install as install_auth
 from shared.db import create_tables, make_engine, session_factory
 from shared.contracts.asyncapi import build_asyncapi
 from shared.http import asyncapi_router, http_latency_middleware, ops_router
+from shared.http.limits import install_limits
 from shared.kafka import build_broker, ensure_topics
 from shared.logs import configure_logging
 from shared.settings import ServiceSettings
@@ -75,6 +76,7 @@ _AUTH_RESPONSES = {
           "the WWW-Authenticate header says why"},
     403: {"description": "The token's roles may not use this route"},
     413: {"description": "The request body is larger than the service takes"},
+    422: {"description": "Fields to correct, or a body JSON cannot hold (e.g. a number thousands of digits long)"},
     415: {"description": "The body is not of the media type the route takes (application/json)"},
     503: {"description": "The identity provider cannot be reached to check the token"},
 }
@@ -117,11 +119,10 @@ def create_app(
             logger.info("%s stopped", runtime.service)
 
     docs = runtime.settings.api_docs
-    # The body limit counts the bytes as they stream in, so a chunked body without a length is
-    # cut off too; a route that takes more (a sheet upload) sets its own.
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  docs_url="/docs" if docs else None, redoc_url=None, max_body_size=runtime.settings.max_body_bytes)
+                  docs_url="/docs" if docs else None, redoc_url=None)
     app.middleware("http")(http_latency_middleware(service=runtime.service, registry=runtime.registry))
+    install_limits(app, max_body_bytes=runtime.settings.max_body_bytes)
     app.include_router(ops_router(service=runtime.service, broker=runtime.broker, registry=runtime.registry))
     kafka = runtime.settings.kafka
     app.include_router(asyncapi_router(document=build_asyncapi(
