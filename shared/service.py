@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth import AuthContext, TokenVerifier, caller
 from shared.auth.audit import TABLES as AUDIT_TABLES, audit_router, install_audit
 from shared.auth.browser import browser_login_router
-from shared.auth.guard import install as install_auth
+from shared.auth.guard import document_answers, install as install_auth
 from shared.db import create_tables, make_engine, session_factory
 from shared.contracts.asyncapi import build_asyncapi
 from shared.http import asyncapi_router, http_latency_middleware, ops_router
@@ -74,10 +74,10 @@ _BEARER = HTTPBearer(auto_error=False, bearerFormat="JWT", scheme_name="oidc",
 _AUTH_RESPONSES = {
     401: {"description": "No token, or a token refused (expired, another issuer or audience, bad signature); "
           "the WWW-Authenticate header says why"},
-    403: {"description": "The token's roles may not use this route"},
-    413: {"description": "The request body is larger than the service takes"},
+    403: {"description": "The token's roles may not use this route, or its scope does not allow this change"},
+    404: {"description": "No such record, or one outside the caller's provinces, org units or agency (the two "
+          "answer alike, so a record's existence is not revealed)"},
     422: {"description": "Fields to correct, or a body JSON cannot hold (e.g. a number thousands of digits long)"},
-    415: {"description": "The body is not of the media type the route takes (application/json)"},
     503: {"description": "The identity provider cannot be reached to check the token"},
 }
 
@@ -135,6 +135,7 @@ def create_app(
                                           person_ref_key=runtime.settings.privacy.person_ref_key)]
         # TEMP(lead): installed once every personal route calls note_people
         # install_audit(app, sessions=runtime.sessions)
+    document_answers(routers, service=runtime.service)
     for router in routers:
         app.include_router(router, dependencies=[Depends(caller), Depends(_BEARER)], responses=_AUTH_RESPONSES)
     install_auth(app, context=AuthContext(service=runtime.service, verifier=TokenVerifier(oidc)))

@@ -3,10 +3,11 @@ route's policy, checks the bearer token (or, for browser pages, the session cook
 caller's roles, and hands the route the Principal it may then scope its records by."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.auth.oidc import IssuerUnreachable, TokenRejected, TokenVerifier
@@ -113,6 +114,29 @@ def served_routes(app: FastAPI) -> list[tuple[str, str]]:
         if isinstance(context.original_route, APIRoute) or context.path == app.openapi_url:
             found += [(method, context.path) for method in sorted(context.methods or ()) if method != "HEAD"]
     return found
+
+
+_BODY_RESPONSES = {
+    413: {"description": "The request body is larger than the route takes"},
+    415: {"description": "The body is not of the media type the route takes"},
+}
+_PAGE_RESPONSES = {303: {"description": "No session: the browser is sent to sign in at the identity provider"}}
+
+
+def document_answers(routers: Iterable[APIRouter], *, service: str) -> None:
+    """Add to each route's OpenAPI responses what the gate itself may answer there, so that every
+    answer a route gives is in its document (agencies generate their clients from it). Done on the
+    routers before they are included: the app keeps its own view of each route from then on."""
+    for route in (r for router in routers for r in router.routes):
+        if not isinstance(route, APIRoute):
+            continue
+        extra = {}
+        if route.methods & {"POST", "PUT", "PATCH"}:
+            extra |= _BODY_RESPONSES
+        if any((policy := policy_for(service, method, route.path)) and policy.page for method in route.methods):
+            extra |= _PAGE_RESPONSES
+        for status, description in extra.items():
+            route.responses.setdefault(status, description)
 
 
 def install(app: FastAPI, *, context: AuthContext) -> None:

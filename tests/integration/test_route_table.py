@@ -230,6 +230,7 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path, kafk
         assert served - ROUTES.keys() == set(), "routes with no row in ROUTES: declare who may call them"
         assert ROUTES.keys() - served == set(), "rows of ROUTES that no service serves"
 
+        documents = {name: app.openapi() for name, app in apps.items()}
         seeded = await seed(clients)
         wrong = []
         # Callers that must be refused go first; the ones let in last, so a move changes nothing
@@ -243,6 +244,10 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path, kafk
                 want = expected(answers, caller, path)
                 if want == 303 and answer.status_code == 303:
                     assert answer.headers["location"].startswith("/auth/login?next="), answer.headers
+                responses = documents[service]["paths"].get(path, {}).get(method.lower(), {}).get("responses")
+                if responses is not None and str(answer.status_code) not in responses and "default" not in responses:
+                    wrong.append(f"{service} {method} {path} as {caller}: {answer.status_code} is not in its OpenAPI "
+                                 f"responses {sorted(responses)}")
                 if not matches(want, answer.status_code):
                     wrong.append(f"{service} {method} {path} as {caller}: {answer.status_code}, want {want}: "
                                  f"{answer.text[:160]}")
