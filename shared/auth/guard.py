@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from shared.auth.oidc import IssuerUnreachable, TokenRejected, TokenVerifier
@@ -143,8 +144,6 @@ def install(app: FastAPI, *, context: AuthContext) -> None:
     """Attach the verifier and refuse a route the policy module does not declare."""
     app.state.auth = context
     check_routes(context.service, served_routes(app))
-
-    from fastapi.responses import RedirectResponse
 
     @app.exception_handler(LoginRequired)
     async def to_login(_request: Request, exc: LoginRequired) -> RedirectResponse:

@@ -10,9 +10,11 @@ from fastapi.testclient import TestClient
 from intake.main import build_app
 from intake.settings import IntakeSettings
 from shared.agencies import AGENCIES
+from shared.auth import OidcSettings
 from shared.contracts.asyncapi import KEY_FIELDS, build_asyncapi, event_models
 from shared.kafka.dead_letter import DeadLetterHeaders
 from shared.topics import Topics
+from tests.support.tokens import LOCAL_ISSUER
 
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("publish_contracts", REPO / "scripts" / "publish_contracts.py")
@@ -73,7 +75,7 @@ def test_dead_letter_headers_are_the_middlewares_own():
 
 
 def test_served_document_uses_the_deployments_topic_names(tmp_path):
-    settings = IntakeSettings(database_url=f"sqlite:///{tmp_path}/intake.db")
+    settings = IntakeSettings(database_url=f"sqlite:///{tmp_path}/intake.db", oidc=OidcSettings(issuer=LOCAL_ISSUER))
     settings.kafka.topic_prefix = "acme."
     client = TestClient(build_app(settings))  # no `with`: no broker or database is started
     served = client.get("/asyncapi.json")
@@ -81,3 +83,6 @@ def test_served_document_uses_the_deployments_topic_names(tmp_path):
     addresses = {channel["address"] for channel in served.json()["channels"].values()}
     assert "acme.referral.assigned.skills.dlq" in addresses
     assert json.loads(served.content)["info"]["title"] == "Songtor events"
+    # The contracts are public, like /health and /metrics; nothing else is.
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/v1/needs").status_code == 401
