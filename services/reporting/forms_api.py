@@ -5,13 +5,15 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import geothai
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import form_sources
 from reporting.form_sources import Catalogs
 from reporting.forms import MEDIA_TYPES, MonthError, file_name, parse_month, render
+from reporting.scope import require_org_unit, require_province
+from shared.auth import Principal, caller
 
 Format = Literal["csv", "xlsx"]
 
@@ -36,9 +38,12 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         org_unit: str = Query(pattern=r"^\d{2,10}$", description="Org unit code, as intakes give it", examples=["6406"]),
         month: str = Query(description="YYYY-MM (Christian Era), Asia/Bangkok", examples=["2026-11"]),
         format: Format = Query(default="xlsx"),  # noqa: A002 - the public parameter name
+        principal: Principal = Depends(caller),
     ) -> Response:
+        chosen = _month(month)
+        require_org_unit(principal, org_unit)
         async with sessions() as session:
-            form = await form_sources.build_sp12(session, org_unit=org_unit, month=_month(month), catalogs=catalogs,
+            form = await form_sources.build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))
         return _download(form, format)
 
@@ -47,11 +52,13 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         province: str = Query(description="2-digit DOPA province code", examples=["64"]),
         month: str = Query(description="YYYY-MM (Christian Era), Asia/Bangkok", examples=["2026-11"]),
         format: Format = Query(default="xlsx"),  # noqa: A002
+        principal: Principal = Depends(caller),
     ) -> Response:
         found = geothai.province(province)
         if found is None:
             raise HTTPException(status_code=422, detail=f"province: '{province}' is not a DOPA province code (e.g. 64)")
         chosen = _month(month)
+        require_province(principal, province)
         async with sessions() as session:
             form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))

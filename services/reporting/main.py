@@ -15,6 +15,7 @@ from reporting.forms_api import forms_router
 from reporting.handlers import register_reporting_handlers
 from reporting.models import TABLES
 from reporting.ops import OPS_TABLES, install_ops
+from reporting.registries.api import registries_router
 from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
 from reporting.tpmap_api import tpmap_router
@@ -56,6 +57,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
             published_router(sources=sources, schedule=schedule, closer=closer),
             summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes),
             tpmap_router(sessions=runtime.sessions, zone=zone),
+            registries_router(sessions=runtime.sessions),
         ],
     )
 

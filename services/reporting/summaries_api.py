@@ -8,14 +8,16 @@ import re
 from zoneinfo import ZoneInfo
 
 import geothai
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.forms import MonthError, parse_fiscal_year, parse_month
+from reporting.scope import require_province
 from reporting.summaries import Period, summary
-from reporting.summary_page import render_refusal_page, render_summary_page
+from reporting.summary_page import render_not_found_page, render_refusal_page, render_summary_page
+from shared.auth import Principal, caller
 from shared.catalog.outcomes import OutcomeCatalog
 
 _ORG_UNIT = re.compile(r"^[0-9]{2,10}$")
@@ -74,11 +76,12 @@ def summaries_router(
     router = APIRouter(prefix="/v1/reports", tags=["summaries"])
     refusals = {422: {"description": "Fields to correct: field, value, reason and reason_th for each"}}
 
-    async def build(province, month, fiscal_year, org_unit, people, *, default_people):  # noqa: ANN001, ANN202
+    async def build(principal, province, month, fiscal_year, org_unit, people, *, default_people):  # noqa: ANN001, ANN202
         period, limit, errors = read_request(province=province, month=month, fiscal_year=fiscal_year,
                                              org_unit=org_unit, people=people, default_people=default_people)
         if errors or period is None:
             return None, errors
+        require_province(principal, province)  # org_unit is checked above to lie in the province
         async with sessions() as session:
             return await summary(session, province=province, period=period, zone=zone, org_unit=org_unit,
                                  outcomes=outcomes, people_limit=limit), []
@@ -97,8 +100,9 @@ def summaries_router(
         org_unit: str | None = org_unit_q,
         people: str | None = Query(default=None, description=f"List up to this many people, IDs masked "
                                    f"(0-{_MAX_PEOPLE}, default 0)"),
+        principal: Principal = Depends(caller),
     ) -> JSONResponse:
-        data, errors = await build(province, month, fiscal_year, org_unit, people, default_people=0)
+        data, errors = await build(principal, province, month, fiscal_year, org_unit, people, default_people=0)
         return JSONResponse(_refusal(errors), status_code=422) if errors else JSONResponse(data)
 
     @router.get("/summary.html", summary="The same summary as a printable page (Thai and English)",
@@ -108,8 +112,13 @@ def summaries_router(
         org_unit: str | None = org_unit_q,
         people: str | None = Query(default=None, description=f"People to list, IDs masked (0-{_MAX_PEOPLE}, "
                                    f"default {PAGE_PEOPLE})"),
+        principal: Principal = Depends(caller),
     ) -> HTMLResponse:
-        data, errors = await build(province, month, fiscal_year, org_unit, people, default_people=PAGE_PEOPLE)
+        try:
+            data, errors = await build(principal, province, month, fiscal_year, org_unit, people,
+                                       default_people=PAGE_PEOPLE)
+        except HTTPException as missing:  # out of scope: the JSON route's 404, as a page
+            return HTMLResponse(render_not_found_page(str(missing.detail)), status_code=missing.status_code)
         if errors:
             return HTMLResponse(render_refusal_page(errors), status_code=422)
         return HTMLResponse(render_summary_page(data))

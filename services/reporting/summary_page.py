@@ -139,6 +139,12 @@ def _thai_day(iso_day: str) -> str:
     return thai_date(date.fromisoformat(iso_day))
 
 
+def render_not_found_page(message: str) -> str:
+    """A summary the reader may not see reads like one that does not exist."""
+    return (f"<!doctype html><html lang=th><head><meta charset=utf-8><title>ไม่พบรายงาน</title>"
+            f"<style>{_STYLE}</style></head><body><h1>{_both('ไม่พบรายงาน', message)}</h1></body></html>")
+
+
 def render_refusal_page(errors: list[dict]) -> str:
     """What a person who typed a wrong address sees: the same field, value and reasons as the JSON."""
     items = "".join(

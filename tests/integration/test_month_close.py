@@ -135,3 +135,25 @@ async def test_close_on_the_due_day_rerun_amend_and_late_close(closer):
     amendment = next(e for e in events if e["version"] == 2)
     assert amendment["rows_changed"] == 1 and amendment["people"] == 2
     assert all("3640100456781" not in json.dumps(e) for e in events), "events carry counts, never IDs"
+
+
+async def test_an_office_closes_its_own_provinces_and_each_version_says_who_closed_it(closer):
+    closer, sessions = closer
+    at = bangkok(2026, 9, 10, 9)
+    await seed(sessions, at=at)
+    async with sessions() as session:
+        session.add(ReportPerson(person_ref="ref-d", full_name="ชูใจ ต่างถิ่น", national_id="1240100012341"))
+        elsewhere = fact("r-d-job", "ref-d", "job_registration", "employment", at=at)
+        elsewhere.province_code, elsewhere.district_code, elsewhere.org_unit = "24", "2401", "2401"
+        session.add(elsewhere)
+        await session.commit()
+    after_both_due = bangkok(2026, 10, 6, 9)
+
+    assert await closer.close_due(now=after_both_due, provinces=frozenset(), closed_by="nobody") == []
+    mine = await closer.close_due(now=after_both_due, provinces=frozenset({"64"}), closed_by="subject-64")
+    assert sorted((r.form, r.scope, r.closed_by) for r in mine) == [("snb2", "64", "subject-64"),
+                                                                     ("sp12", "6406", "subject-64")]
+    rest = await closer.close_due(now=after_both_due)
+    assert sorted((r.form, r.scope, r.closed_by) for r in rest) == [("snb2", "24", "system"), ("sp12", "2401", "system")]
+    assert [(r.scope, r.closed_by) for r in await versions(sessions)] == [
+        ("24", "system"), ("64", "subject-64"), ("2401", "system"), ("6406", "subject-64")]

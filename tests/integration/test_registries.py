@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from reporting.models import TABLES
@@ -20,6 +19,8 @@ from reporting.registries.cli import main as cli_main
 from shared.db import create_tables, make_engine, session_factory
 from shared.ids import person_ref
 from tests.support.registry_files import ENGLISH_HEADER, person_rows, valid_ids, write_registry
+from tests.support.report_reading import guarded_app
+from tests.support.tokens import LocalIssuer
 
 pytestmark = pytest.mark.integration
 KEY = "integration-test-key"
@@ -189,11 +190,22 @@ async def test_the_route_lists_snapshots_latest_first(engine, tmp_path: Path):
     ids = valid_ids(4, seed=71)
     await load(engine, write_registry(tmp_path / "july.csv", person_rows(ids[:2])), effective_date=JULY)
     await load(engine, write_registry(tmp_path / "oct.csv", person_rows(ids[2:])), effective_date=OCTOBER)
-    app = FastAPI()
-    app.include_router(registries_router(sessions=session_factory(engine)))
+    issuer = LocalIssuer()
+    app = guarded_app(registries_router(sessions=session_factory(engine)), issuer=issuer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        listed = (await client.get("/v1/registries/imports", params={"kind": "tpmap"})).json()
-        refused = await client.get("/v1/registries/imports", params={"kind": "tpmap2"})
+        tpmap = {"kind": "tpmap"}
+        # Which snapshots are loaded says nothing about anyone: every reading role sees them all,
+        # whatever its place (operations check that a monthly import arrived).
+        seen = [await client.get("/v1/registries/imports", params=tpmap, headers=headers) for headers in (
+            issuer.headers("ops"), issuer.headers("national"), issuer.headers("provincial_office", provinces=("24",)))]
+        refused = await client.get("/v1/registries/imports", params={"kind": "tpmap2"}, headers=issuer.headers("ops"))
+        clerk = await client.get("/v1/registries/imports", params=tpmap,
+                                 headers=issuer.headers("intake_clerk", org_units=("6406",)))
+        no_token = await client.get("/v1/registries/imports", params=tpmap)
+    listed = seen[0].json()
     assert [(i["effective_date"], i["file_name"], i["rows_accepted"]) for i in listed] == [
         ("2026-10-01", "oct.csv", 2), ("2026-07-01", "july.csv", 2)]
+    assert all(answer.status_code == 200 and answer.json() == listed for answer in seen)
+    assert not any(nid in seen[0].text for nid in ids), "counts and file names, never a person"
     assert refused.status_code == 422
+    assert (clerk.status_code, no_token.status_code) == (403, 401)

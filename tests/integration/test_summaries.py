@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from reporting.forms import FiscalYear, Month
 from reporting.models import TABLES, IntakeServiceFact, ReferralFact, ReportPerson
@@ -16,6 +15,8 @@ from reporting.summaries import Period, summary
 from reporting.summaries_api import summaries_router
 from shared.catalog.outcomes import load_outcomes
 from shared.db import create_tables, make_engine, session_factory
+from tests.support.report_reading import guarded_app
+from tests.support.tokens import LocalIssuer
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -144,13 +145,31 @@ async def test_fiscal_year_runs_from_1_october_to_30_september_in_thai_time(sess
 
 
 async def test_routes_answer_json_and_a_printable_page_with_ids_masked(sessions):
-    app = FastAPI()
-    app.include_router(summaries_router(sessions=sessions, zone=BANGKOK, outcomes=load_outcomes()))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    issuer = LocalIssuer()
+    app = guarded_app(summaries_router(sessions=sessions, zone=BANGKOK, outcomes=load_outcomes()), issuer=issuer)
+    office = issuer.headers("provincial_office", provinces=("64",))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers=office) as client:
         as_json = await client.get("/v1/reports/summary", params={"province": "64", "month": "2026-11", "people": "50"})
         page = await client.get("/v1/reports/summary.html", params={"province": "64", "fiscal_year": "2570"})
         short = await client.get("/v1/reports/summary", params={"province": "64", "fiscal_year": "2570", "people": "2"})
         refused = await client.get("/v1/reports/summary", params={"province": "64", "month": "2569-11"})
+        # Province 65 has a person helped in November; Sukhothai's office is told there is no such
+        # report, in the same words as a province with nothing (Chachoengsao, 24).
+        other = {"month": "2026-11", "people": "50"}
+        hidden = await client.get("/v1/reports/summary", params={"province": "65", **other})
+        hidden_page = await client.get("/v1/reports/summary.html", params={"province": "65", **other})
+        empty = await client.get("/v1/reports/summary", params={"province": "24", **other})
+        national = await client.get("/v1/reports/summary", params={"province": "65", **other},
+                                    headers=issuer.headers("national"))
+        clerk = await client.get("/v1/reports/summary", params={"province": "64", **other},
+                                 headers=issuer.headers("intake_clerk", org_units=("6406",)))
+
+    assert (hidden.status_code, hidden.json()) == (404, {"detail": "No report for province 65"})
+    assert (empty.status_code, empty.json()) == (404, {"detail": "No report for province 24"})
+    assert hidden_page.status_code == 404 and "ต่างถิ่น" not in hidden_page.text
+    assert national.status_code == 200 and national.json()["people"]["total"] == 1
+    assert clerk.status_code == 403
 
     assert as_json.status_code == 200, as_json.text
     people = as_json.json()["people"]

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import update
 
 from reporting.forms import FiscalYear, Month
@@ -21,6 +20,8 @@ from reporting.tpmap_report import tpmap_report
 from shared.db import create_tables, make_engine, session_factory
 from shared.ids import person_ref
 from tests.support.registry_files import person_rows, valid_ids, write_registry
+from tests.support.report_reading import guarded_app
+from tests.support.tokens import LocalIssuer
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -131,16 +132,31 @@ async def test_a_fiscal_year_counts_a_person_once_and_a_later_help_under_a_later
 
 
 async def test_the_route_answers_json_and_csv_and_refuses_with_reasons(sessions):
-    app = FastAPI()
-    app.include_router(tpmap_router(sessions=sessions, zone=BANGKOK))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    issuer = LocalIssuer()
+    app = guarded_app(tpmap_router(sessions=sessions, zone=BANGKOK), issuer=issuer)
+    office = issuer.headers("provincial_office", provinces=("64",))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers=office) as client:
         as_json = await client.get("/v1/reports/tpmap", params={"province": "64", "month": "2026-11"})
+        national = await client.get("/v1/reports/tpmap", params={"province": "64", "month": "2026-11"},
+                                    headers=issuer.headers("national"))
+        elsewhere = await client.get("/v1/reports/tpmap", params={"province": "24", "month": "2026-11"},
+                                     headers=issuer.headers("provincial_office", provinces=("24",)))
+        hidden = await client.get("/v1/reports/tpmap", params={"province": "64", "month": "2026-11"},
+                                  headers=issuer.headers("provincial_office", provinces=("24",)))
+        ops = await client.get("/v1/reports/tpmap", params={"province": "64", "month": "2026-11"},
+                               headers=issuer.headers("ops"))
         as_csv = await client.get("/v1/reports/tpmap", params={"province": "64", "fiscal_year": "2570",
                                                                "format": "csv"})
         refused = await client.get("/v1/reports/tpmap", params={"province": "99", "month": "2026-11",
                                                                "fiscal_year": "2570"})
 
     assert as_json.status_code == 200 and as_json.json()["totals"]["targets"] == 8
+    assert national.json() == as_json.json()
+    # Chachoengsao's office reads its own (empty) report, and not Sukhothai's.
+    assert elsewhere.status_code == 200 and elsewhere.json()["totals"]["targets"] == 0
+    assert (hidden.status_code, hidden.json()) == (404, {"detail": "No report for province 64"})
+    assert ops.status_code == 403
     assert as_csv.status_code == 200 and as_csv.content.startswith("\ufeff".encode())
     assert 'filename="tpmap-64-fy2570.csv"' in as_csv.headers["content-disposition"]
     lines = as_csv.content.decode("utf-8-sig").splitlines()

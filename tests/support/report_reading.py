@@ -1,11 +1,14 @@
 """Reading a reporting database the way the service does, for tests that compare two databases
 (live and rebuilt) or one with the expected files: the forms rendered with a fixed time, the
-monthly summary and the summaries, straight from form_sources, monthly and summaries."""
+monthly summary and the summaries, straight from form_sources, monthly and summaries. And
+reading it over HTTP in the test process: `guarded_app` mounts reporting's routers behind the
+same token check as the service."""
 
 from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -28,9 +31,12 @@ from reporting.summaries import Period, summary
 from shared.catalog import default_catalog
 from shared.catalog.outcomes import load_outcomes
 from shared.contracts import EventEnvelope
+from shared.auth import AuthContext, caller
+from shared.auth.guard import install
 from shared.db import apply_once
 from tests.support import report_scenario as scenario
 from tests.support.registry_files import write_registry
+from tests.support.tokens import LocalIssuer
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 # Forms carry no time in their cells; the XLSX's properties and zip entries do: fixed, so that
@@ -39,6 +45,15 @@ GENERATED_AT = datetime(2026, 10, 25, 9, 0, tzinfo=BANGKOK)
 KIND_CONSUMER = {"intake": effects.INTAKES, "assigned": effects.ASSIGNED, "updated": effects.UPDATED,
                  "unroutable": effects.UNROUTABLE}
 
+
+def guarded_app(*routers: APIRouter, issuer: LocalIssuer) -> FastAPI:
+    """Reporting's routers guarded as shared.service.create_app guards them (reporting's policy
+    table, tokens of `issuer`, pages sent to /auth/login), without the broker and loops."""
+    app = FastAPI()
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(caller)])
+    install(app, context=AuthContext(service="reporting", verifier=issuer.verifier))
+    return app
 
 def catalogs() -> Catalogs:
     return Catalogs(needs=default_catalog(), outcomes=load_outcomes(None))

@@ -5,12 +5,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from reporting.forms import FiscalYear, Month
 from reporting.summaries import Period, mask_national_id
 from reporting.summaries_api import read_request, summaries_router
-from reporting.summary_page import render_refusal_page, render_summary_page
+from reporting.summary_page import render_not_found_page, render_refusal_page, render_summary_page
+from tests.support.report_reading import guarded_app
+from tests.support.tokens import LocalIssuer
 
 
 def masked(national_id: str) -> str:
@@ -58,15 +59,36 @@ def test_refusals_name_the_field_the_value_and_the_reason_in_both_languages(para
 
 
 async def test_routes_answer_422_in_json_and_in_html_before_touching_the_database():
-    app = FastAPI()
-    app.include_router(summaries_router(sessions=None, zone=ZoneInfo("Asia/Bangkok")))  # type: ignore[arg-type]
+    issuer = LocalIssuer()
+    app = guarded_app(summaries_router(sessions=None, zone=ZoneInfo("Asia/Bangkok")),  # type: ignore[arg-type]
+                      issuer=issuer)
+    office = issuer.headers("provincial_office", provinces=("64",))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        as_json = await client.get("/v1/reports/summary", params={"province": "x", "fiscal_year": "2026"})
-        page = await client.get("/v1/reports/summary.html", params={"province": "64", "month": "11/2026"})
+        as_json = await client.get("/v1/reports/summary", params={"province": "x", "fiscal_year": "2026"},
+                                   headers=office)
+        page = await client.get("/v1/reports/summary.html", params={"province": "64", "month": "11/2026"},
+                                headers=office)
+        # Another province's summary is "not found", before any database is read (there is none).
+        elsewhere = await client.get("/v1/reports/summary", params={"province": "24", "month": "2026-11"},
+                                     headers=office)
+        elsewhere_page = await client.get("/v1/reports/summary.html", params={"province": "24", "month": "2026-11"},
+                                          headers=office)
+        no_token = await client.get("/v1/reports/summary", params={"province": "64", "month": "2026-11"})
+        signed_out_page = await client.get("/v1/reports/summary.html", params={"province": "64", "month": "2026-11"})
+        ops = await client.get("/v1/reports/summary", params={"province": "64", "month": "2026-11"},
+                               headers=issuer.headers("ops"))
     assert as_json.status_code == 422
     assert [e["field"] for e in as_json.json()["errors"]] == ["province", "fiscal_year"]
     assert page.status_code == 422 and "text/html" in page.headers["content-type"]
     assert "11/2026" in page.text and "month" in page.text
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"detail": "No report for province 24"})
+    assert elsewhere_page.status_code == 404 and "text/html" in elsewhere_page.headers["content-type"]
+    assert "No report for province 24" in elsewhere_page.text and "ไม่พบรายงาน" in elsewhere_page.text
+    assert no_token.status_code == 401 and no_token.headers["www-authenticate"].startswith("Bearer")
+    assert signed_out_page.status_code == 303
+    assert signed_out_page.headers["location"] == (
+        "/auth/login?next=%2Fv1%2Freports%2Fsummary.html%3Fprovince%3D64%26month%3D2026-11")
+    assert ops.status_code == 403
 
 
 def test_the_page_escapes_what_clerks_typed_and_carries_a_print_stylesheet():
@@ -87,3 +109,4 @@ def test_the_page_escapes_what_clerks_typed_and_carries_a_print_stylesheet():
     assert "@media print" in page and "1 ตุลาคม พ.ศ. 2569" in page and "แสดง 1 คนแรกจาก 5 คน" in page
     assert not re.search(r"\d{13}", page)
     assert "&lt;b&gt;" in render_refusal_page([{"field": "month", "value": "<b>", "reason": "r", "reason_th": "ร"}])
+    assert "&lt;i&gt;" in render_not_found_page("No report for province <i>")

@@ -5,7 +5,7 @@ version that says what changed. Running it again with nothing new changes nothin
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -31,8 +31,7 @@ from shared.topics import Topics
 
 logger = logging.getLogger("songtor.reporting.close")
 Key = tuple[str, str, str]  # form, scope, month
-
-
+SYSTEM = "system"  # closed_by of what the background loop publishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +47,15 @@ class MonthCloser:
         self._sources, self._schedule, self._topics, self._relay = sources, schedule, topics, relay
         self._interval = interval_seconds
 
-    async def close_due(self, *, now: datetime | None = None) -> list[PublishedReport]:
+    async def close_due(
+        self, *, now: datetime | None = None, provinces: Collection[str] | None = None, closed_by: str = SYSTEM,
+    ) -> list[PublishedReport]:
         """Publish what is due at `now`: first versions of months reaching their due day, and
-        amendments of closed months whose facts changed. Returns what was published."""
+        amendments of closed months whose facts changed. Returns what was published.
+
+        `provinces`: only the forms of these provinces (a provincial office closing its own; an
+        SP-12 org unit is in the province of its first two digits); None, the loop's: all.
+        `closed_by`: who published, kept on each version (the caller's token subject)."""
         now = now or datetime.now(UTC)
         today = now.astimezone(self._sources.zone).date()
         async with self._sources.sessions() as session:
@@ -59,19 +64,23 @@ class MonthCloser:
         published = []
         for key in sorted(last_change):
             form, scope, month_key = key
+            if provinces is not None and scope[:2] not in provinces:
+                continue
             month = parse_month(month_key)
             if not self._schedule.is_due(form=form, month=month, today=today):  # type: ignore[arg-type]
                 continue
             previous = latest.get(key)
             if previous is not None and last_change[key] <= stored_utc(previous.closed_at):
                 continue  # nothing has changed since the last version
-            if (report := await self._publish(key=key, previous=previous, now=now)) is not None:
+            if (report := await self._publish(key=key, previous=previous, now=now, closed_by=closed_by)) is not None:
                 published.append(report)
         if published and self._relay is not None:
             await self._relay.flush_or_defer()
         return published
 
-    async def _publish(self, *, key: Key, previous: PublishedReport | None, now: datetime) -> PublishedReport | None:
+    async def _publish(
+        self, *, key: Key, previous: PublishedReport | None, now: datetime, closed_by: str,
+    ) -> PublishedReport | None:
         form_name, scope, month_key = key
         form: Form = form_name  # type: ignore[assignment]
         month = parse_month(month_key)
@@ -93,7 +102,7 @@ class MonthCloser:
                 on_time=previous.on_time if previous else now.astimezone(self._sources.zone).date() <= due,
                 people=table.person_count, content_sha256=hashlib.sha256(csv).hexdigest(),
                 rows_json=json.dumps(after, ensure_ascii=False), changes_json=json.dumps(changes, ensure_ascii=False),
-                csv=csv, xlsx=render(table, fmt="xlsx"),
+                csv=csv, xlsx=render(table, fmt="xlsx"), closed_by=closed_by,
             )
             session.add(report)
             add_to_outbox(session, topic=self._topics.report_published, key=f"{form}/{scope}/{month_key}",

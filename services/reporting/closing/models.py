@@ -17,6 +17,9 @@ class PublishedReport(SQLModel, table=True):
     due_date: date
     closed_at: datetime
     on_time: bool
+    # Who published this version: the token subject of whoever ran the close, or "system" for
+    # the background loop. The server default lets rebuilds copy versions filed before it.
+    closed_by: str = Field(default="system", max_length=255, sa_column_kwargs={"server_default": "system"})
     people: int
     content_sha256: str = Field(max_length=64)
     # The frozen person rows (JSON) that the next version is compared with, and the files as filed.
