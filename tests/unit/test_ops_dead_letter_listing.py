@@ -65,3 +65,18 @@ def test_a_record_without_dead_letter_headers_is_listed_with_what_is_known():
 
 def test_a_long_key_is_cut_to_a_hundred_characters():
     assert describe_dead_letter(record(headers=HEADERS, key=b"k" * 500), redrive=None)["key"] == "k" * 100
+
+
+def test_a_database_error_that_quotes_a_row_is_shown_without_the_row():
+    # PostgreSQL's DETAIL line quotes the values it refused; a producer may key by national ID.
+    quoted = ('(psycopg.errors.NotNullViolation) null value in column "agency" violates not-null constraint\n'
+              'DETAIL:  Failing row contains (r-1, สมชาย ใจดี, 3640100456781, null).\n'
+              '[SQL: INSERT INTO agency_referrals (referral_id) VALUES (%(referral_id)s)]')
+    shown = describe_dead_letter(record(headers={**HEADERS, DeadLetterHeaders.EXCEPTION_MESSAGE: quoted},
+                                        key=b"3640100456781"), redrive=None)
+    assert shown["reason"] == ('(psycopg.errors.NotNullViolation) null value in column "agency" violates not-null '
+                               'constraint\n[SQL: INSERT INTO agency_referrals (referral_id) VALUES (%(referral_id)s)]')
+    assert shown["key"] == "x" * 13
+    assert "3640100456781" not in repr(shown) and "สมชาย" not in repr(shown)
+    digits = record(headers={**HEADERS, DeadLetterHeaders.EXCEPTION_MESSAGE: "bad id 1640600012347 at offset 12345"})
+    assert describe_dead_letter(digits, redrive=None)["reason"] == "bad id xxxxxxxxxxxxx at offset 12345"

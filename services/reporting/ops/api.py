@@ -6,7 +6,7 @@ Every answer carries counts, offsets, group and topic names, and the dead letter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,6 +17,7 @@ from reporting.ops.collector import OpsCollector
 from reporting.ops.dead_letters import DeadLetters, RedriveRefused
 from reporting.ops.page import OPS_PAGE
 from reporting.ops.views import queues_view, today_view
+from shared.auth import Principal, caller
 from shared.settings import KafkaSettings
 
 
@@ -27,8 +28,8 @@ class RedriveItem(BaseModel):
 
 
 class RedriveRequest(BaseModel):
+    # Who re-drives is not asked: it is the caller's token subject.
     items: list[RedriveItem] = Field(min_length=1, max_length=100)
-    actor: str = Field(min_length=1, max_length=64, description="Who re-drives (officer id).")
     reason: str = Field(min_length=1, max_length=500, description="What was fixed, so the message can now pass.")
 
 
@@ -55,15 +56,18 @@ def ops_router(
         found = await dead_letters.page(page=page, page_size=page_size, original_topic=topic)
         return JSONResponse({"page": page, "page_size": page_size, "total": found.total, "items": found.items})
 
-    @router.post("/v1/ops/dlq/redrive", summary="Send chosen dead letters back to their original topic")
-    async def redrive(request: RedriveRequest) -> JSONResponse:
+    @router.post("/v1/ops/dlq/redrive", summary="Send chosen dead letters back to their original topic; the "
+                 "caller's token subject is recorded as who re-drove them",
+                 responses={404: {"description": "No such dead letter (items: the positions)"},
+                            409: {"description": "Already re-driven (items: the positions)"}})
+    async def redrive(request: RedriveRequest, principal: Principal = Depends(caller)) -> JSONResponse:
         positions = [(item.topic, item.partition, item.offset) for item in request.items]
         try:
-            sent = await dead_letters.redrive(positions=positions, actor=request.actor, reason=request.reason)
+            sent = await dead_letters.redrive(positions=positions, actor=principal.subject, reason=request.reason)
         except RedriveRefused as refused:
             items = [{"topic": t, "partition": p, "offset": o} for t, p, o in refused.positions]
             return JSONResponse({"detail": refused.message, "items": items}, status_code=refused.status)
-        return JSONResponse({"redriven": sent, "actor": request.actor})
+        return JSONResponse({"redriven": sent, "actor": principal.subject})
 
     @router.get("/v1/ops/today", summary="Today's intakes by province (Asia/Bangkok date)")
     async def today() -> JSONResponse:

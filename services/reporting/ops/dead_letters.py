@@ -8,6 +8,7 @@ it: a second re-drive of the same dead letter collides on the row and is refused
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +27,12 @@ from shared.topics import DEAD_LETTER_SUFFIX, dead_letter_topic
 
 logger = logging.getLogger("songtor.reporting.ops.dlq")
 Position = tuple[str, int, int]
+# Consumers already keep input values out of the reason (shared.kafka.describe_failure), but a
+# database error's text can still quote a row: PostgreSQL's DETAIL line ("Failing row contains
+# (...)", "Key (...)=(...)"). Operations see neither that line nor anything shaped like a
+# national ID (13 digits), in the reason or in a key a producer chose.
+_DETAIL_LINE = re.compile(r"^\s*DETAIL:.*$\n?", re.MULTILINE)
+_NATIONAL_ID_SHAPE = re.compile(r"(?<!\d)\d{13}(?!\d)")
 
 
 class RedriveRefused(Exception):
@@ -142,7 +149,7 @@ def describe_dead_letter(record: ConsumerRecord, *, redrive: DeadLetterRedrive |
     return {
         "dlq_topic": record.topic, "partition": record.partition, "offset": record.offset,
         "dead_lettered_at": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
-        "key": record.key.decode("utf-8", "replace")[:100] if record.key else None,
+        "key": without_personal_data(record.key.decode("utf-8", "replace")[:100]) if record.key else None,
         "size_bytes": len(record.value or b""),
         "original_topic": headers.get(DeadLetterHeaders.ORIGINAL_TOPIC),
         "original_partition": number(DeadLetterHeaders.ORIGINAL_PARTITION),
@@ -150,9 +157,15 @@ def describe_dead_letter(record: ConsumerRecord, *, redrive: DeadLetterRedrive |
         "consumer_group": headers.get(DeadLetterHeaders.CONSUMER_GROUP),
         "service": headers.get(DeadLetterHeaders.SERVICE),
         "exception_class": headers.get(DeadLetterHeaders.EXCEPTION_CLASS),
-        "reason": headers.get(DeadLetterHeaders.EXCEPTION_MESSAGE),
+        "reason": without_personal_data(headers.get(DeadLetterHeaders.EXCEPTION_MESSAGE)),
         "redrive": None if redrive is None else {
             "actor": redrive.actor, "reason": redrive.reason, "target_topic": redrive.target_topic,
             "at": redrive.redriven_at.isoformat(),
         },
     }
+
+
+def without_personal_data(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return _NATIONAL_ID_SHAPE.sub("x" * 13, _DETAIL_LINE.sub("", text)).strip()

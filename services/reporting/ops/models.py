@@ -28,7 +28,7 @@ class DeadLetterRedrive(SQLModel, table=True):
     dlq_partition: int = Field(primary_key=True)
     dlq_offset: int = Field(primary_key=True)
     target_topic: str = Field(max_length=249)
-    actor: str = Field(max_length=64)
+    actor: str = Field(max_length=255)  # the token subject of whoever re-drove it
     reason: str = Field(max_length=500)
     redriven_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

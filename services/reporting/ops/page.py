@@ -1,5 +1,6 @@
 """GET /ops: one self-contained page (no framework, no external files) that polls the ops API.
-Data is put in with textContent only, so nothing read from Kafka can become markup."""
+Data is put in with textContent only, so nothing read from Kafka can become markup. The page and
+its API calls ride on the session cookie of the sign-in (/auth/login, shared.auth.browser)."""
 
 REFRESH_SECONDS = 5
 
@@ -95,7 +96,12 @@ function row(cells, attrs) {
 }
 function fill(id, rows) { document.querySelector("#" + id + " tbody").replaceChildren(...rows); }
 async function json(url) {
-  const answer = await fetch(url, {cache: "no-store"});
+  // Same-origin fetch sends the session cookie the sign-in set (the API's GETs accept it).
+  const answer = await fetch(url, {cache: "no-store", credentials: "same-origin"});
+  if (answer.status === 401) {  // the session's token expired: the issuer signs the browser back in
+    location.assign("/auth/login?next=" + encodeURIComponent(location.pathname));
+    throw new Error("signing in again / กำลังเข้าสู่ระบบใหม่");
+  }
   if (!answer.ok) throw new Error(url + " " + answer.status);
   return answer.json();
 }
