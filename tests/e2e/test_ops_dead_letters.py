@@ -9,9 +9,9 @@ DBA's REVOKE, a migration run under another role). PostgreSQL refuses the skills
 write with `permission denied`, which is not a dependency being away (that is retried) but an
 error the dead-letter middleware sends on: the consumer dead-letters a valid referral by itself
 and moves on, while reporting, which reads the same topic from its own database, takes it in.
-The grant is given back, the dead letter re-driven with who and why; the agency takes it in
-once, one receipt goes out, reporting's inbox ignores the copy it sees again, and a second
-re-drive answers 409.
+The grant is given back, the dead letter re-driven with why (who is the ops user's token
+subject, signed in through the project's Keycloak); the agency takes it in once, one receipt
+goes out, reporting's inbox ignores the copy it sees again, and a second re-drive answers 409.
 """
 
 import json
@@ -24,6 +24,7 @@ import pytest
 
 from shared.contracts import ReferralAssignedV1
 from shared.topics import Topics, dead_letter_topic
+from tests.support.identity import claims_of
 from tests.support.kafka_io import json_of, produce, read_topic
 from tests.support.pg_roles import database_owned_by_a_role
 from tests.support.polling import eventually
@@ -45,28 +46,33 @@ def assigned_event(*, referral_id: str) -> ReferralAssignedV1:
     })
 
 
-def dlq(reporting_url: str, topic: str) -> dict:
-    return httpx.get(f"{reporting_url}/v1/ops/dlq", params={"topic": topic, "page_size": 50}, timeout=10).json()
+def dlq(reporting_url: str, topic: str, auth: httpx.Auth) -> dict:
+    answer = httpx.get(f"{reporting_url}/v1/ops/dlq", params={"topic": topic, "page_size": 50}, auth=auth, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
-def queues(reporting_url: str) -> dict:
-    answer = httpx.get(f"{reporting_url}/v1/ops/queues", timeout=10)
+def queues(reporting_url: str, auth: httpx.Auth) -> dict:
+    answer = httpx.get(f"{reporting_url}/v1/ops/queues", auth=auth, timeout=10)
     return answer.json() if answer.status_code == 200 else {"agencies": [], "groups": [], "dead_letters": []}
 
 
-def skills_row(reporting_url: str) -> dict:
-    return next((row for row in queues(reporting_url)["agencies"] if row["agency"] == "skills"), {})
+def skills_row(reporting_url: str, auth: httpx.Auth) -> dict:
+    return next((row for row in queues(reporting_url, auth)["agencies"] if row["agency"] == "skills"), {})
 
 
 def position(item: dict) -> dict:
     return {"topic": item["dlq_topic"], "partition": item["partition"], "offset": item["offset"]}
 
 
-def history(agency_url: str, referral_id: str) -> httpx.Response:
-    return httpx.get(f"{agency_url}/v1/referrals/{referral_id}/history", timeout=10)
+def history(agency_url: str, referral_id: str, auth: httpx.Auth) -> httpx.Response:
+    return httpx.get(f"{agency_url}/v1/referrals/{referral_id}/history", auth=auth, timeout=10)
 
 
-async def test_poison_is_listed_with_its_reason_and_fails_again_when_redriven_unfixed(start_service, kafka_env):
+async def test_poison_is_listed_with_its_reason_and_fails_again_when_redriven_unfixed(
+    start_service, kafka_env, identity
+):
+    ops = identity.auth("ops")
     reporting = start_service("reporting", {"REPORTING_OPS_SCAN_SECONDS": "1"})
     start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])})
     bootstrap, group = kafka_env["KAFKA_BOOTSTRAP_SERVERS"], kafka_env["KAFKA_GROUP_PREFIX"]
@@ -74,7 +80,7 @@ async def test_poison_is_listed_with_its_reason_and_fails_again_when_redriven_un
 
     # Poison: both groups reading the skills topic here (the agency's and reporting's) dead-letter it.
     await produce(bootstrap, skills, [(b"poison-1", b"{not json")])
-    listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] == 2, timeout=60, interval=1)
+    listed = eventually(lambda: dlq(reporting.url, skills, ops), until=lambda d: d["total"] == 2, timeout=60, interval=1)
     by_group = {item["consumer_group"]: item for item in listed["items"]}
     assert sorted(by_group) == [f"{group}agency.skills", f"{group}reporting.assigned"]
     poison = by_group[f"{group}agency.skills"]
@@ -85,39 +91,46 @@ async def test_poison_is_listed_with_its_reason_and_fails_again_when_redriven_un
     assert poison["service"] == "agency-adapters" and by_group[f"{group}reporting.assigned"]["service"] == "reporting"
     assert poison["original_offset"] == 0 and poison["redrive"] is None
     assert not {"value", "payload", "body"} & set(poison), "a dead letter's payload must never be shown"
-    eventually(lambda: skills_row(reporting.url), until=lambda row: row.get("dead_letters") == 2, timeout=30)
+    eventually(lambda: skills_row(reporting.url, ops), until=lambda row: row.get("dead_letters") == 2, timeout=30)
     # Both groups moved on past it: nothing waits on the topic.
-    row = skills_row(reporting.url)
+    row = skills_row(reporting.url, ops)
     assert row["lag"] == 0, row
-    assert {(g["consumer_group"], g["lag"]) for g in queues(reporting.url)["groups"]} >= {
+    assert {(g["consumer_group"], g["lag"]) for g in queues(reporting.url, ops)["groups"]} >= {
         (f"{group}reporting.assigned", 0)}
 
     # Re-driven with nothing fixed, it goes back to the topic, where every group reading it fails
     # on it again: two new dead letters, and the re-driven one no longer counts as waiting.
-    answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", timeout=30, json={
-        "items": [position(poison)], "actor": "officer-0042", "reason": "trying it again"})
+    retry = {"items": [position(poison)], "reason": "trying it again"}
+    for refused_to in ("province-64", "national"):
+        answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=retry, auth=identity.auth(refused_to),
+                            timeout=30)
+        assert answer.status_code == 403, (refused_to, answer.text)
+    assert httpx.get(f"{reporting.url}/v1/ops/dlq", auth=identity.auth("province-64"), timeout=10).status_code == 403
+    answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=retry, auth=ops, timeout=30)
     assert answer.status_code == 200, answer.text
-    listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] == 4, timeout=60, interval=1)
+    assert answer.json()["actor"] == claims_of(identity.token("ops"))["sub"]
+    listed = eventually(lambda: dlq(reporting.url, skills, ops), until=lambda d: d["total"] == 4, timeout=60, interval=1)
     again = [item for item in listed["items"] if item["offset"] != poison["offset"] or
              item["partition"] != poison["partition"]]
     assert sorted(item["consumer_group"] for item in again if item["redrive"] is None) == [
         f"{group}agency.skills", f"{group}reporting.assigned", f"{group}reporting.assigned"]
-    eventually(lambda: skills_row(reporting.url), until=lambda row: row.get("dead_letters") == 3, timeout=30)
+    eventually(lambda: skills_row(reporting.url, ops), until=lambda row: row.get("dead_letters") == 3, timeout=30)
 
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)  # SQLite has no privileges to take away
 async def test_a_dead_letter_is_redriven_after_its_cause_is_fixed_and_processed_once(
-    start_service, kafka_env, postgres, artifacts_dir
+    start_service, kafka_env, postgres, artifacts_dir, identity
 ):
     agency_db = database_owned_by_a_role(postgres, service="agency-adapters")
     try:
         await _fix_then_redrive(start_service=start_service, kafka_env=kafka_env, agency_db=agency_db,
-                                artifacts_dir=artifacts_dir)
+                                artifacts_dir=artifacts_dir, identity=identity)
     finally:
         agency_db.drop()
 
 
-async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_dir) -> None:  # noqa: ANN001
+async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_dir, identity) -> None:  # noqa: ANN001
+    ops, officer = identity.auth("ops"), identity.auth("officer-skills-64")
     reporting = start_service("reporting", {"REPORTING_OPS_SCAN_SECONDS": "1"})
     agency = start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])},
                            database=agency_db.service_url)
@@ -130,7 +143,7 @@ async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_di
     event = assigned_event(referral_id=str(uuid.uuid4()))
     await produce(bootstrap, skills, [(event.referral_id.encode(), event.model_dump_json().encode())])
 
-    listed = eventually(lambda: dlq(reporting.url, skills), until=lambda d: d["total"] >= 1, timeout=60, interval=1)
+    listed = eventually(lambda: dlq(reporting.url, skills, ops), until=lambda d: d["total"] >= 1, timeout=60, interval=1)
     assert listed["total"] == 1, listed  # reporting's group took it in: only the agency's failed
     dead = listed["items"][0]
     assert (dead["key"], dead["consumer_group"], dead["service"], dead["original_topic"]) == (
@@ -140,23 +153,25 @@ async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_di
     assert NATIONAL_ID not in dead["reason"] and FULL_NAME not in dead["reason"]
     assert dead["redrive"] is None
     # The consumer moved on (nothing waits on the topic) and holds nothing of the referral.
-    row = eventually(lambda: skills_row(reporting.url),
+    row = eventually(lambda: skills_row(reporting.url, ops),
                      until=lambda row: row.get("dead_letters") == 1 and row.get("lag") == 0, timeout=30)
     assert row["consumer_group"] == f"{group}agency.skills"
-    assert history(agency.url, event.referral_id).status_code == 404
+    assert history(agency.url, event.referral_id, officer).status_code == 404
 
     # The fix, then the re-drive.
     agency_db.execute(f'GRANT INSERT ON agency_referrals TO "{agency_db.role}"')
-    body = {"items": [position(dead)], "actor": "officer-0042", "reason": "INSERT on agency_referrals granted back"}
-    answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=body, timeout=30)
+    body = {"items": [position(dead)], "reason": "INSERT on agency_referrals granted back"}
+    answer = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=body, auth=ops, timeout=30)
     assert answer.status_code == 200, answer.text
+    ops_subject = claims_of(identity.token("ops"))["sub"]
+    assert answer.json()["actor"] == ops_subject
     assert [item["target_topic"] for item in answer.json()["redriven"]] == [skills]
 
-    moves = eventually(lambda: history(agency.url, event.referral_id), until=lambda r: r.status_code == 200,
+    moves = eventually(lambda: history(agency.url, event.referral_id, officer), until=lambda r: r.status_code == 200,
                        timeout=60, interval=0.5).json()["moves"]
     assert [m["status"] for m in moves] == ["assigned", "received"]
 
-    again = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=body, timeout=30)
+    again = httpx.post(f"{reporting.url}/v1/ops/dlq/redrive", json=body, auth=ops, timeout=30)
     assert again.status_code == 409, again.text
     assert again.json()["items"] == [position(dead)]
 
@@ -164,14 +179,13 @@ async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_di
     updates = await read_topic(bootstrap, topics.referral_updated, expect=2, timeout=15)
     assert Counter(json_of(r)["referral_id"] for r in updates) == {event.referral_id: 1}
     # Reporting saw the copy again and its inbox ignored it: still the one dead letter, now re-driven.
-    listed = dlq(reporting.url, skills)
+    listed = dlq(reporting.url, skills, ops)
     assert listed["total"] == 1, listed
     redrive = listed["items"][0]["redrive"]
-    assert (redrive["actor"], redrive["reason"], redrive["target_topic"]) == (
-        "officer-0042", body["reason"], skills)
-    eventually(lambda: skills_row(reporting.url),
+    assert (redrive["actor"], redrive["reason"], redrive["target_topic"]) == (ops_subject, body["reason"], skills)
+    eventually(lambda: skills_row(reporting.url, ops),
                until=lambda row: row.get("dead_letters") == 0 and row.get("lag") == 0, timeout=30)
-    lags = {(g["consumer_group"], g["topic"]): g["lag"] for g in queues(reporting.url)["groups"]}
+    lags = {(g["consumer_group"], g["topic"]): g["lag"] for g in queues(reporting.url, ops)["groups"]}
     assert lags[(f"{group}reporting.assigned", skills)] == 0, lags
     assert lags[(f"{group}reporting.updated", topics.referral_updated)] == 0, lags
     (artifacts_dir / "dlq-listing.json").write_text(json.dumps(listed, indent=2, ensure_ascii=False))
