@@ -1,6 +1,13 @@
 """Upload a sheet of intakes from a terminal and follow its job.
 
-    python -m intake.bulk.cli SHEET.csv [--url http://127.0.0.1:8081]
+    SONGTOR_TOKEN=<access token> python -m intake.bulk.cli SHEET.csv [--url http://127.0.0.1:8081]
+    python -m intake.bulk.cli SHEET.csv --token-command "make -s token USER=clerk-6406"
+
+The service takes a sheet only from an intake clerk, with an access token from the identity
+provider: give it in SONGTOR_TOKEN (or --token, though other users of the machine can read a
+command line), or give a command that prints one (--token-command, or SONGTOR_TOKEN_COMMAND):
+tokens live minutes and a large sheet's job may take longer, so with a command the tool gets a
+new token whenever the service says the one it has expired. The token is never printed.
 
 Shows a progress bar on stderr while the job runs, prints the counts, and saves the error
 report next to the sheet (SHEET.csv.errors.csv) when some rows were refused. Exit status: 0 when
@@ -9,9 +16,13 @@ the job ran to the end (refused rows included: they are in the report), 1 when t
 """
 
 import argparse
+import os
+import shlex
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Generator
 from pathlib import Path
 from typing import TextIO
 
@@ -23,8 +34,49 @@ _POLL_FAILURES_TOLERATED = 10
 _CONTENT_TYPES = {".csv": "text/csv", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+_TOKEN_COMMAND_SECONDS = 60
+_SIGN_IN_HINT = "give an intake clerk's access token in SONGTOR_TOKEN, --token or --token-command"
+
+
 class Refused(Exception):
     """The service answered, but not with a job."""
+
+
+class NoToken(Exception):
+    """The token command did not give a token; the message says why, never the token."""
+
+
+class BearerToken(httpx.Auth):
+    """Sends the access token. With a command, asks it for a token before the first request
+    and again when the service answers 401 (the token expired while the job ran), then retries
+    the request once (an upload's file is read again from its start)."""
+
+    def __init__(self, *, token: str | None = None, command: str | None = None) -> None:
+        self._token, self._command = (token or "").strip() or None, command
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token is None and self._command:
+            self._token = self._from_command()
+        if self._token:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401 and self._command:
+            self._token = self._from_command()
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
+
+    def _from_command(self) -> str:
+        try:
+            done = subprocess.run(shlex.split(self._command or ""), capture_output=True, text=True,
+                                  timeout=_TOKEN_COMMAND_SECONDS, check=False)
+        except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+            raise NoToken(f"the token command could not run: {type(error).__name__}: {error}") from error
+        lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        if done.returncode != 0 or not lines:
+            # Its error output only: what it printed on stdout may be a token.
+            said = done.stderr.strip()[-500:] or "no output"
+            raise NoToken(f"the token command gave no token (exit status {done.returncode}): {said}")
+        return lines[-1]
 
 
 class ProgressBar:
@@ -77,7 +129,8 @@ def upload(client: httpx.Client, sheet: Path) -> dict:
             time.sleep(2 ** (attempt - 1))
             continue
         if response.status_code != 202:
-            raise Refused(f"upload refused ({response.status_code}): {_detail(response)}")
+            hint = f"; {_SIGN_IN_HINT}" if response.status_code == 401 else ""
+            raise Refused(f"upload refused ({response.status_code}): {_detail(response)}{hint}")
         return response.json()
     raise AssertionError("unreachable")
 
@@ -87,6 +140,10 @@ def follow(client: httpx.Client, job: dict, *, every: float, progress: ProgressB
     while True:
         try:
             response = client.get(job["status_url"])
+            if response.status_code == 401:
+                raise Refused(f"the service no longer accepts the token ({_detail(response)}); the job carries on: "
+                              f"follow it at {job['status_url']} with a new token, or use --token-command so this "
+                              "tool can get one when it expires")
             response.raise_for_status()
         except httpx.TransportError:
             failures += 1
@@ -112,12 +169,15 @@ def save_error_report(client: httpx.Client, status: dict, target: Path) -> None:
 
 
 def run(
-    sheet: Path, *, url: str, every: float, out: TextIO, err: TextIO, transport: httpx.BaseTransport | None = None
+    sheet: Path, *, url: str, every: float, out: TextIO, err: TextIO, transport: httpx.BaseTransport | None = None,
+    token: str | None = None, token_command: str | None = None,
 ) -> int:
     report = sheet.with_name(sheet.name + ".errors.csv")
     progress = ProgressBar(err)
+    auth = BearerToken(token=token, command=token_command)
     try:
-        with httpx.Client(base_url=url, timeout=httpx.Timeout(60.0, connect=10.0), transport=transport) as client:
+        with httpx.Client(base_url=url, timeout=httpx.Timeout(60.0, connect=10.0), transport=transport,
+                          auth=auth) as client:
             job = upload(client, sheet)
             print(f"job {job['job_id']} queued; following {url}{job['status_url']}", file=err)
             try:
@@ -127,7 +187,7 @@ def run(
             report.unlink(missing_ok=True)  # a report from an earlier run would mislead
             if status["error_lines"]:
                 save_error_report(client, status, report)
-    except Refused as refused:
+    except (Refused, NoToken) as refused:
         print(f"error: {refused}", file=err)
         return EXIT_TRANSPORT
     except httpx.HTTPError as error:
@@ -155,11 +215,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="the sheet: .csv (UTF-8) or .xlsx")
     parser.add_argument("--url", default="http://127.0.0.1:8081", help="the intake service (default %(default)s)")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks")
+    parser.add_argument("--token", default=os.environ.get("SONGTOR_TOKEN"),
+                        help="an intake clerk's access token (default: env SONGTOR_TOKEN, which other users "
+                        "cannot read from the process list)")
+    parser.add_argument("--token-command", default=os.environ.get("SONGTOR_TOKEN_COMMAND"),
+                        help="a command that prints an access token, run again when the token expires "
+                        "(default: env SONGTOR_TOKEN_COMMAND), e.g. \"make -s token USER=clerk-6406\"")
     args = parser.parse_args(argv)
     if not args.file.is_file():
         print(f"error: no such file: {args.file}", file=sys.stderr)
         return EXIT_TRANSPORT
-    return run(args.file, url=args.url.rstrip("/"), every=args.poll, out=sys.stdout, err=sys.stderr)
+    if not args.token and not args.token_command:
+        print(f"error: no access token: {_SIGN_IN_HINT}", file=sys.stderr)
+        return EXIT_TRANSPORT
+    return run(args.file, url=args.url.rstrip("/"), every=args.poll, out=sys.stdout, err=sys.stderr,
+               token=args.token, token_command=args.token_command)
 
 
 def _detail(response: httpx.Response) -> str:
