@@ -15,7 +15,8 @@ from shared import ids
 from shared.catalog import NeedCatalog
 from shared.contracts import Address, Consent, IntakeSubmittedV1, JoinedNeed, NeedItem, Person, Source
 
-# PDPA s.26: that a person came from a drug rehabilitation or CI centre is health data.
+# PDPA s.26: that a person came from a drug rehabilitation or CI centre is health data, so a
+# refusal for want of consent reminds the clerk that such consent must be explicit.
 SENSITIVE_PROGRAMS = frozenset({"rehab_center", "ci_center"})
 
 
@@ -26,7 +27,8 @@ class PlannedReferral:
 
 
 def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[dict[str, Any]]:
-    """Mistakes the form's own validators cannot see: unknown or repeated needs, consent."""
+    """Mistakes the form's own validators cannot see: unknown or repeated needs, needs that would
+    reach an agency without the person's consent."""
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, need in enumerate(request.needs):
@@ -46,16 +48,40 @@ def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[di
                 "reason_th": "ความต้องการนี้ซ้ำกันในคนเดียวกัน กรุณาระบุเพียงครั้งเดียว",
             })
         seen.add(need.code)
-    if request.source.program in SENSITIVE_PROGRAMS and not request.consent.share_with_agencies:
-        errors.append({
-            "field": "consent.share_with_agencies",
-            "value": False,
-            "reason": "Intakes from rehabilitation and CI centres need the person's explicit consent "
-            "to share with agencies (PDPA section 26). Record consent, or do not refer.",
-            "reason_th": "ข้อมูลจากศูนย์ฟื้นฟูฯ และศูนย์พักคอย ต้องได้รับความยินยอมโดยชัดแจ้ง"
-            "ก่อนส่งต่อหน่วยงาน (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล มาตรา 26)",
-        })
+    if not request.consent.share_with_agencies and (error := consent_error(request=request, catalog=catalog)):
+        errors.append(error)
     return errors
+
+
+def consent_error(*, request: IntakeRequest, catalog: NeedCatalog) -> dict[str, Any] | None:
+    """Without consent to share, nothing personal may reach an agency, whatever the source:
+    the intake is taken only when every need is served at intake (the catalog's
+    `delivered_at_intake`: routing makes no referral for those, so no agency is told). A need
+    that joins an open referral goes to an agency too, so it counts as referred."""
+    referred = [
+        need.code for need in request.needs
+        if (definition := catalog.get(need.code)) is not None and not definition.delivered_at_intake
+    ]
+    if not referred:
+        return None
+    served = ", ".join(code for code, definition in catalog.needs.items() if definition.delivered_at_intake)
+    codes = ", ".join(dict.fromkeys(referred))
+    reason = (
+        "The person did not consent to share their details with agencies, so these needs cannot be "
+        f"referred: {codes}. Ask the person again and, if they agree, record consent "
+        "(share_with_agencies: true); otherwise record only what is served at intake "
+        f"({served or 'none in this catalog'}) and leave the referred needs out."
+    )
+    reason_th = (
+        f"บุคคลนี้ไม่ยินยอมให้ส่งต่อข้อมูลแก่หน่วยงาน จึงส่งต่อความต้องการเหล่านี้ไม่ได้: {codes} "
+        "กรุณาสอบถามความยินยอมอีกครั้ง หากยินยอมให้บันทึกความยินยอม (share_with_agencies: true) "
+        f"หากไม่ยินยอม ให้บันทึกเฉพาะบริการที่ให้ ณ จุดรับเรื่อง ({served or 'ไม่มีในบัญชีความต้องการนี้'}) "
+        "โดยไม่ใส่ความต้องการที่ต้องส่งต่อ"
+    )
+    if request.source.program in SENSITIVE_PROGRAMS:
+        reason += " Rehabilitation and CI centres need the person's explicit consent (PDPA section 26)."
+        reason_th += " ข้อมูลจากศูนย์ฟื้นฟูฯ และศูนย์พักคอย ต้องได้รับความยินยอมโดยชัดแจ้ง (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล มาตรา 26)"
+    return {"field": "consent.share_with_agencies", "value": False, "reason": reason, "reason_th": reason_th}
 
 
 def intake_warnings(*, request: IntakeRequest, today: date) -> list[dict[str, Any]]:
