@@ -16,6 +16,9 @@ class IntakeRecord(SQLModel, table=True):
     program: str = Field(max_length=40)
     org_unit: str = Field(max_length=20)
     province_code: str = Field(max_length=2)
+    # The token's subject of the clerk who submitted it (for a sheet: who uploaded it). Not the
+    # body's source.reported_by, which names the field officer who met the person.
+    submitted_by: str = Field(default="", max_length=255, index=True)
     # The accepted event as published: the intake's own record of what it said.
     event_json: str
     warnings_json: str = "[]"

@@ -22,6 +22,7 @@ def add_intake(
     event: IntakeSubmittedV1,
     referrals: list[PlannedReferral],
     warnings: list[dict],
+    submitted_by: str,
 ) -> None:
     session.add(
         IntakeRecord(
@@ -31,6 +32,7 @@ def add_intake(
             program=event.source.program,
             org_unit=event.source.org_unit,
             province_code=event.person.address.province_code,
+            submitted_by=submitted_by,
             event_json=event.model_dump_json(),
             warnings_json=json.dumps(warnings, ensure_ascii=False),
         )

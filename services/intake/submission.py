@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake import domain, repository
 from intake.clerk_errors import refusal_body
 from intake.request import IntakeRequest
+from intake.scope import Submitter, not_covered_body
 from shared import ids
 from shared.catalog import NeedCatalog
 from shared.db import OutboxRelay, add_to_outbox
@@ -42,6 +43,7 @@ class IntakeDesk:
 @dataclass(frozen=True, slots=True)
 class Submission:
     request: IntakeRequest
+    submitter: Submitter
     idempotency_key: str | None = None
     fingerprint: str | None = None
 
@@ -98,6 +100,11 @@ async def _take_in(
     today: date,
 ) -> Answer:
     request, key = submission.request, submission.idempotency_key
+    # Checked here, the one path every intake takes (the API and each row of a sheet), and
+    # before a stored answer is replayed: a key never lets anyone past their org units.
+    if not submission.submitter.covers(request.source.org_unit):
+        logger.info("intake refused: org unit %s is not covered by the submitter", request.source.org_unit)
+        return Answer(403, not_covered_body(submission.submitter, request.source.org_unit))
     if key is not None and (stored := await repository.get_idempotent(session, key=key)) is not None:
         return _replay(stored, submission)
     if errors := domain.reference_errors(request=request, catalog=desk.catalog):
@@ -122,7 +129,9 @@ async def _take_in(
         opened_here[(person_ref, planned.need_code)] = planned.referral_id
     warnings = domain.intake_warnings(request=request, today=today)
 
-    repository.add_intake(session, event=event, referrals=referrals, warnings=warnings)
+    repository.add_intake(
+        session, event=event, referrals=referrals, warnings=warnings, submitted_by=submission.submitter.subject
+    )
     add_to_outbox(session, topic=desk.topics.intake_submitted, key=intake_id, event=event)
     body = {
         "intake_id": intake_id,

@@ -1,13 +1,16 @@
-"""Bulk intake end to end: a 10,000-row sheet through the CLI, every service as its own process.
+"""Bulk intake end to end: a 10,000-row sheet through the CLI, every service as its own process,
+uploaded by the demo clerk of org unit 6406 with tokens from the test Keycloak.
 
 9,700 good rows must become intakes and their referrals must reach the monthly report; 300 bad
-rows of mixed kinds must each give exactly one line in the error report, naming the sheet's
-row and column. The timing of the job is written to test-artifacts/<test>/bulk-timing.json.
+rows of mixed kinds (rows of another org unit among them) must each give exactly one line in
+the error report, naming the sheet's row and column. The timing of the job is written to
+test-artifacts/<test>/bulk-timing.json.
 """
 
 import csv
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -20,6 +23,7 @@ import httpx
 import pytest
 
 from tests.support.examples import thai_national_id
+from tests.support.identity import claims_of
 from tests.support.infrastructure import REPO
 from tests.support.polling import eventually
 
@@ -59,6 +63,8 @@ MISTAKES = [
     (lambda r: r.update({"phone": "12345"}), "phone"),
     (lambda r: r.update({"full_name": ""}), "full_name"),
     (lambda r: r.update({"worker_type": "astronaut"}), "worker_type"),
+    (lambda r: r.update({"org_unit": "2401"}), "org_unit"),  # not the clerk's unit
+    (lambda r: r.update({"consent_to_share": "no"}), "consent_to_share"),  # whatever the programme
 ]
 
 
@@ -102,6 +108,19 @@ def build_sheet(path: Path, *, rows: int, bad: int, seed: int = 64) -> dict:
             "sample_ids": sorted(national_ids)[:50]}
 
 
+def token_command(identity, user: str, folder: Path) -> str:  # noqa: ANN001
+    """A command printing a fresh access token of `user`, for the CLI to run when one expires."""
+    script = folder / f"token-{user}.py"
+    script.write_text(
+        "import httpx\n"
+        f"answer = httpx.post({identity.issuer + '/protocol/openid-connect/token'!r}, timeout=30, data={{\n"
+        f"    'grant_type': 'password', 'client_id': 'songtor-cli', 'username': {user!r}, 'password': {user!r}}})\n"
+        "answer.raise_for_status()\n"
+        "print(answer.json()['access_token'])\n"
+    )
+    return f"{sys.executable} {script}"
+
+
 def read_error_report(data: bytes) -> list[dict]:
     assert data.startswith("\ufeff".encode()), "the report starts with a BOM so Excel reads Thai"
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
@@ -115,24 +134,28 @@ def stack(start_service, tmp_path):
 
 
 def test_a_ten_thousand_row_sheet_through_the_cli_reaches_the_monthly_report(
-    stack, tmp_path, artifacts_dir, db_backend
+    stack, tmp_path, artifacts_dir, db_backend, identity
 ):
     intake, reporting = stack["intake"], stack["reporting"]
+    clerk = identity.auth("clerk-6406")
     sheet = tmp_path / "sukhothai-intakes.csv"
     expected = build_sheet(sheet, rows=ROWS, bad=BAD_ROWS)
     month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
 
+    # Tokens live five minutes; the job may take longer, so the CLI is given a command to renew it.
     cli = subprocess.run(
         [sys.executable, "-m", "intake.bulk.cli", str(sheet), "--url", intake.url, "--poll", "0.5"],
         cwd=REPO, capture_output=True, text=True, timeout=1200, check=False,
+        env={**os.environ, "SONGTOR_TOKEN_COMMAND": token_command(identity, "clerk-6406", tmp_path)},
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "eyJ" not in cli.stdout + cli.stderr, "the CLI printed a token"
     assert f"accepted: {ROWS - BAD_ROWS}" in cli.stdout and f"refused: {BAD_ROWS}" in cli.stdout, cli.stdout
     assert "row 10,001/10,001" in cli.stderr, "the progress bar reached the last row"
     assert list((tmp_path / "uploads").iterdir()) == [], "the uploaded sheet is deleted when its job ends"
 
     job_id = cli.stderr.split("job ", 1)[1].split()[0]
-    status = httpx.get(f"{intake.url}/v1/intake-jobs/{job_id}").json()
+    status = httpx.get(f"{intake.url}/v1/intake-jobs/{job_id}", auth=clerk).json()
     assert (status["state"], status["rows_read"], status["accepted"], status["refused"], status["error_lines"]) == (
         "done", ROWS, ROWS - BAD_ROWS, BAD_ROWS, BAD_ROWS)
     timing = {"database": db_backend, "rows": ROWS, "job_seconds": status["duration_seconds"],
@@ -144,6 +167,8 @@ def test_a_ten_thousand_row_sheet_through_the_cli_reaches_the_monthly_report(
     assert all(line["reason"] and line["reason_th"] for line in report)
     first_check_digit = next(line for line in report if "check" in line["reason"])
     assert first_check_digit["value"].isdigit() and len(first_check_digit["value"]) == 13
+    other_unit = [line for line in report if line["column"] == "org_unit"]
+    assert other_unit and all(line["value"] == "2401" and "a clerk of 2401" in line["reason"] for line in other_unit)
 
     begun = datetime.now()
     expected_by_agency = {agency: expected["by_agency"].get(agency, 0)
@@ -152,7 +177,7 @@ def test_a_ten_thousand_row_sheet_through_the_cli_reaches_the_monthly_report(
     # done when every referral is counted under the agency it was assigned to.
     monthly = eventually(
         lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month},
-                          timeout=30).json(),
+                          timeout=30, auth=identity.auth("province-64")).json(),
         until=lambda r: r.get("by_agency") == expected_by_agency,
         timeout=1500, interval=2,  # generous: on 2 shared cores the other services need minutes
     )
@@ -166,30 +191,54 @@ def test_a_ten_thousand_row_sheet_through_the_cli_reaches_the_monthly_report(
     assert not any(nid in logs for nid in expected["sample_ids"]), "a national ID reached the intake log"
 
 
-def test_an_xlsx_with_thai_headers_and_a_title_row_goes_through(start_service, tmp_path):
+def test_an_xlsx_with_thai_headers_and_a_title_row_goes_through(start_service, tmp_path, identity):
     intake = start_service("intake", {"INTAKE_BULK_UPLOAD_DIR": str(tmp_path / "uploads")})
+    clerk = identity.auth("clerk-6406")
     sheet, expected_errors = tmp_path / "แบบส่งต่อ.xlsx", _thai_workbook(tmp_path / "แบบส่งต่อ.xlsx")
 
     headers = {"Idempotency-Key": "office-6406-2026-11-sheet-1"}
     with sheet.open("rb") as file:
-        answer = httpx.post(f"{intake.url}/v1/intakes/bulk", files={"file": (sheet.name, file)}, headers=headers)
+        answer = httpx.post(f"{intake.url}/v1/intakes/bulk", files={"file": (sheet.name, file)}, headers=headers,
+                            auth=clerk)
     assert answer.status_code == 202, answer.text
     with sheet.open("rb") as file:
-        again = httpx.post(f"{intake.url}/v1/intakes/bulk", files={"file": (sheet.name, file)}, headers=headers)
+        again = httpx.post(f"{intake.url}/v1/intakes/bulk", files={"file": (sheet.name, file)}, headers=headers,
+                           auth=clerk)
     assert again.json()["job_id"] == answer.json()["job_id"], "a retried upload returns the same job"
 
+    status_url = f"{intake.url}{answer.json()['status_url']}"
     status = eventually(
-        lambda: httpx.get(f"{intake.url}{answer.json()['status_url']}").json(),
+        lambda: httpx.get(status_url, auth=clerk).json(),
         until=lambda s: s["state"] in ("done", "failed"), timeout=60,
     )
     assert status["state"] == "done", status
-    assert (status["accepted"], status["refused"]) == (17, 3)
+    assert (status["accepted"], status["refused"]) == (16, 4)
     assert status["filename"] == "แบบส่งต่อ.xlsx"
+    assert status["submitted_by"] == claims_of(identity.token("clerk-6406"))["sub"]
     assert any("header is row 2" in warning for warning in status["warnings"])
     assert any("หมายเหตุเจ้าหน้าที่" in warning for warning in status["warnings"])
 
-    report = read_error_report(httpx.get(f"{intake.url}{status['errors_url']}").content)
+    report = read_error_report(httpx.get(f"{intake.url}{status['errors_url']}", auth=clerk).content)
     assert {int(line["row"]): line["column"] for line in report} == expected_errors
+    [other_unit] = [line for line in report if line["column"] == "หน่วยงาน"]
+    assert other_unit["value"] == "2401" and "only for org unit 6406" in other_unit["reason"]
+
+    # The job and its report: the uploader, the provincial office of 64 and national; no one else.
+    for user in ("province-64", "national"):
+        assert httpx.get(status_url, auth=identity.auth(user)).status_code == 200, user
+        assert httpx.get(f"{intake.url}{status['errors_url']}", auth=identity.auth(user)).status_code == 200, user
+    strangers = [identity.ensure_user("clerk-2401", roles=["intake_clerk"], org_units=["2401"]),
+                 identity.ensure_user("province-24", roles=["provincial_office"], provinces=["24"])]
+    for user in strangers:
+        for url in (status_url, f"{intake.url}{status['errors_url']}"):
+            hidden = httpx.get(url, auth=identity.auth(user))
+            assert hidden.status_code == 404, user
+            assert hidden.json() == {"detail": f"No bulk intake job with id {status['job_id']}"}
+    assert httpx.get(status_url, auth=identity.auth("officer-employment-64")).status_code == 403
+    with sheet.open("rb") as file:
+        not_a_clerk = httpx.post(f"{intake.url}/v1/intakes/bulk", files={"file": (sheet.name, file)},
+                                 auth=identity.auth("province-64"))
+    assert not_a_clerk.status_code == 403
 
 
 def _thai_workbook(path: Path) -> dict[int, str]:
@@ -212,5 +261,6 @@ def _thai_workbook(path: Path) -> dict[int, str]:
     sheet["G5"] = datetime(2512, 3, 14)  # a Buddhist-Era year typed into a date cell
     sheet["H9"] = 812345678  # a phone Excel turned into a number, losing its 0
     sheet["J14"] = "ไม่มีตำบลนี้"
+    sheet["B18"] = 2401  # a row of another org unit: refused, the others go through
     workbook.save(path)
-    return {5: "วันเกิด", 9: "เบอร์โทรศัพท์", 14: "ตำบล / อำเภอ / จังหวัด"}
+    return {5: "วันเกิด", 9: "เบอร์โทรศัพท์", 14: "ตำบล / อำเภอ / จังหวัด", 18: "หน่วยงาน"}

@@ -1,10 +1,13 @@
-"""The batch path sheets use: dedupe inside one batch, on SQLite and PostgreSQL."""
+"""The batch path sheets use: dedupe inside one batch, and a row of an org unit the uploader
+does not cover refused while the others are taken, on SQLite and PostgreSQL."""
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlmodel import select
 
-from intake.models import TABLES
+from intake.models import TABLES, IntakeRecord
 from intake.request import IntakeRequest
+from intake.scope import Submitter
 from intake.submission import IntakeDesk, Submission, submit_many
 from shared.catalog import default_catalog
 from shared.db import OutboxRelay, create_tables, make_engine, session_factory
@@ -13,6 +16,8 @@ from shared.topics import Topics
 from tests.support.examples import contract_example
 
 pytestmark = pytest.mark.integration
+
+CLERK = Submitter("clerk-6406-subject", org_units=frozenset({"6406"}))
 
 
 async def test_a_person_listed_twice_in_one_batch_is_referred_once(database_url, kafka_env):
@@ -26,16 +31,24 @@ async def test_a_person_listed_twice_in_one_batch_is_referred_once(database_url,
     )
     second = contract_example()
     second["needs"] = [{"code": "skill_training"}, {"code": "labour_complaint"}]
+    elsewhere = contract_example()
+    elsewhere["source"]["org_unit"] = "2401"
     try:
-        answers = await submit_many(
-            desk, [Submission(IntakeRequest.model_validate(contract_example())), Submission(IntakeRequest.model_validate(second))]
-        )
+        answers = await submit_many(desk, [
+            Submission(IntakeRequest.model_validate(contract_example()), CLERK),
+            Submission(IntakeRequest.model_validate(elsewhere), CLERK),
+            Submission(IntakeRequest.model_validate(second), CLERK),
+        ])
         assert await desk.relay.pending() == 0
+        async with desk.sessions() as session:
+            stored = (await session.exec(select(IntakeRecord.org_unit, IntakeRecord.submitted_by))).all()
     finally:
         await broker.stop()
         await engine.dispose()
 
-    assert [a.status_code for a in answers] == [202, 202]
+    assert [a.status_code for a in answers] == [202, 403, 202]
+    assert answers[1].body["errors"][0]["field"] == "source.org_unit"
+    assert sorted(stored) == [("6406", "clerk-6406-subject")] * 2, "the refused one left nothing"
     first_skill = next(r["referral_id"] for r in answers[0].body["referrals"] if r["need_code"] == "skill_training")
-    assert answers[1].body["joined_open_referrals"] == [{"need_code": "skill_training", "referral_id": first_skill}]
-    assert [r["need_code"] for r in answers[1].body["referrals"]] == ["labour_complaint"]
+    assert answers[2].body["joined_open_referrals"] == [{"need_code": "skill_training", "referral_id": first_skill}]
+    assert [r["need_code"] for r in answers[2].body["referrals"]] == ["labour_complaint"]

@@ -6,11 +6,14 @@ from zoneinfo import ZoneInfo
 from intake.bulk.columns import match_headers
 from intake.bulk.rows import RowDefaults, answer_problems, prepare, sheet_row
 from intake.request import IntakeRequest
+from intake.scope import Submitter, not_covered_body
 from intake.submission import Answer
 from tests.support.examples import contract_example
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
-DEFAULTS = RowDefaults(consent_recorded_at=datetime(2026, 11, 20, 14, 0, tzinfo=BANGKOK), zone=BANGKOK)
+CLERK = Submitter("clerk-subject", org_units=frozenset({"6406"}))
+DEFAULTS = RowDefaults(consent_recorded_at=datetime(2026, 11, 20, 14, 0, tzinfo=BANGKOK), zone=BANGKOK,
+                       submitter=CLERK)
 HEADER = ["ลำดับ", "โครงการต้นทาง", "หน่วยงาน", "ผู้รายงาน", "เลขประจำตัวประชาชน", "ชื่อ-นามสกุล", "เพศ", "วันเกิด",
           "เบอร์โทรศัพท์", "ประเภทแรงงาน", "รหัสตำบล", "ตำบล", "อำเภอ", "จังหวัด", "ความต้องการ", "หมายเหตุ",
           "ยินยอมให้ส่งต่อข้อมูล", "วันที่ให้ความยินยอม"]
@@ -30,8 +33,8 @@ def row(number: int = 2, **changes):  # noqa: ANN201
     return sheet_row(number, [cells.get(header, "") for header in HEADER], match=MATCH)
 
 
-def prepared(number: int = 2, **changes):  # noqa: ANN201
-    return prepare(row(number, **changes), match=MATCH, defaults=DEFAULTS, job_id="job-1")
+def prepared(number: int = 2, *, defaults: RowDefaults = DEFAULTS, **changes):  # noqa: ANN201
+    return prepare(row(number, **changes), match=MATCH, defaults=defaults, job_id="job-1")
 
 
 def problems(**changes) -> dict[str, tuple[str, str]]:
@@ -47,6 +50,7 @@ def test_a_row_becomes_the_same_request_as_the_api_body():
     result = prepared()
     assert result.problems == ()
     assert result.submission.request == IntakeRequest.model_validate(expected)
+    assert result.submission.submitter == CLERK, "each row is submitted as the clerk who uploaded the sheet"
 
 
 def test_the_need_note_applies_to_every_need():
@@ -140,3 +144,26 @@ def test_a_phone_excel_stored_as_a_number_says_why_its_zero_is_gone():
 def test_a_note_too_long_for_each_need_is_one_line():
     found = prepared(**{"หมายเหตุ": "x" * 1001}).problems
     assert [p.column for p in found] == ["หมายเหตุ"]
+
+
+def test_a_row_for_an_org_unit_the_uploader_does_not_cover_is_refused_for_that_alone():
+    found = prepared(5, **{"หน่วยงาน": "2401", "เลขประจำตัวประชาชน": "3640100456782"})
+    assert found.submission is None
+    assert [(p.row, p.column, p.value) for p in found.problems] == [(5, "หน่วยงาน", "2401")]
+    reason = found.problems[0]
+    assert "only for org unit 6406" in reason.reason and "a clerk of 2401" in reason.reason
+    assert "หน่วยงาน 6406" in reason.reason_th and "2401" in reason.reason_th
+
+
+def test_a_clerk_of_a_whole_province_may_submit_for_any_of_its_org_units():
+    provincial_clerk = RowDefaults(consent_recorded_at=DEFAULTS.consent_recorded_at, zone=BANGKOK,
+                                   submitter=Submitter("clerk-64", provinces=frozenset({"64"})))
+    assert prepared(defaults=provincial_clerk, **{"หน่วยงาน": "6401"}).problems == ()
+    refused = prepared(defaults=provincial_clerk, **{"หน่วยงาน": "2401"}).problems
+    assert "the org units of province 64" in refused[0].reason
+
+
+def test_an_org_unit_refusal_from_submit_many_points_at_the_org_unit_column():
+    refused = Answer(403, not_covered_body(CLERK, "2401"))
+    found = answer_problems(refused, row=row(6, **{"หน่วยงาน": "2401"}), match=MATCH)
+    assert [(p.row, p.column, p.value) for p in found] == [(6, "หน่วยงาน", "2401")]

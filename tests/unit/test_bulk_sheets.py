@@ -10,6 +10,7 @@ import pytest
 from intake.bulk.columns import match_headers
 from intake.bulk.rows import RowDefaults, prepare, sheet_row
 from intake.bulk.sheets import SheetError, count_rows, find_header, open_rows, sniff_kind
+from intake.scope import Submitter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -87,7 +88,9 @@ def test_every_row_of_the_sample_sheets_is_a_valid_intake(name):
         header, data = find_header(rows, fits=fits)
         match = match_headers(header.cells)
         assert match.unknown == [] and match.usable
-        defaults = RowDefaults(consent_recorded_at=datetime(2026, 11, 2, 9, 0, tzinfo=BANGKOK), zone=BANGKOK)
+        # The samples hold rows of three Sukhothai units (6400, 6402, 6406): a clerk of the province.
+        defaults = RowDefaults(consent_recorded_at=datetime(2026, 11, 2, 9, 0, tzinfo=BANGKOK), zone=BANGKOK,
+                               submitter=Submitter("clerk-64", provinces=frozenset({"64"})))
         prepared = [prepare(row, match=match, defaults=defaults, job_id="sample")
                     for number, values in data if (row := sheet_row(number, values, match=match))]
     assert len(prepared) == 5

@@ -1,5 +1,6 @@
-"""The intake API's refusals, over HTTP. Validation runs before anything is stored or published,
-so these need neither broker nor database."""
+"""The intake API's refusals, over HTTP, as a clerk of org unit 6406 with a real token.
+Validation runs before anything is stored or published, so these need neither broker nor
+database."""
 
 import copy
 
@@ -8,19 +9,27 @@ from fastapi.testclient import TestClient
 
 from intake.main import build_app
 from intake.settings import IntakeSettings
+from shared.auth import OidcSettings
+from shared.settings import PrivacySettings
 from tests.support.examples import contract_example
+from tests.support.tokens import LocalIssuer
+
+ISSUER = LocalIssuer()
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    settings = IntakeSettings(database_url=f"sqlite:///{tmp_path_factory.mktemp('intake')}/intake.db")
-    return TestClient(build_app(settings))  # no `with`: the lifespan (broker, DB) is not started
+    settings = IntakeSettings(database_url=f"sqlite:///{tmp_path_factory.mktemp('intake')}/intake.db",
+                              oidc=OidcSettings(issuer=ISSUER.issuer), privacy=PrivacySettings(environment="test"))
+    app = ISSUER.trust(build_app(settings))
+    # no `with`: the lifespan (broker, DB) is not started
+    return TestClient(app, headers=ISSUER.headers("intake_clerk", subject="clerk-6406", org_units=("6406",)))
 
 
-def _post(client, mutate):
+def _post(client, mutate, **kwargs):
     body = copy.deepcopy(contract_example())
     mutate(body)
-    return client.post("/v1/intakes", json=body)
+    return client.post("/v1/intakes", json=body, **kwargs)
 
 
 def _fields(response):
@@ -57,7 +66,50 @@ def test_missing_consent_is_refused(client):
 
 def test_rehab_centre_intake_without_consent_to_share_is_refused(client):
     errors = _fields(_post(client, lambda b: b["consent"].update(share_with_agencies=False)))
-    assert "PDPA" in errors["consent.share_with_agencies"]["reason"]
+    error = errors["consent.share_with_agencies"]
+    assert error["value"] is False
+    assert "job_registration, skill_training, ss_article40_enrolment, ss_article33_benefit_check" in error["reason"]
+    assert "Ask the person again" in error["reason"] and "drug_prevention_outreach" in error["reason"]
+    assert "PDPA" in error["reason"] and "มาตรา 26" in error["reason_th"]
+
+
+def test_walk_in_intake_without_consent_to_share_is_refused_too_without_the_pdpa_26_note(client):
+    def mutate(body):
+        body["source"]["program"] = "walk_in"
+        body["consent"]["share_with_agencies"] = False
+
+    error = _fields(_post(client, mutate))["consent.share_with_agencies"]
+    assert "cannot be referred" in error["reason"] and "PDPA" not in error["reason"]
+    assert "ไม่ยินยอม" in error["reason_th"]
+
+
+def test_a_clerk_of_another_org_unit_is_refused_naming_the_field_the_value_and_their_units(client):
+    clerk_2401 = ISSUER.headers("intake_clerk", subject="clerk-2401", org_units=("2401",))
+    response = _post(client, lambda b: None, headers=clerk_2401)
+    assert response.status_code == 403, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["value"]) == ("source.org_unit", "6406")
+    assert "only for org unit 2401" in error["reason"] and "หน่วยงาน 2401" in error["reason_th"]
+    assert "Nothing was stored" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("role", "scope"), [
+    ("provincial_office", {"provinces": ("64",)}),
+    ("national", {}),
+    ("agency_officer", {"agency": "employment", "provinces": ("64",)}),
+    ("ops", {}),
+])
+def test_only_an_intake_clerk_may_submit(client, role, scope):
+    response = _post(client, lambda b: None, headers=ISSUER.headers(role, **scope))
+    assert response.status_code == 403
+    assert "intake_clerk" in response.json()["detail"]
+
+
+def test_no_token_or_a_token_of_another_issuer_is_401(client):
+    assert _post(client, lambda b: None, headers={"Authorization": ""}).status_code == 401
+    forged = ISSUER.mint(roles=("intake_clerk",), org_units=("6406",), issuer="https://evil.example/realms/songtor")
+    response = _post(client, lambda b: None, headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and "WWW-Authenticate" in response.headers
 
 
 def test_unknown_fields_are_refused(client):

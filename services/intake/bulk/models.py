@@ -1,8 +1,11 @@
 """Tables of bulk intake: each uploaded sheet's job, and the lines of its error report."""
 
+import json
 from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
+
+from intake.scope import Submitter
 
 JOB_STATES = ("queued", "running", "done", "failed")
 
@@ -24,6 +27,11 @@ class BulkJobRecord(SQLModel, table=True):
     file_sha256: str = Field(max_length=64)
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
     received_at: datetime  # also the consent time of rows that give none
+    # Who uploaded it (the token's subject) and the scope their token had then: each row is
+    # submitted as theirs, and refused when its org unit is not one they cover.
+    submitted_by: str = Field(default="", max_length=255, index=True)
+    submitter_org_units: str = "[]"  # JSON lists
+    submitter_provinces: str = "[]"
     started_at: datetime | None = None
     finished_at: datetime | None = None
     sheet_rows: int | None = None  # number of the sheet's last row, for progress
@@ -38,6 +46,17 @@ class BulkJobRecord(SQLModel, table=True):
     # Who runs it, and when it last said so: a job whose worker fell silent is taken over.
     worker: str | None = Field(default=None, max_length=100)
     heartbeat_at: datetime | None = None
+
+
+def job_submitter(job: BulkJobRecord) -> Submitter:
+    return Submitter(job.submitted_by, frozenset(json.loads(job.submitter_org_units)),
+                     frozenset(json.loads(job.submitter_provinces)))
+
+
+def submitter_columns(submitter: Submitter) -> dict[str, str]:
+    return {"submitted_by": submitter.subject,
+            "submitter_org_units": json.dumps(sorted(submitter.org_units)),
+            "submitter_provinces": json.dumps(sorted(submitter.provinces))}
 
 
 class BulkErrorRecord(SQLModel, table=True):

@@ -26,6 +26,7 @@ def job_status(job: BulkJobRecord) -> dict:
         "file_kind": job.file_kind,
         "file_bytes": job.file_bytes,
         "received_at": job.received_at.isoformat(),
+        "submitted_by": job.submitted_by,
         "started_at": started.isoformat() if started else None,
         "finished_at": finished.isoformat() if finished else None,
         "duration_seconds": round((finished - started).total_seconds(), 1) if started and finished else None,

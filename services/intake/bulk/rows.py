@@ -22,6 +22,7 @@ from intake.bulk.cells import Cell, CellError
 from intake.bulk.columns import BY_KEY, HeaderMatch
 from intake.clerk_errors import describe
 from intake.request import IntakeRequest
+from intake.scope import Submitter, not_covered
 from intake.submission import Answer, Submission, fingerprint
 
 _ADDRESS = ("subdistrict_code", "subdistrict", "district", "province", "postal_code")
@@ -46,10 +47,12 @@ _NEED_FIELD = re.compile(r"^needs\[\d+\](?:\.(code|note))?$")
 
 @dataclass(frozen=True, slots=True)
 class RowDefaults:
-    """What a row leaves out: the consent time is the upload's, in the offices' time zone."""
+    """What a row leaves out: the consent time is the upload's, in the offices' time zone; and
+    who submits it: the clerk who uploaded the sheet."""
 
     consent_recorded_at: datetime
     zone: ZoneInfo
+    submitter: Submitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +130,12 @@ def build_body(row: SheetRow, *, defaults: RowDefaults) -> tuple[dict[str, Any],
 
 def prepare(row: SheetRow, *, match: HeaderMatch, defaults: RowDefaults, job_id: str) -> PreparedRow:
     """Validate the row with the intake form; a valid one becomes a submission whose
-    Idempotency-Key is its place in the job, so a resumed job replays instead of duplicating."""
+    Idempotency-Key is its place in the job, so a resumed job replays instead of duplicating.
+    A row for an org unit the uploader does not cover is refused for that alone: it is not
+    theirs to submit, so its other cells are not checked (the clerk of that unit will be told)."""
+    org_unit = cells.as_text(row.cells.get("org_unit"))
+    if org_unit and not defaults.submitter.covers(org_unit):
+        return PreparedRow(row, None, (to_problem(not_covered(defaults.submitter, org_unit), row=row, match=match),))
     body, failed = build_body(row, defaults=defaults)
     problems = [
         Problem(row.number, _header(key, match), cells.as_text(row.cells.get(key)), error.reason, error.reason_th)
@@ -145,13 +153,13 @@ def prepare(row: SheetRow, *, match: HeaderMatch, defaults: RowDefaults, job_id:
     if problems or request is None:
         return PreparedRow(row, None, tuple(unique(problems)))
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
-    submission = Submission(request=request, idempotency_key=f"bulk:{job_id}:{row.number}",
-                            fingerprint=fingerprint(canonical))
+    submission = Submission(request=request, submitter=defaults.submitter,
+                            idempotency_key=f"bulk:{job_id}:{row.number}", fingerprint=fingerprint(canonical))
     return PreparedRow(row, submission)
 
 
 def answer_problems(answer: Answer, *, row: SheetRow, match: HeaderMatch) -> list[Problem]:
-    """The refusals in a `submit_many` answer (422 with field errors, or 409), per column."""
+    """The refusals in a `submit_many` answer (422 or 403 with field errors, or 409), per column."""
     if answer.status_code == 202:
         return []
     errors = answer.body.get("errors") or [

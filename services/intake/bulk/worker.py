@@ -25,7 +25,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from intake.bulk import repository
 from intake.bulk.columns import HeaderMatch, expected_headers, match_headers
-from intake.bulk.models import BulkJobRecord, utc_now
+from intake.bulk.models import BulkJobRecord, job_submitter, utc_now
 from intake.bulk.rows import PreparedRow, Problem, RowDefaults, answer_problems, prepare, sheet_row
 from intake.bulk.settings import BulkSettings
 from intake.bulk.sheets import Row, SheetError, count_rows, find_header, open_rows
@@ -125,7 +125,8 @@ class BulkWorker:
                                   sheet_rows=sheet_rows, warnings=_warnings(match, header.number))
             if not match.usable:
                 raise SheetError(" ".join(match.problems) + " " + expected_headers())
-            defaults = RowDefaults(consent_recorded_at=job.received_at.astimezone(self._zone), zone=self._zone)
+            defaults = RowDefaults(consent_recorded_at=job.received_at.astimezone(self._zone), zone=self._zone,
+                                   submitter=job_submitter(job))
             while True:
                 batch = await asyncio.to_thread(
                     self._next_batch, data, after=job.last_row, match=match, defaults=defaults, job_id=job.job_id
