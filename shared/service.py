@@ -133,8 +133,7 @@ def create_app(
     if runtime.engine is not None:
         routers = [*routers, audit_router(sessions=runtime.sessions,
                                           person_ref_key=runtime.settings.privacy.person_ref_key)]
-        # TEMP(lead): installed once every personal route calls note_people
-        # install_audit(app, sessions=runtime.sessions)
+        install_audit(app, sessions=runtime.sessions)
     document_answers(routers, service=runtime.service)
     for router in routers:
         app.include_router(router, dependencies=[Depends(caller), Depends(_BEARER)], responses=_AUTH_RESPONSES)

@@ -7,7 +7,7 @@ transferred referral is left out in favour of its continuation at the other agen
 inherits the same intake, so the person is listed once with the help that actually went ahead.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -124,12 +124,13 @@ async def build_sp12(
     district = geothai.district(org_unit) if len(org_unit) == 4 else None
     province = geothai.province(org_unit[:2])
     helps = await helps_in_month(session, month=month.key, catalogs=catalogs, org_unit=org_unit)
-    return sp12_form(
+    form = sp12_form(
         org_unit=org_unit,
         org_unit_name=f"หน่วยบริการชุมชนแรงงานนอกระบบ อำเภอ{district.name_th}" if district else org_unit,
         province_name=province.name_th if province else "", month=month,
         rows=sp12_rows(helps), generated_at=generated_at,
     )
+    return replace(form, person_refs=frozenset(h.person_ref for h in helps))
 
 
 async def build_snb2(
@@ -137,6 +138,7 @@ async def build_snb2(
 ) -> FormTable:
     found = geothai.province(province)
     helps = await helps_in_month(session, month=month.key, catalogs=catalogs, province=province)
-    return snb2_form(province_name=found.name_th if found else province, province_code=province, month=month,
+    form = snb2_form(province_name=found.name_th if found else province, province_code=province, month=month,
                      rows=snb2_rows(helps), generated_at=generated_at,
                      snapshots=await registry_snapshots(session, helps=helps))
+    return replace(form, person_refs=frozenset(h.person_ref for h in helps))

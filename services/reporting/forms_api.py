@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import geothai
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +14,7 @@ from reporting.form_sources import Catalogs
 from reporting.forms import MEDIA_TYPES, MonthError, file_name, parse_month, render
 from reporting.scope import require_org_unit, require_province
 from shared.auth import Principal, caller
+from shared.auth.audit import note_people
 
 Format = Literal["csv", "xlsx"]
 
@@ -25,7 +26,8 @@ def _month(text: str):  # noqa: ANN202
         raise HTTPException(status_code=422, detail=f"month: '{text}': {error.reason} / {error.reason_th}") from error
 
 
-def _download(form, fmt: str) -> Response:  # noqa: ANN001
+def _download(form, fmt: str, request: Request) -> Response:  # noqa: ANN001
+    note_people(request, person_refs=form.person_refs)  # names and IDs: the audit log says whose
     return Response(content=render(form, fmt=fmt), media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{file_name(form, fmt=fmt)}"'})
 
@@ -35,6 +37,7 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
 
     @router.get("/sp12", summary="Form SP-12 (สป-12) of one org unit for one month, as CSV or XLSX")
     async def sp12(
+        request: Request,
         org_unit: str = Query(pattern=r"^\d{2,10}$", description="Org unit code, as intakes give it", examples=["6406"]),
         month: str = Query(description="YYYY-MM (Christian Era), Asia/Bangkok", examples=["2026-11"]),
         format: Format = Query(default="xlsx"),  # noqa: A002 - the public parameter name
@@ -45,10 +48,11 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         async with sessions() as session:
             form = await form_sources.build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))
-        return _download(form, format)
+        return _download(form, format, request)
 
     @router.get("/snb2", summary="Form SNB-2 (สนบ.2) of one province for one month, as CSV or XLSX")
     async def snb2(
+        request: Request,
         province: str = Query(description="2-digit DOPA province code", examples=["64"]),
         month: str = Query(description="YYYY-MM (Christian Era), Asia/Bangkok", examples=["2026-11"]),
         format: Format = Query(default="xlsx"),  # noqa: A002
@@ -62,6 +66,6 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         async with sessions() as session:
             form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))
-        return _download(form, format)
+        return _download(form, format, request)
 
     return router

@@ -8,7 +8,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import geothai
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +18,7 @@ from reporting.scope import require_province
 from reporting.summaries import Period, summary
 from reporting.summary_page import render_not_found_page, render_refusal_page, render_summary_page
 from shared.auth import Principal, caller
+from shared.auth.audit import note_people
 from shared.catalog.outcomes import OutcomeCatalog
 
 _ORG_UNIT = re.compile(r"^[0-9]{2,10}$")
@@ -64,6 +65,11 @@ def read_request(
     return period, limit, errors
 
 
+def _listed(data: dict) -> int:
+    """People named in the answer (masked IDs still name them); the counts alone name nobody."""
+    return len((data.get("people") or {}).get("listed") or [])
+
+
 def _refusal(errors: list[dict]) -> dict:
     count = len(errors)
     return {"detail": f"The summary cannot be made: {count} {'field needs' if count == 1 else 'fields need'} "
@@ -96,6 +102,7 @@ def summaries_router(
     @router.get("/summary", summary="Helps and people by category, agency, district, worker type, source, "
                 "status and month, for a month or a Thai fiscal year", responses=refusals)
     async def summary_json(
+        request: Request,
         province: str = province_q, month: str | None = month_q, fiscal_year: str | None = fiscal_q,
         org_unit: str | None = org_unit_q,
         people: str | None = Query(default=None, description=f"List up to this many people, IDs masked "
@@ -103,11 +110,15 @@ def summaries_router(
         principal: Principal = Depends(caller),
     ) -> JSONResponse:
         data, errors = await build(principal, province, month, fiscal_year, org_unit, people, default_people=0)
-        return JSONResponse(_refusal(errors), status_code=422) if errors else JSONResponse(data)
+        if errors:
+            return JSONResponse(_refusal(errors), status_code=422)
+        note_people(request, count=_listed(data))
+        return JSONResponse(data)
 
     @router.get("/summary.html", summary="The same summary as a printable page (Thai and English)",
                 response_class=HTMLResponse, responses=refusals)
     async def summary_html(
+        request: Request,
         province: str = province_q, month: str | None = month_q, fiscal_year: str | None = fiscal_q,
         org_unit: str | None = org_unit_q,
         people: str | None = Query(default=None, description=f"People to list, IDs masked (0-{_MAX_PEOPLE}, "
@@ -121,6 +132,7 @@ def summaries_router(
             return HTMLResponse(render_not_found_page(str(missing.detail)), status_code=missing.status_code)
         if errors:
             return HTMLResponse(render_refusal_page(errors), status_code=422)
+        note_people(request, count=_listed(data))
         return HTMLResponse(render_summary_page(data))
 
     return router

@@ -3,7 +3,7 @@
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlmodel import col, select
 
 from reporting.closing.closer import MonthCloser, ReportSources, last_change_by_scope
@@ -12,6 +12,7 @@ from reporting.closing.schedule import FORMS, CloseSchedule
 from reporting.forms import MEDIA_TYPES, MonthError, parse_month
 from reporting.scope import completeness_filter, covers_form_scope, published_filter
 from shared.auth import Principal, caller
+from shared.auth.audit import note_people
 from shared.db import stored_utc
 
 FormName = Literal["sp12", "snb2"]
@@ -49,16 +50,18 @@ def published_router(*, sources: ReportSources, schedule: CloseSchedule, closer:
         return {"versions": [version_view(r) for r in rows]}
 
     @router.get("/published/{form}/{scope}/{month}/{version}.{fmt}", summary="One published version, as filed")
-    async def download(form: FormName, scope: str, month: str, version: int, fmt: Literal["csv", "xlsx", "json"],
-                       principal: Principal = Depends(caller)) -> Response:
+    async def download(request: Request, form: FormName, scope: str, month: str, version: int,
+                       fmt: Literal["csv", "xlsx", "json"], principal: Principal = Depends(caller)) -> Response:
         report = None
         if covers_form_scope(principal, form=form, scope=scope):
             async with sessions() as session:
                 report = await session.get(PublishedReport, (form, scope, month, version))
         if report is None:  # out of scope answers as a version never filed
             raise HTTPException(status_code=404, detail=f"No version {version} of {form}/{scope}/{month}")
-        if fmt == "json":
+        if fmt == "json":  # the version's record: counts and links, nobody named
+            note_people(request, count=0)
             return Response(content=json.dumps(version_view(report), ensure_ascii=False), media_type="application/json")
+        note_people(request, count=report.people)  # the filed form: names and IDs as filed
         name = f"{form}_{scope}_{month}_v{version}.{fmt}"
         return Response(content=report.csv if fmt == "csv" else report.xlsx, media_type=MEDIA_TYPES[fmt],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -42,6 +42,8 @@ class FormTable:
     """ASCII, e.g. 'sp12_6406_2026-11': safe in a Content-Disposition header and on any disk."""
     note_lines: tuple[str, ...] = ()
     """Lines under the table (SNB-2: which registry snapshot its ticks rest on)."""
+    person_refs: frozenset[str] = frozenset()
+    """Whose rows the form holds (pseudonymous), for the audit log of who read them; never rendered."""
 
     @property
     def width(self) -> int:
