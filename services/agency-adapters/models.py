@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
-from agency_adapters.webhooks.models import WebhookDelivery
+from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
 from shared.db import InboxEntry, OutboxMessage
 
 
@@ -18,6 +18,9 @@ class AgencyReferral(SQLModel, table=True):
     need_note: str | None = None
     category: str = Field(max_length=20)
     person_ref: str = Field(max_length=64)
+    # The person's province when referred (from their address): the scope officers and the
+    # provincial office see the referral in. A transfer's continuation keeps it.
+    province_code: str = Field(index=True, max_length=2)
     # The agency view of the person (identity, contact, address): never the source programme.
     person_json: str
     status: str = Field(index=True, max_length=20)
@@ -41,7 +44,7 @@ class ReferralMove(SQLModel, table=True):
     version: int = Field(primary_key=True)
     status: str = Field(max_length=20)
     previous_status: str | None = Field(default=None, max_length=20)
-    actor: str = Field(max_length=64)
+    actor: str = Field(max_length=255)  # the token subject (OIDC allows 255), "system" or "<agency>-system[:user]"
     at: datetime
     outcome_code: str | None = Field(default=None, max_length=64)
     outcome_details_json: str = "{}"
@@ -63,5 +66,5 @@ class OverdueNotice(SQLModel, table=True):
 
 TABLES = [
     AgencyReferral.__table__, ReferralMove.__table__, OverdueNotice.__table__, WebhookDelivery.__table__,
-    InboxEntry.__table__, OutboxMessage.__table__,
+    CallbackNonce.__table__, InboxEntry.__table__, OutboxMessage.__table__,
 ]

@@ -15,6 +15,12 @@ ASSIGNED_VERSION = 1
 RECEIVED_VERSION = 2  # assignment is version 1; the agency's receipt is its first move
 
 
+def province_of(event: ReferralAssignedV1) -> str:
+    """The province a referral is scoped to: the person's address when referred. A transfer's
+    continuation carries the same person, so it stays in the same province."""
+    return event.person.address.province_code
+
+
 def add_received(session: AsyncSession, *, event: ReferralAssignedV1, received_at: datetime) -> AgencyReferral:
     referral = AgencyReferral(
         referral_id=event.referral_id,
@@ -24,6 +30,7 @@ def add_received(session: AsyncSession, *, event: ReferralAssignedV1, received_a
         need_note=event.need_note,
         category=event.category,
         person_ref=event.person_ref,
+        province_code=province_of(event),
         person_json=event.person.model_dump_json(),
         status="received",
         version=RECEIVED_VERSION,
@@ -76,9 +83,11 @@ async def get_referral(session: AsyncSession, *, referral_id: str) -> AgencyRefe
 
 
 async def list_referrals(
-    session: AsyncSession, *, agency: str, status: str | None, limit: int, offset: int
+    session: AsyncSession, *, agency: str, provinces: frozenset[str], status: str | None, limit: int, offset: int
 ) -> list[AgencyReferral]:
-    query = select(AgencyReferral).where(AgencyReferral.agency == agency)
+    query = select(AgencyReferral).where(
+        AgencyReferral.agency == agency, col(AgencyReferral.province_code).in_(sorted(provinces))
+    )
     if status:
         query = query.where(AgencyReferral.status == status)
     query = query.order_by(col(AgencyReferral.assigned_at), col(AgencyReferral.referral_id))

@@ -10,6 +10,7 @@ def agency_view(referral: AgencyReferral) -> dict:
     return {
         "referral_id": referral.referral_id,
         "agency": referral.agency,
+        "province_code": referral.province_code,
         "need_code": referral.need_code,
         "need_note": referral.need_note,
         "category": referral.category,

@@ -2,6 +2,7 @@
 event in one transaction, and — for a transfer — open the linked referral at the other agency."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,12 +12,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agency_adapters import lifecycle, repository
 from agency_adapters.lifecycle import Move
 from agency_adapters.models import AgencyReferral
+from agency_adapters.scope import Refusal
 from shared import ids
 from shared.catalog.outcomes import OutcomeCatalog
 from shared.contracts import AgencyPerson, ReferralAssignedV1
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
 
+# Who may make this move on this referral, decided once the referral is read (agency_adapters.scope).
+MoveGate = Callable[[AgencyReferral], Refusal | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +41,16 @@ def refused(status_code: int, detail: str, **extra: object) -> MoveAnswer:
     return MoveAnswer(status_code, {"detail": detail, **extra})
 
 
-async def move_referral(bench: Workbench, *, referral_id: str, move: Move) -> MoveAnswer:
+async def move_referral(bench: Workbench, *, referral_id: str, move: Move, gate: MoveGate) -> MoveAnswer:
     now = datetime.now(UTC)
     async with bench.sessions() as session:
         referral = await repository.get_referral(session, referral_id=referral_id)
-        if referral is None:
+        refusal = gate(referral) if referral is not None else None
+        if referral is None or (refusal is not None and refusal.status_code == 404):
+            # Out of the caller's scope reads exactly like absent: its existence is not revealed.
             return refused(404, f"No referral with id {referral_id}")
+        if refusal is not None:
+            return refused(refusal.status_code, refusal.detail)
         if refusal := lifecycle.check_move(current=referral.status, requested=move.status):
             return refused(409, refusal.reason, current_status=refusal.current, allowed_moves=list(refusal.allowed))
         if problems := lifecycle.move_problems(move=move, agency=referral.agency, outcomes=bench.outcomes):

@@ -53,12 +53,12 @@ def write_sheet(path: Path, *, rows: int, rng: random.Random, used_ids: set[str]
     return expected
 
 
-def upload(intake_url: str, sheet: Path) -> dict:
+def upload(intake_url: str, sheet: Path, clerk: httpx.Auth) -> dict:
     with sheet.open("rb") as file:
-        answer = httpx.post(f"{intake_url}/v1/intakes/bulk", files={"file": (sheet.name, file)}, timeout=60)
+        answer = httpx.post(f"{intake_url}/v1/intakes/bulk", files={"file": (sheet.name, file)}, timeout=60, auth=clerk)
     assert answer.status_code == 202, answer.text
     status = eventually(
-        lambda: httpx.get(f"{intake_url}{answer.json()['status_url']}", timeout=30).json(),
+        lambda: httpx.get(f"{intake_url}{answer.json()['status_url']}", timeout=30, auth=clerk).json(),
         until=lambda s: s["state"] in ("done", "failed"), timeout=600, interval=1,
     )
     assert (status["state"], status["refused"]) == ("done", 0), status
@@ -101,7 +101,7 @@ def agency_process(start_service, database: str, agencies: tuple[str, ...], labe
 
 
 async def test_a_stopped_skills_consumer_never_holds_up_the_others_and_catches_up_exactly(
-    start_service, database_url, kafka_env, tmp_path, artifacts_dir, db_backend
+    start_service, database_url, kafka_env, tmp_path, artifacts_dir, db_backend, identity
 ):
     shared_db = database_url("agency-adapters")
     agency_process(start_service, shared_db, OTHERS, "agency-adapters-others")
@@ -115,7 +115,8 @@ async def test_a_stopped_skills_consumer_never_holds_up_the_others_and_catches_u
 
     # A warm-up that every agency takes in, so skills stops with committed offsets to resume from.
     warm_up = write_sheet(tmp_path / "warm-up.csv", rows=WARM_UP_ROWS, rng=rng, used_ids=used_ids)
-    upload(intake.url, tmp_path / "warm-up.csv")
+    clerk = identity.auth("clerk-6406")
+    upload(intake.url, tmp_path / "warm-up.csv", clerk)
     eventually(db.held, until=lambda held: held == dict(warm_up), timeout=120, interval=1)
 
     skills.stop()
@@ -124,7 +125,7 @@ async def test_a_stopped_skills_consumer_never_holds_up_the_others_and_catches_u
     sheet = write_sheet(tmp_path / "intakes.csv", rows=ROWS, rng=rng, used_ids=used_ids)
     expected = warm_up + sheet
     begun = time.monotonic()
-    job = upload(intake.url, tmp_path / "intakes.csv")
+    job = upload(intake.url, tmp_path / "intakes.csv", clerk)
     assert job["accepted"] == ROWS
     timing = {"database": db_backend, "intakes": ROWS, "referrals": sum(sheet.values()),
               "intake_job_seconds": job["duration_seconds"]}
@@ -155,9 +156,14 @@ async def test_a_stopped_skills_consumer_never_holds_up_the_others_and_catches_u
         assert Counter(tuple(m) for m in moves.values()) == {("assigned", "received"): expected[agency]}, agency
     skills_ids = sorted(db.moves("skills"))
     db.close()
+    officer = identity.auth("officer-skills-64")
     for referral_id in random.Random(7).sample(skills_ids, 25):
-        history = httpx.get(f"{restarted.url}/v1/referrals/{referral_id}/history", timeout=30).json()
+        history = httpx.get(f"{restarted.url}/v1/referrals/{referral_id}/history", timeout=30, auth=officer).json()
         assert [m["status"] for m in history["moves"]] == ["assigned", "received"], history
+    # Every one stored in the person's province, so the officers there see them in their queue.
+    queue = httpx.get(f"{restarted.url}/v1/agencies/skills/referrals", params={"limit": 1000}, timeout=30, auth=officer)
+    assert len(queue.json()["referrals"]) == min(1000, expected["skills"])
+    assert {r["province_code"] for r in queue.json()["referrals"]} == {"64"}
 
     # Exactly one receipt per referral on referral.updated. Both processes' outbox relays see the
     # same outbox table: a receipt sent by both would be one record too many, so read past the count.

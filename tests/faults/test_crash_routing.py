@@ -20,10 +20,10 @@ INTAKES = 500
 NEEDS_EACH = 4  # the contract example's four needs
 
 
-async def _submit_all(url: str, bodies: list[dict], *, after_each) -> list[dict]:  # noqa: ANN001
+async def _submit_all(url: str, bodies: list[dict], *, clerk: httpx.Auth, after_each) -> list[dict]:  # noqa: ANN001
     accepted: list[dict] = []
     semaphore = asyncio.Semaphore(8)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, auth=clerk) as client:
 
         async def submit(body: dict) -> None:
             async with semaphore:
@@ -36,7 +36,7 @@ async def _submit_all(url: str, bodies: list[dict], *, after_each) -> list[dict]
     return accepted
 
 
-async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_killed(start_service, kafka_env):
+async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_killed(start_service, kafka_env, identity):
     reporting = start_service("reporting")
     agency = start_service("agency-adapters")
     routing = start_service("routing")
@@ -58,7 +58,7 @@ async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_ki
             # restart in a thread: it waits for health, and intakes keep streaming meanwhile
             asyncio.get_running_loop().run_in_executor(None, routing.start)
 
-    accepted = await _submit_all(intake.url, bodies, after_each=crash_routing_once)
+    accepted = await _submit_all(intake.url, bodies, clerk=identity.auth("clerk-6406"), after_each=crash_routing_once)
     assert crashed.is_set()
     assert len({a["intake_id"] for a in accepted}) == INTAKES
     expected = INTAKES * NEEDS_EACH
@@ -66,7 +66,8 @@ async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_ki
     month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
     report = await asyncio.to_thread(
         eventually,
-        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month}).json(),
+        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month},
+                          auth=identity.auth("province-64")).json(),
         until=lambda r: r.get("by_status", {}).get("received") == expected,
         timeout=180,
         interval=1.0,
@@ -76,12 +77,14 @@ async def test_every_referral_reaches_reporting_exactly_once_after_routing_is_ki
         "employment": INTAKES, "skills": INTAKES, "welfare": 0, "social_security": 2 * INTAKES,
     }
 
-    # Each agency stored each of its referrals once (the inbox absorbed any replay).
+    # Each agency stored each of its referrals once (the inbox absorbed any replay), as its
+    # officers in Sukhothai see them.
     stored = 0
     async with httpx.AsyncClient(base_url=agency.url) as client:
         for name in ("employment", "skills", "social_security"):
-            offset = 0
-            while rows := (await client.get(f"/v1/agencies/{name}/referrals", params={"limit": 1000, "offset": offset})).json()["referrals"]:
+            offset, officer = 0, identity.auth(f"officer-{name}-64")
+            while rows := (await client.get(f"/v1/agencies/{name}/referrals", params={"limit": 1000, "offset": offset},
+                                            auth=officer)).json()["referrals"]:
                 stored += len(rows)
                 offset += len(rows)
     assert stored == expected

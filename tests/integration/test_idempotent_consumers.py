@@ -11,6 +11,7 @@ from agency_adapters.settings import AgencySettings
 from reporting.main import build_app as build_reporting_app
 from reporting.settings import ReportingSettings
 from routing.domain import route_intake
+from shared.auth import OidcSettings
 from shared.catalog import default_catalog
 from shared.db import OutboxRelay, add_to_outbox, create_tables, make_engine, session_factory
 from shared.db.outbox import OutboxMessage
@@ -19,26 +20,37 @@ from shared.topics import Topics
 from tests.support.examples import intake_event
 from tests.support.in_process import kafka_settings, running
 from tests.support.kafka_io import json_of, produce, read_topic
+from tests.support.tokens import LocalIssuer
 
 pytestmark = pytest.mark.integration
+ISSUER = LocalIssuer()
+OIDC = OidcSettings(issuer=ISSUER.issuer)
+
+
+def officer() -> dict[str, str]:  # minted per call: a token lives five minutes
+    return ISSUER.headers("agency_officer", agency="employment", provinces=("64",))
+
+
+def office() -> dict[str, str]:
+    return ISSUER.headers("provincial_office", provinces=("64",))
 
 
 async def test_an_assignment_delivered_twice_is_stored_and_announced_once(kafka_env, database_url):
-    settings = AgencySettings(database_url=database_url("agency"), kafka=kafka_settings(kafka_env))
+    settings = AgencySettings(database_url=database_url("agency"), kafka=kafka_settings(kafka_env), oidc=OIDC)
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     assigned = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=datetime.now(UTC))[0].event
     payload = assigned.model_dump_json().encode()
 
-    async with running(build_agency_app(settings)) as client:
+    async with running(ISSUER.trust(build_agency_app(settings))) as client:
         await produce(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_assigned("employment"),
                       [(assigned.referral_id.encode(), payload), (assigned.referral_id.encode(), payload)])
         for _ in range(100):
-            rows = (await client.get("/v1/agencies/employment/referrals")).json()["referrals"]
+            rows = (await client.get("/v1/agencies/employment/referrals", headers=officer())).json()["referrals"]
             if rows:
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(2)  # give the duplicate time to be (not) applied
-        rows = (await client.get("/v1/agencies/employment/referrals")).json()["referrals"]
+        rows = (await client.get("/v1/agencies/employment/referrals", headers=officer())).json()["referrals"]
 
     assert [r["referral_id"] for r in rows] == [assigned.referral_id]
     updates = await read_topic(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_updated, expect=2, timeout=5)
@@ -46,13 +58,13 @@ async def test_an_assignment_delivered_twice_is_stored_and_announced_once(kafka_
 
 
 async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env, database_url):
-    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env))
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env), oidc=OIDC)
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     intake = intake_event(received_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
     routed = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
     bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
 
-    async with running(build_reporting_app(settings)) as client:
+    async with running(ISSUER.trust(build_reporting_app(settings))) as client:
         for _ in range(2):  # everything twice, as a replay after a crash would send it
             await produce(bootstrap, topics.intake_submitted, [(intake.intake_id.encode(), intake.model_dump_json().encode())])
             for item in routed:
@@ -60,12 +72,12 @@ async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env,
                               [(item.referral_id.encode(), item.event.model_dump_json().encode())])
         report = {}
         for _ in range(150):
-            report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
+            report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"}, headers=office())).json()
             if report.get("by_status", {}).get("assigned") == 4:
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(2)
-        report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
+        report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"}, headers=office())).json()
 
     assert report["total"] == 4
     assert report["by_agency"] == {"employment": 1, "skills": 1, "welfare": 0, "social_security": 2}
@@ -107,7 +119,7 @@ async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_
     from tests.support.examples import intake_for, thai_national_id
     import random
 
-    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env))
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env), oidc=OIDC)
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
     rng = random.Random(7)
@@ -124,11 +136,11 @@ async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_
                                     occurred_at=datetime.now(UTC))
             by_topic.setdefault(topics.referral_updated, []).append((item.referral_id.encode(), receipt.model_dump_json().encode()))
 
-    async with running(build_reporting_app(settings)) as client:
+    async with running(ISSUER.trust(build_reporting_app(settings))) as client:
         await asyncio.gather(*(produce(bootstrap, topic, messages) for topic, messages in by_topic.items()))
         report = {}
         for _ in range(300):
-            report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"})).json()
+            report = (await client.get("/v1/reports/monthly", params={"province": "64", "month": "2026-11"}, headers=office())).json()
             # receipts can overtake assignments (other topic): wait for both to be applied
             if report.get("by_status", {}).get("received") == 240 and "unassigned" not in report["by_category"]:
                 break

@@ -6,16 +6,24 @@ import Songtor), so it shows what an agency's IT team has to build.
 
 Its behaviour is switched at run time by POST /_mode {"mode": ok|fail|timeout|refuse,
 "auto_accept": bool}: answer 200, answer 503, answer only after --slow seconds, answer 400.
-GET /_log lists every delivery it saw and whether its signature was valid."""
+GET /_log lists every delivery it saw and whether its signature was valid. GET /_callbacks lists
+the callbacks it sent, each with its exact bytes and headers, as someone on the wire would have
+captured them (the tests replay them)."""
 
 import argparse
 import hashlib
 import hmac
 import json
+import re
+import secrets
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+WINDOW = 300  # seconds either side of our clock a signature may be from
 
 
 class FakeAgencySystem:
@@ -23,27 +31,49 @@ class FakeAgencySystem:
         self.secret, self.slow_seconds = secret, slow_seconds
         self.mode, self.auto_accept = "ok", False
         self.log: list[dict] = []
+        self.callbacks: list[dict] = []
+        self.seen_nonces: dict[str, float] = {}  # nonce -> until when it is remembered
         self.lock = threading.Lock()
 
-    def signed(self, body: bytes) -> str:
-        timestamp = int(time.time())
-        digest = hmac.new(self.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-        return f"t={timestamp},v1={digest}"
+    def digest(self, *, timestamp: str, nonce: str, method: str, path: str, body: bytes) -> str:
+        message = f"{timestamp}\n{nonce}\n{method}\n{path}\n".encode() + body
+        return hmac.new(self.secret.encode(), message, hashlib.sha256).hexdigest()
 
-    def signature_valid(self, header: str, body: bytes) -> bool:
+    def sign(self, *, method: str, path: str, body: bytes) -> dict[str, str]:
+        timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(18)
+        digest = self.digest(timestamp=timestamp, nonce=nonce, method=method, path=path, body=body)
+        return {"X-Songtor-Signature": f"t={timestamp},v2={digest}", "X-Songtor-Nonce": nonce}
+
+    def signature_valid(self, *, header: str, nonce: str, method: str, path: str, body: bytes) -> bool:
         parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-        if not parts.get("t", "").isdigit() or abs(time.time() - int(parts["t"])) > 300:
+        now = time.time()
+        if not parts.get("t", "").isdigit() or abs(now - int(parts["t"])) > WINDOW:
             return False
-        expected = hmac.new(self.secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, parts.get("v1", ""))
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", nonce):
+            return False
+        expected = self.digest(timestamp=parts["t"], nonce=nonce, method=method, path=path, body=body)
+        if not hmac.compare_digest(expected, parts.get("v2", "")):
+            return False
+        with self.lock:  # a nonce seen within the window is a replay
+            self.seen_nonces = {n: until for n, until in self.seen_nonces.items() if until > now}
+            if nonce in self.seen_nonces:
+                return False
+            self.seen_nonces[nonce] = int(parts["t"]) + WINDOW + 1
+        return True
 
     def accept_later(self, callback_url: str) -> None:
         body = json.dumps({"status": "accepted", "note": "รับเรื่องในระบบของหน่วยงานแล้ว"}).encode()
-        request = urllib.request.Request(callback_url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "X-Songtor-Signature": self.signed(body)})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            with self.lock:
-                self.log.append({"callback": callback_url, "status": response.status})
+        headers = {"Content-Type": "application/json",
+                   **self.sign(method="POST", path=urllib.parse.urlsplit(callback_url).path, body=body)}
+        request = urllib.request.Request(callback_url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        with self.lock:
+            self.log.append({"callback": callback_url, "status": status})
+            self.callbacks.append({"url": callback_url, "headers": headers, "body": body.decode(), "status": status})
 
 
 def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
@@ -61,6 +91,8 @@ def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             with system.lock:
+                if self.path == "/_callbacks":
+                    return self.answer(200, {"callbacks": system.callbacks})
                 self.answer(200, {"mode": system.mode, "log": system.log})
 
         def do_POST(self) -> None:
@@ -72,7 +104,9 @@ def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
             entry = {
                 "delivery": self.headers.get("X-Songtor-Delivery"),
                 "attempt": self.headers.get("X-Songtor-Attempt"),
-                "signature_valid": system.signature_valid(self.headers.get("X-Songtor-Signature", ""), body),
+                "signature_valid": system.signature_valid(
+                    header=self.headers.get("X-Songtor-Signature", ""), nonce=self.headers.get("X-Songtor-Nonce", ""),
+                    method="POST", path=self.path, body=body),
                 "mode": system.mode,
                 "at": time.time(),
                 "payload": json.loads(body),

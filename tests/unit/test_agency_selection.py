@@ -11,6 +11,7 @@ from agency_adapters.models import TABLES, AgencyReferral, OverdueNotice
 from agency_adapters.overdue import OverdueWatch
 from agency_adapters.settings import AgencySettings
 from shared.agencies import AGENCIES
+from shared.auth import OidcSettings
 from shared.db import create_tables, make_engine, session_factory
 from shared.topics import Topics
 
@@ -56,7 +57,8 @@ def test_the_composition_root_passes_the_selection_to_the_consumers_and_the_watc
 
     monkeypatch.setattr(agency_main, "register_agency_consumers", register)
     monkeypatch.setattr(agency_main, "OverdueWatch", watch)
-    agency_main.build_app(AgencySettings(database_url=f"sqlite:///{tmp_path}/agency.db", agencies=("skills",)))
+    agency_main.build_app(AgencySettings(database_url=f"sqlite:///{tmp_path}/agency.db", agencies=("skills",),
+                                         oidc=OidcSettings(issuer="https://issuer.songtor.test/realms/songtor")))
     assert seen == {"consumers": ("skills",), "watch": ("skills",)}
 
 
@@ -74,7 +76,7 @@ async def test_the_overdue_watch_announces_only_its_own_agencies_breaches(tmp_pa
         for agency in ("employment", "skills"):
             session.add(AgencyReferral(
                 referral_id=f"ref-{agency}", agency=agency, intake_id="intake-1", need_code="x", category="develop",
-                person_ref="p", person_json="{}", status="received", version=2, assigned_at=long_ago,
+                person_ref="p", province_code="64", person_json="{}", status="received", version=2, assigned_at=long_ago,
             ))
         await session.commit()
 

@@ -1,33 +1,67 @@
-"""HTTP side of the agency-system links: the authenticated callback through which an agency's
-system moves its referrals, and the operator's view and re-drive of deliveries."""
+"""HTTP side of the agency-system links: the signed callback through which an agency's system
+moves its referrals, and the staff's and operators' view and re-drive of deliveries."""
 
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agency_adapters import repository, workflow
-from agency_adapters.api import StatusMove
+from agency_adapters import scope, workflow
+from agency_adapters.api import StatusMove, allowed
 from agency_adapters.lifecycle import Move
 from agency_adapters.webhooks import store
 from agency_adapters.webhooks.config import WebhookTarget
-from agency_adapters.webhooks.dispatcher import WebhookDispatcher
+from agency_adapters.webhooks.dispatcher import WebhookDispatcher, callback_url
 from agency_adapters.webhooks.models import WebhookDelivery
-from agency_adapters.webhooks.signing import SIGNATURE_HEADER, signature_problem
+from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, nonce_expiry, signature_problem, signed_at
 from agency_adapters.workflow import Workbench
 from shared.agencies import Agency
+from shared.auth import Principal, caller
 
 
 class Redrive(BaseModel):
+    """Who re-drives is not in the body: it is the token's subject."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     referral_ids: list[str] | None = Field(default=None, max_length=10_000, description="None: every parked delivery.")
-    actor: str = Field(min_length=1, max_length=64, description="Who re-drives, for the record.")
     reason: str = Field(min_length=5, max_length=500, description="What was fixed.")
 
 
+class SystemMove(StatusMove):
+    """A move as an agency's system reports it. The system is proven by its signature, not by a
+    token; `actor` is the system's own user, recorded after the system's name
+    ('skills-system:<actor>'), so it can never pass for a Songtor user."""
+
+    actor: str | None = Field(default=None, min_length=1, max_length=40, description="Your system's user who made the move.")
+
+
+# The callback reads its raw body (the signature covers the exact bytes), so its OpenAPI operation
+# is spelt out here: no bearer token (it is proven by the HMAC signature and nonce, policy
+# signed_callback), the two signature headers, the body, and the answers.
+CALLBACK_OPENAPI = {
+    "security": [],
+    "parameters": [
+        {"name": SIGNATURE_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+         "description": "t=<unix seconds>,v2=<hex HMAC-SHA256 of '<t>\\n<nonce>\\n<METHOD>\\n<path>\\n' + raw body>"},
+        {"name": NONCE_HEADER, "in": "header", "required": True,
+         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,128}$"},
+         "description": "New for every callback; a nonce seen before is refused (401)."},
+    ],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": SystemMove.model_json_schema()}}},
+    "responses": {
+        "401": {"description": "Signature missing, wrong, stale, or its nonce already used"},
+        "403": {"description": "A move that is the provincial office's (cancelled, transferred)"},
+        "404": {"description": "Not a referral of this agency, or the agency has no system link"},
+        "409": {"description": "The lifecycle does not allow this move now (allowed_moves says which do)"},
+    },
+}
+
+
 def delivery_view(delivery: WebhookDelivery) -> dict:
+    """A delivery's state, never the person's data: operations read it too."""
     return {
         "referral_id": delivery.referral_id,
         "state": delivery.state,
@@ -47,7 +81,28 @@ def _clerk_errors(error: ValidationError) -> list[dict]:
     return [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in error.errors()]
 
 
-def agency_systems_router(*, bench: Workbench, targets: dict[str, WebhookTarget], dispatcher: WebhookDispatcher) -> APIRouter:
+async def callback_problem(
+    request: Request, *, bench: Workbench, target: WebhookTarget, agency: str, referral_id: str, public_url: str,
+) -> str | None:
+    """Why a callback is not authentic, or None: signed with the agency's secret over this very
+    request (method, path, so this referral) within the window, with a nonce not seen before."""
+    # The path signed is the one of the callback_url we gave the agency, whatever proxy is in between.
+    path = urlsplit(callback_url(public_url=public_url, agency=agency, referral_id=referral_id)).path
+    header, nonce, now = request.headers.get(SIGNATURE_HEADER), request.headers.get(NONCE_HEADER), time.time()
+    problem = signature_problem(header=header, nonce=nonce, method=request.method, path=path,
+                                secret=target.secret.get_secret_value(), body=await request.body(), now=now)
+    if problem or header is None or nonce is None:
+        return problem
+    async with bench.sessions() as session:
+        fresh = await store.claim_nonce(
+            session, agency=agency, nonce=nonce, now=datetime.fromtimestamp(now, UTC),
+            expires_at=datetime.fromtimestamp(nonce_expiry(timestamp=signed_at(header)), UTC))
+    return None if fresh else f"nonce already used; sign every callback with a new {NONCE_HEADER}"
+
+
+def agency_systems_router(
+    *, bench: Workbench, targets: dict[str, WebhookTarget], dispatcher: WebhookDispatcher, public_url: str,
+) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["agency systems"])
 
     def target_of(agency: str) -> WebhookTarget:
@@ -58,34 +113,34 @@ def agency_systems_router(*, bench: Workbench, targets: dict[str, WebhookTarget]
     @router.post(
         "/agency-systems/{agency}/referrals/{referral_id}/status",
         summary="Callback: an agency's system moves one of its referrals (signed with the agency's secret)",
+        openapi_extra=CALLBACK_OPENAPI,
     )
     async def system_moves_referral(agency: Agency, referral_id: str, request: Request) -> JSONResponse:
-        target = target_of(agency)
-        raw = await request.body()
-        problem = signature_problem(header=request.headers.get(SIGNATURE_HEADER), secret=target.secret.get_secret_value(),
-                                    body=raw, now=time.time())
+        problem = await callback_problem(request, bench=bench, target=target_of(agency), agency=agency,
+                                         referral_id=referral_id, public_url=public_url)
         if problem:
             return JSONResponse(status_code=401, content={"detail": f"Signature refused: {problem}"})
         try:
-            body = StatusMove.model_validate_json(raw)
+            body = SystemMove.model_validate_json(await request.body())
         except ValidationError as error:
             return JSONResponse(status_code=422, content={"detail": "The move is not valid.", "errors": _clerk_errors(error)})
-        async with bench.sessions() as session:
-            referral = await repository.get_referral(session, referral_id=referral_id)
-        if referral is None or referral.agency != agency:
-            # Same answer for "absent" and "another agency's": an agency learns nothing of others.
-            return JSONResponse(status_code=404, content={"detail": f"No referral {referral_id} for {agency}"})
-        actor = f"{agency}-system" if "actor" not in body.model_fields_set else f"{agency}-system:{body.actor}"
-        move = Move(**{**body.model_dump(), "actor": actor})
-        answer = await workflow.move_referral(bench, referral_id=referral_id, move=move)
+        actor = f"{agency}-system" if body.actor is None else f"{agency}-system:{body.actor}"
+        answer = await workflow.move_referral(
+            bench, referral_id=referral_id, move=Move(**{**body.model_dump(), "actor": actor}),
+            # Another agency's referral answers as absent: an agency learns nothing of others.
+            gate=lambda referral: scope.system_move_refusal(system_agency=agency, agency=referral.agency,
+                                                            status=body.status),
+        )
         return JSONResponse(status_code=answer.status_code, content=answer.body)
 
-    @router.get("/agencies/{agency}/webhook", summary="The agency's system link: circuit and deliveries by state")
-    async def link_status(agency: Agency) -> dict:
+    @router.get("/agencies/{agency}/webhook", summary="The agency's system link: circuit and deliveries by state",
+                responses={404: {"description": "The agency has no system link"}})
+    async def link_status(agency: Agency, principal: Principal = Depends(caller)) -> dict:
+        provinces = allowed(scope.webhook_scope(principal, agency=agency))
         target = target_of(agency)
         breaker = dispatcher.breakers.get(agency)
         async with bench.sessions() as session:
-            counts = await store.counts_by_state(session, agency=agency)
+            counts = await store.counts_by_state(session, agency=agency, provinces=provinces)
         return {
             "agency": agency,
             "url": str(target.url),
@@ -97,24 +152,32 @@ def agency_systems_router(*, bench: Workbench, targets: dict[str, WebhookTarget]
             "max_attempts": target.max_attempts,
         }
 
-    @router.get("/agencies/{agency}/webhook/deliveries", summary="Deliveries to the agency's system, e.g. the parked ones")
+    @router.get("/agencies/{agency}/webhook/deliveries", summary="Deliveries to the agency's system, e.g. the parked ones",
+                responses={404: {"description": "The agency has no system link"}})
     async def deliveries(
         agency: Agency,
         state: str | None = Query(default=None, pattern="^(pending|delivered|parked)$"),
         limit: int = Query(default=100, ge=1, le=1000),
         offset: int = Query(default=0, ge=0),
+        principal: Principal = Depends(caller),
     ) -> dict:
+        provinces = allowed(scope.webhook_scope(principal, agency=agency))
         target_of(agency)
         async with bench.sessions() as session:
-            rows = await store.list_deliveries(session, agency=agency, state=state, limit=limit, offset=offset)
+            rows = await store.list_deliveries(session, agency=agency, provinces=provinces, state=state,
+                                               limit=limit, offset=offset)
         return {"agency": agency, "state": state, "deliveries": [delivery_view(d) for d in rows]}
 
-    @router.post("/agencies/{agency}/webhook/redrive", summary="Send parked deliveries again, after the cause is fixed")
-    async def redrive(agency: Agency, body: Redrive) -> JSONResponse:
+    @router.post("/agencies/{agency}/webhook/redrive", summary="Send parked deliveries again, after the cause is fixed",
+                 responses={403: {"description": "Not the head of this agency"},
+                            404: {"description": "The agency has no system link"},
+                            409: {"description": "None of the deliveries named is parked (in the caller's provinces)"}})
+    async def redrive(agency: Agency, body: Redrive, principal: Principal = Depends(caller)) -> JSONResponse:
+        provinces = allowed(scope.webhook_scope(principal, agency=agency, change=True))
         target_of(agency)
         async with bench.sessions() as session:
-            done = await store.redrive_parked(session, agency=agency, referral_ids=body.referral_ids,
-                                              actor=body.actor, reason=body.reason, at=datetime.now(UTC))
+            done = await store.redrive_parked(session, agency=agency, provinces=provinces, referral_ids=body.referral_ids,
+                                              actor=principal.subject, reason=body.reason, at=datetime.now(UTC))
         not_parked = sorted(set(body.referral_ids or ()) - set(done))
         status = 409 if body.referral_ids and not done else 200
         return JSONResponse(status_code=status, content={

@@ -8,6 +8,7 @@ import logging
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -20,7 +21,7 @@ from agency_adapters.webhooks import store
 from agency_adapters.webhooks.config import WebhookTarget
 from agency_adapters.webhooks.models import WebhookDelivery
 from agency_adapters.webhooks.resilience import CircuitBreaker, backoff_delay, verdict_for_status
-from agency_adapters.webhooks.signing import SIGNATURE_HEADER, signature
+from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 
 logger = logging.getLogger("songtor.agency.webhooks")
 EVENT_TYPE = "referral.assigned"
@@ -108,9 +109,14 @@ class WebhookDispatcher:
         agency, attempt = referral.agency, delivery.attempts + 1
         sent_at = datetime.now(UTC)
         body = delivery_body(referral=referral, attempt=attempt, sent_at=sent_at, public_url=self._public_url)
+        nonce, url = new_nonce(), urlsplit(str(target.url))
+        # Signed over the path (and query) the agency's server sees in its request line.
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            SIGNATURE_HEADER: signature(secret=target.secret.get_secret_value(), timestamp=int(time.time()), body=body),
+            SIGNATURE_HEADER: signature(secret=target.secret.get_secret_value(), timestamp=int(time.time()),
+                                        nonce=nonce, method="POST", path=path, body=body),
+            NONCE_HEADER: nonce,
             "X-Songtor-Delivery": referral.referral_id,
             "X-Songtor-Attempt": str(attempt),
             "X-Songtor-Event": EVENT_TYPE,

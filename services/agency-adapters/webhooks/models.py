@@ -25,5 +25,17 @@ class WebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = None
     parked_at: datetime | None = None
     redrive_count: int = 0
-    last_redrive_by: str | None = Field(default=None, max_length=64)
+    last_redrive_by: str | None = Field(default=None, max_length=255)  # the token subject (OIDC allows 255)
     last_redrive_reason: str | None = Field(default=None, max_length=500)
+
+
+class CallbackNonce(SQLModel, table=True):
+    """Nonces of signed callbacks already taken, kept until their signature's window has passed
+    (after that the timestamp check refuses the request anyway). In the database, so that every
+    adapter process refuses a replay that another one already answered."""
+
+    __tablename__ = "agency_callback_nonces"
+
+    agency: str = Field(primary_key=True, max_length=40)
+    nonce: str = Field(primary_key=True, max_length=128)
+    expires_at: datetime = Field(index=True)

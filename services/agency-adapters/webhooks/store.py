@@ -1,13 +1,16 @@
 """Reads and writes of webhook deliveries. Keyword-only, session passed in."""
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from agency_adapters.models import AgencyReferral
-from agency_adapters.webhooks.models import WebhookDelivery
+from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
 
 
 def add_pending(session: AsyncSession, *, referral_id: str, agency: str, at: datetime) -> None:
@@ -77,18 +80,29 @@ async def record_attempt(
     await session.commit()
 
 
-async def counts_by_state(session: AsyncSession, *, agency: str) -> dict[str, int]:
-    rows = await session.exec(
-        select(WebhookDelivery.state, func.count()).where(WebhookDelivery.agency == agency).group_by(WebhookDelivery.state)
+Query = TypeVar("Query", Select, SelectOfScalar)
+
+
+def _in_provinces(query: Query, provinces: frozenset[str] | None) -> Query:
+    """Deliveries of referrals in these provinces; None: every province."""
+    if provinces is None:
+        return query
+    return query.join(AgencyReferral, col(AgencyReferral.referral_id) == col(WebhookDelivery.referral_id)).where(
+        col(AgencyReferral.province_code).in_(sorted(provinces))
     )
+
+
+async def counts_by_state(session: AsyncSession, *, agency: str, provinces: frozenset[str] | None = None) -> dict[str, int]:
+    query = select(WebhookDelivery.state, func.count()).where(WebhookDelivery.agency == agency)
+    rows = await session.exec(_in_provinces(query, provinces).group_by(WebhookDelivery.state))
     found = {state: count for state, count in rows.all()}
     return {state: found.get(state, 0) for state in ("pending", "delivered", "parked")}
 
 
 async def list_deliveries(
-    session: AsyncSession, *, agency: str, state: str | None, limit: int, offset: int
+    session: AsyncSession, *, agency: str, provinces: frozenset[str] | None, state: str | None, limit: int, offset: int
 ) -> list[WebhookDelivery]:
-    query = select(WebhookDelivery).where(WebhookDelivery.agency == agency)
+    query = _in_provinces(select(WebhookDelivery).where(WebhookDelivery.agency == agency), provinces)
     if state:
         query = query.where(WebhookDelivery.state == state)
     query = query.order_by(col(WebhookDelivery.created_at), col(WebhookDelivery.referral_id))
@@ -100,11 +114,16 @@ async def get_delivery(session: AsyncSession, *, referral_id: str) -> WebhookDel
 
 
 async def redrive_parked(
-    session: AsyncSession, *, agency: str, referral_ids: list[str] | None, actor: str, reason: str, at: datetime
+    session: AsyncSession, *, agency: str, provinces: frozenset[str] | None, referral_ids: list[str] | None,
+    actor: str, reason: str, at: datetime,
 ) -> list[str]:
     """Parked deliveries back to pending with fresh attempts; returns the ids re-driven. Only a
-    parked row moves, so a re-drive can never send a delivered referral a second time."""
-    query = select(WebhookDelivery.referral_id).where(WebhookDelivery.agency == agency, WebhookDelivery.state == "parked")
+    parked row moves, so a re-drive can never send a delivered referral a second time; only the
+    provinces given (None: all), so a head re-drives only what they could see."""
+    query = _in_provinces(
+        select(WebhookDelivery.referral_id).where(WebhookDelivery.agency == agency, WebhookDelivery.state == "parked"),
+        provinces,
+    )
     if referral_ids is not None:
         query = query.where(col(WebhookDelivery.referral_id).in_(referral_ids))
     chosen = list((await session.exec(query)).all())
@@ -117,3 +136,19 @@ async def redrive_parked(
         )
     await session.commit()
     return chosen
+
+
+async def claim_nonce(session: AsyncSession, *, agency: str, nonce: str, expires_at: datetime, now: datetime) -> bool:
+    """True the first time an agency's callback nonce is seen, False for a replay; commits.
+    The primary key decides between two processes taking the same nonce at once. Nonces past
+    their expiry are dropped first: their signatures are refused by the timestamp by then."""
+    connection = await session.connection()
+    await connection.execute(delete(CallbackNonce).where(col(CallbackNonce.expires_at) < now))
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # RETURNING rather than rowcount, which asyncpg does not report for an INSERT.
+    taken = (await connection.execute(
+        insert(CallbackNonce).values(agency=agency, nonce=nonce, expires_at=expires_at)
+        .on_conflict_do_nothing().returning(col(CallbackNonce.nonce))
+    )).first()
+    await session.commit()
+    return taken is not None
