@@ -3,28 +3,29 @@
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from routing import repository
+from routing import repository, scope
 from routing.domain import PRODUCER, assignment_event, manual_decision
 from routing.models import RoutingDecision
 from shared import ids
 from shared.agencies import Agency, Category
+from shared.auth import Principal, caller, out_of_scope
 from shared.catalog import NeedCatalog
 from shared.contracts import AgencyPerson
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
 
 
-
 class TriageRoute(BaseModel):
+    """Who routes it is not in the body: it is the token's subject."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     agency: Agency
     reason: str = Field(min_length=5, max_length=1000, description="Why this agency; kept in the history.")
-    actor: str = Field(min_length=1, max_length=64, description="Officer id of the person routing it.")
     category: Category | None = Field(
         default=None, description="Report category; required when the need code is not in the catalog."
     )
@@ -54,26 +55,33 @@ def routing_router(
     router = APIRouter(prefix="/v1", tags=["routing"])
 
     @router.get("/referrals/{referral_id}/routing", summary="Why this referral went to its agency")
-    async def explain(referral_id: str) -> dict:
+    async def explain(referral_id: str, principal: Principal = Depends(caller)) -> dict:
         async with sessions() as session:
             row = await repository.get_decision(session, referral_id=referral_id)
-        if row is None:
-            raise HTTPException(status_code=404, detail=f"No routing decision for referral {referral_id}")
+        if row is None or not scope.sees_decision(principal, agency=row.agency, province=row.province_code):
+            raise out_of_scope(f"routing decision for referral {referral_id}")
         return explanation_of(row)
 
-    @router.get("/unroutable", summary="Needs no routing rule matched, oldest first")
-    async def unroutable(limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)) -> dict:
+    @router.get("/unroutable", summary="Needs no routing rule matched in the caller's provinces, oldest first")
+    async def unroutable(
+        limit: int = Query(default=100, ge=1, le=1000),
+        offset: int = Query(default=0, ge=0),
+        principal: Principal = Depends(caller),
+    ) -> dict:
         async with sessions() as session:
-            rows = await repository.list_unroutable(session, limit=limit, offset=offset)
+            rows = await repository.list_unroutable(
+                session, provinces=scope.unroutable_provinces(principal), limit=limit, offset=offset
+            )
         return {"unroutable": [explanation_of(row) for row in rows]}
 
-    @router.post("/unroutable/{referral_id}/route", summary="Send an unroutable need to an agency, with a reason")
-    async def route_by_hand(referral_id: str, triage: TriageRoute) -> dict:
-        now = datetime.now(UTC)
+    @router.post("/unroutable/{referral_id}/route", summary="Send an unroutable need to an agency, with a reason",
+                 responses={409: {"description": "The need is no longer unroutable (routed, or triaged already)"}})
+    async def route_by_hand(referral_id: str, triage: TriageRoute, principal: Principal = Depends(caller)) -> dict:
+        now, actor = datetime.now(UTC), principal.subject
         async with sessions() as session:
             row = await repository.get_decision(session, referral_id=referral_id, lock=True)
-            if row is None:
-                raise HTTPException(status_code=404, detail=f"No routing decision for referral {referral_id}")
+            if row is None or not scope.triages(principal, province=row.province_code):
+                raise out_of_scope(f"routing decision for referral {referral_id}")
             if row.state != "unroutable":
                 raise HTTPException(
                     status_code=409,
@@ -87,7 +95,7 @@ def routing_router(
                     detail=f"category: need '{row.need_code}' is not in the catalog; say which report "
                     "category it counts under (promote, protect, develop).",
                 )
-            decision = manual_decision(agency=triage.agency, category=category, actor=triage.actor, reason=triage.reason)
+            decision = manual_decision(agency=triage.agency, category=category, actor=actor, reason=triage.reason)
             event = assignment_event(
                 referral_id=row.referral_id, intake_id=row.intake_id, need_code=row.need_code,
                 need_note=row.need_note, decision=decision,
@@ -96,7 +104,7 @@ def routing_router(
                 event_id=ids.derived_event_id(source_id=row.referral_id, purpose="assigned/triage"),
                 envelope={"occurred_at": now, "correlation_id": row.intake_id, "producer": PRODUCER},
             )
-            repository.record_triage(session, row=row, decision=decision, actor=triage.actor, reason=triage.reason, at=now)
+            repository.record_triage(session, row=row, decision=decision, actor=actor, reason=triage.reason, at=now)
             add_to_outbox(session, topic=topics.referral_assigned(triage.agency), key=row.referral_id, event=event)
             await session.commit()
             answer = explanation_of(row)

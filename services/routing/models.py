@@ -27,7 +27,7 @@ class RoutingDecision(SQLModel, table=True):
     # then be assigned); cleared once it is. Never the source programme.
     person_json: str | None = None
     decided_at: datetime
-    decided_by: str = Field(max_length=64)
+    decided_by: str = Field(max_length=255)  # "routing", or the token subject (OIDC allows 255)
     # Every decision on this referral, oldest first: [{at, by, state, agency, rule, reason}].
     history_json: str = "[]"
 

@@ -60,15 +60,15 @@ async def get_decision(session: AsyncSession, *, referral_id: str, lock: bool = 
     return await session.get(RoutingDecision, referral_id)
 
 
-async def list_unroutable(session: AsyncSession, *, limit: int, offset: int) -> list[RoutingDecision]:
-    rows = await session.exec(
-        select(RoutingDecision)
-        .where(RoutingDecision.state == "unroutable")
-        .order_by(col(RoutingDecision.decided_at), col(RoutingDecision.referral_id))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(rows.all())
+async def list_unroutable(
+    session: AsyncSession, *, provinces: frozenset[str] | None, limit: int, offset: int
+) -> list[RoutingDecision]:
+    """Needs waiting for triage in these provinces (None: every province)."""
+    query = select(RoutingDecision).where(RoutingDecision.state == "unroutable")
+    if provinces is not None:
+        query = query.where(col(RoutingDecision.province_code).in_(sorted(provinces)))
+    query = query.order_by(col(RoutingDecision.decided_at), col(RoutingDecision.referral_id))
+    return list((await session.exec(query.offset(offset).limit(limit))).all())
 
 
 def record_triage(
