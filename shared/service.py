@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.security import HTTPBearer
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table
@@ -68,9 +67,6 @@ def create_runtime(*, service: str, settings: ServiceSettings, tables: Sequence[
     )
 
 
-# Documents the bearer scheme in each OpenAPI document; `caller` reads the header itself.
-_BEARER = HTTPBearer(auto_error=False, bearerFormat="JWT", scheme_name="oidc",
-                     description="An access token from the deployment's OpenID Connect issuer.")
 _AUTH_RESPONSES = {
     401: {"description": "No token, or a token refused (expired, another issuer or audience, bad signature); "
           "the WWW-Authenticate header says why"},
@@ -136,7 +132,7 @@ def create_app(
         install_audit(app, sessions=runtime.sessions)
     document_answers(routers, service=runtime.service)
     for router in routers:
-        app.include_router(router, dependencies=[Depends(caller), Depends(_BEARER)], responses=_AUTH_RESPONSES)
+        app.include_router(router, dependencies=[Depends(caller)], responses=_AUTH_RESPONSES)
     install_auth(app, context=AuthContext(service=runtime.service, verifier=TokenVerifier(oidc)))
     return app
 

@@ -10,7 +10,6 @@ from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks.api import agency_systems_router
 from agency_adapters.webhooks.dispatcher import WebhookDispatcher
 from agency_adapters.workflow import Workbench
-from shared.auth import policy_for
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
@@ -44,7 +43,7 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
         sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
         outcomes=load_outcomes(settings.outcomes_path),
     )
-    app = create_app(
+    return create_app(
         runtime,
         title="Songtor agency adapters",
         description="Each agency's referrals, consumed independently, and the workbench to act on them.",
@@ -54,26 +53,6 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
                                   public_url=settings.callback_base_url),
         ],
     )
-    return signed_callbacks_take_no_token(app)
-
-
-def signed_callbacks_take_no_token(app: FastAPI) -> FastAPI:
-    """create_app documents the bearer scheme on every route it includes; the agency systems'
-    callback is proven by its signature instead, and its OpenAPI operation says so
-    (`security: []`), so that a client generated from the document sends no token."""
-    build = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            for path, operations in build().get("paths", {}).items():
-                for method, operation in operations.items():
-                    policy = policy_for(SERVICE, method.upper(), path)
-                    if policy is not None and policy.signed_callback:
-                        operation["security"] = []
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 def run() -> None:

@@ -140,10 +140,36 @@ def document_answers(routers: Iterable[APIRouter], *, service: str) -> None:
             route.responses.setdefault(status, description)
 
 
+_SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "An access token from the deployment's OpenID Connect issuer (docs/identity.md)."}
+
+
+def document_security(app: FastAPI, *, service: str) -> None:
+    """Each OpenAPI operation says what proves the caller, from its policy: the bearer token, or
+    nothing (`security: []`) for the public routes and the agency systems' signed callback — so a
+    client generated from the document sends a token exactly where one is needed."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("securitySchemes", {})["oidc"] = _SECURITY_SCHEME
+            for path, operations in document.get("paths", {}).items():
+                for method, operation in operations.items():
+                    policy = policy_for(service, method.upper(), path)
+                    needs_token = policy is not None and not (policy.public or policy.signed_callback)
+                    operation["security"] = [{"oidc": []}] if needs_token else []
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI, *, context: AuthContext) -> None:
-    """Attach the verifier and refuse a route the policy module does not declare."""
+    """Attach the verifier, refuse a route the policy module does not declare, and say in the
+    OpenAPI document which routes take a token."""
     app.state.auth = context
     check_routes(context.service, served_routes(app))
+    document_security(app, service=context.service)
 
     @app.exception_handler(LoginRequired)
     async def to_login(_request: Request, exc: LoginRequired) -> RedirectResponse:
