@@ -14,7 +14,7 @@ from intake.bulk import repository
 from intake.bulk.models import BulkJobRecord, job_submitter, submitter_columns, utc_now
 from intake.bulk.report import error_report_lines, error_report_start, job_status, status_url
 from intake.bulk.settings import BulkSettings
-from intake.bulk.sheets import SheetError, sniff_kind
+from intake.bulk.sheets import SheetError, SheetTooLarge, check_unpacked_size, sniff_kind
 from intake.bulk.uploads import StoredUpload, UploadRefused, receive_upload
 from intake.bulk.worker import BulkWorker
 from intake.scope import Submitter, may_read_job
@@ -53,7 +53,7 @@ def bulk_router(
         # (receive_upload), plus multipart framing. This backstop sits above receive_upload's own
         # check (declared size > limit + 64 KiB), so a clerk gets its message, not a bare 413.
         max_body_size=settings.max_upload_bytes + 128 * 1024,
-        responses={413: {"description": "The file is larger than the limit"},
+        responses={413: {"description": "The file, or what an XLSX would unpack to, is larger than the limit"},
                    409: {"description": "Idempotency-Key already used for a different file or by another user"},
                    415: {"description": "Not a multipart/form-data upload"}},
     )
@@ -73,9 +73,12 @@ def bulk_router(
             return JSONResponse(status_code=refused.status_code, content={"detail": refused.detail})
         try:
             kind = sniff_kind(stored.path)
+            if kind == "xlsx":
+                check_unpacked_size(stored.path, max_bytes=settings.max_unpacked_bytes)
         except SheetError as error:
             stored.path.unlink(missing_ok=True)
-            return JSONResponse(status_code=422, content={"detail": str(error)})
+            status = 413 if isinstance(error, SheetTooLarge) else 422
+            return JSONResponse(status_code=status, content={"detail": str(error)})
         path = stored.path.rename(stored.path.with_suffix(f".{kind}"))
         job = BulkJobRecord(
             job_id=job_id, filename=stored.filename, file_path=str(path), file_kind=kind, file_bytes=stored.size,

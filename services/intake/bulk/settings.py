@@ -14,6 +14,10 @@ class BulkSettings(BaseSettings):
         description="Where uploaded sheets are written while their job runs (holds personal data).",
     )
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1, description="Largest sheet accepted.")
+    max_unpacked_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1,
+        description="Largest size an XLSX may unpack to; a larger one (or a zip bomb) is refused before parsing.",
+    )
     batch_size: int = Field(default=200, ge=1, le=5000, description="Rows submitted per transaction.")
     poll_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for queued jobs.")
     lease_seconds: float = Field(

@@ -49,6 +49,29 @@ def sniff_kind(path: Path) -> SheetKind:
     return "xlsx" if start.startswith(_ZIP) else "csv"
 
 
+class SheetTooLarge(SheetError):
+    """An XLSX whose contents would unpack past the configured size (a zip bomb, or a sheet too
+    big to take in one upload): refused before anything is parsed."""
+
+
+def check_unpacked_size(path: Path, *, max_bytes: int) -> None:
+    """An XLSX is a zip: add up what its members say they unpack to. zipfile refuses to give
+    more than a member declares, so the declared sizes are what parsing can cost at most."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SheetError(f"The .xlsx file cannot be opened ({error}); save it again from Excel. "
+                         "(เปิดไฟล์ .xlsx ไม่ได้ กรุณาบันทึกใหม่จาก Excel)") from error
+    if unpacked > max_bytes:
+        raise SheetTooLarge(
+            f"The workbook would unpack to {unpacked // 2**20:,} MB, more than the {max_bytes // 2**20:,} MB "
+            "taken in one upload: split it into several sheets, or save it as CSV UTF-8. "
+            f"(ไฟล์นี้เมื่อคลายออกมีขนาด {unpacked // 2**20:,} MB เกินกว่าที่รับได้ {max_bytes // 2**20:,} MB "
+            "กรุณาแบ่งเป็นหลายไฟล์ หรือบันทึกเป็น CSV UTF-8)"
+        )
+
+
 @contextlib.contextmanager
 def open_rows(path: Path, kind: SheetKind) -> Iterator[Iterator[Row]]:
     """Every row of the (first) sheet from row 1, read lazily."""
