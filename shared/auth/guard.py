@@ -140,6 +140,29 @@ def document_answers(routers: Iterable[APIRouter], *, service: str) -> None:
             route.responses.setdefault(status, description)
 
 
+# Every refusal the services give in JSON: a `detail` in words a clerk can act on (FastAPI's own
+# validation errors give a list of {loc, msg, type}), and for forms a list of fields to correct.
+REFUSAL_SCHEMA = {
+    "title": "Refusal", "type": "object", "required": ["detail"],
+    "properties": {
+        "detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "object"}]},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "value": {}, "reason": {"type": "string"}, "reason_th": {"type": "string"}}}},
+    },
+}
+_HTML_REFUSALS = {"404", "422"}  # a page says these as a page; the gate's own refusals stay JSON
+
+
+def _document_refusals(operation: dict, *, page: bool) -> None:
+    for status, response in operation.get("responses", {}).items():
+        if status[:1] not in "45" or "content" in response:
+            continue
+        if page and status in _HTML_REFUSALS:
+            response["content"] = {"text/html": {"schema": {"type": "string"}}}
+        else:
+            response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}
+
+
 _SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                     "description": "An access token from the deployment's OpenID Connect issuer (docs/identity.md)."}
 
@@ -147,18 +170,22 @@ _SECURITY_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 def document_security(app: FastAPI, *, service: str) -> None:
     """Each OpenAPI operation says what proves the caller, from its policy: the bearer token, or
     nothing (`security: []`) for the public routes and the agency systems' signed callback — so a
-    client generated from the document sends a token exactly where one is needed."""
+    client generated from the document sends a token exactly where one is needed; and each
+    refusal it may give has the Refusal shape (or, on a page, HTML)."""
     build = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
             document = build()
-            document.setdefault("components", {}).setdefault("securitySchemes", {})["oidc"] = _SECURITY_SCHEME
+            components = document.setdefault("components", {})
+            components.setdefault("securitySchemes", {})["oidc"] = _SECURITY_SCHEME
+            components.setdefault("schemas", {})["Refusal"] = REFUSAL_SCHEMA
             for path, operations in document.get("paths", {}).items():
                 for method, operation in operations.items():
                     policy = policy_for(service, method.upper(), path)
                     needs_token = policy is not None and not (policy.public or policy.signed_callback)
                     operation["security"] = [{"oidc": []}] if needs_token else []
+                    _document_refusals(operation, page=bool(policy and policy.page))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

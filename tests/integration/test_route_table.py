@@ -248,6 +248,9 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path, kafk
                 if responses is not None and str(answer.status_code) not in responses and "default" not in responses:
                     wrong.append(f"{service} {method} {path} as {caller}: {answer.status_code} is not in its OpenAPI "
                                  f"responses {sorted(responses)}")
+                if answer.status_code >= 400 and answer.headers.get("content-type", "").startswith("application/json"):
+                    if "detail" not in answer.json():  # the documented Refusal shape
+                        wrong.append(f"{service} {method} {path} as {caller}: refusal without detail: {answer.text[:160]}")
                 if not matches(want, answer.status_code):
                     wrong.append(f"{service} {method} {path} as {caller}: {answer.status_code}, want {want}: "
                                  f"{answer.text[:160]}")

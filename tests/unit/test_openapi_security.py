@@ -27,6 +27,9 @@ def test_operations_document_their_security_and_the_gates_answers(service, tmp_p
         for method, operation in operations.items():
             policy = policy_for(service, method.upper(), path)
             assert policy is not None, (service, method, path)
+            for status, response in operation["responses"].items():
+                if status[0] in "45":
+                    assert response.get("content"), f"{method} {path} {status} has no documented body"
             if policy.public or policy.signed_callback:
                 assert operation["security"] == [], (method, path)
                 continue
