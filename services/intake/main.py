@@ -1,11 +1,10 @@
 """Composition root of the intake service: the one place its parts are wired together."""
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from intake.api import intake_router
-from intake.bulk.api import UPLOAD_PATH, bulk_router
+from intake.bulk.api import bulk_router
 from intake.bulk.models import TABLES as BULK_TABLES
 from intake.bulk.worker import BulkWorker
 from intake.clerk_errors import validation_exception_handler
@@ -46,20 +45,9 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
             bulk_router(sessions=runtime.sessions, settings=settings.bulk, worker=bulk_worker),
         ],
     )
+    # The body limit (INTAKE_MAX_BODY_BYTES, counted as the body streams in) is every service's,
+    # set in create_app; the sheet upload raises it for itself.
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):  # noqa: ANN001, ANN202
-        if request.url.path == UPLOAD_PATH:
-            return await call_next(request)  # a sheet: its own limit, counted as it streams in
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(
-                status_code=413,
-                content={"detail": f"The request is larger than {settings.max_body_bytes} bytes."},
-            )
-        return await call_next(request)
-
     return app
 
 
