@@ -97,7 +97,7 @@ async def send_referrals(kafka_env: dict[str, str], *, count: int) -> dict[str, 
 
 def callback(adapters_url: str, agency: str, referral_id: str, body: dict, *, secret: str = SECRET,
              timestamp: int | None = None) -> httpx.Response:
-    """A callback signed as the README tells an agency to sign one."""
+    """A callback signed as docs/agency-it.md tells an agency to sign one."""
     raw, nonce = json.dumps(body).encode(), new_nonce()
     path = f"/v1/agency-systems/{agency}/referrals/{referral_id}/status"
     sig = signature(secret=secret, timestamp=timestamp or int(time.time()), nonce=nonce, method="POST", path=path, body=raw)

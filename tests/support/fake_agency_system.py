@@ -1,5 +1,5 @@
 """A stand-in for an agency's back-office system, run as its own process in the end-to-end
-tests. Written with the standard library only and from the README's contract alone (it does not
+tests. Written with the standard library only and from the contract in docs/agency-it.md alone (it does not
 import Songtor), so it shows what an agency's IT team has to build.
 
     python -m tests.support.fake_agency_system --port 9000 --secret S
