@@ -28,21 +28,16 @@ class Refusal:
 HIDDEN = Refusal(404)  # answered with the same body as a referral that does not exist
 
 
-def _office_of(principal: Principal, province: str | None) -> bool:
-    # `province in provinces`, not covers_province: national covers every province but only reads.
-    return principal.has(Role.PROVINCIAL_OFFICE) and province is not None and province in principal.provinces
-
-
 def sees_referral(principal: Principal, *, agency: str, province: str | None) -> bool:
     """History and single reads: the agency's staff there, the provincial office, national."""
-    return principal.everywhere or principal.works_for(agency, province) or _office_of(principal, province)
+    return principal.everywhere or principal.works_for(agency, province) or principal.office_of(province)
 
 
 def move_refusal(principal: Principal, *, agency: str, province: str | None, status: str) -> Refusal | None:
     """Why this caller may not make this move on this referral, or None when they may."""
     if not sees_referral(principal, agency=agency, province=province):
         return HIDDEN
-    if status in PROVINCE_MOVES and not _office_of(principal, province):
+    if status in PROVINCE_MOVES and not principal.office_of(province):
         return Refusal(403, f"A referral is {status} by the provincial office of province {province}, "
                             "not by the agency: ask that office to do it.")
     if status not in PROVINCE_MOVES and not principal.works_for(agency, province):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.auth import Principal, Role
+from shared.auth.principal import org_unit_covered
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,7 @@ class Submitter:
         return cls(principal.subject, frozenset(principal.org_units), frozenset(principal.provinces))
 
     def covers(self, org_unit: str) -> bool:
-        """An org unit is covered by itself or by its province (a DOPA unit code starts with it)."""
-        return org_unit in self.org_units or org_unit[:2] in self.provinces
+        return org_unit_covered(org_unit, org_units=self.org_units, provinces=self.provinces)
 
     @property
     def reach(self) -> frozenset[str]:

@@ -11,8 +11,7 @@ from shared.auth import Principal, Role
 
 
 def triages(principal: Principal, *, province: str | None) -> bool:
-    # `province in provinces`, not covers_province: national covers every province but only reads.
-    return principal.has(Role.PROVINCIAL_OFFICE) and province is not None and province in principal.provinces
+    return principal.office_of(province)
 
 
 def sees_decision(principal: Principal, *, agency: str | None, province: str | None) -> bool:

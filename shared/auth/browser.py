@@ -37,14 +37,6 @@ def _safe_next(path: str | None) -> str:
     return path
 
 
-def _browser_url(context: AuthContext, url: str) -> str:
-    """The issuer as the browser reaches it, when that differs from the address services use."""
-    settings = context.verifier.settings
-    if settings.browser_issuer and settings.issuer and url.startswith(settings.issuer):
-        return settings.browser_issuer + url[len(settings.issuer):]
-    return url
-
-
 def _refused(status: int, message: str) -> HTMLResponse:
     return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Sign-in failed</title><p>{message}</p>"
                         '<p><a href="/auth/login">Try again / ลองอีกครั้ง</a></p>', status_code=status)
@@ -67,7 +59,7 @@ def browser_login_router() -> APIRouter:
             "redirect_uri": str(request.url_for("auth_callback")), "state": state,
             "code_challenge": challenge, "code_challenge_method": "S256",
         })
-        answer = RedirectResponse(f"{_browser_url(context, metadata['authorization_endpoint'])}?{query}", status_code=303)
+        answer = RedirectResponse(f"{metadata['authorization_endpoint']}?{query}", status_code=303)
         answer.set_cookie(LOGIN_COOKIE, json.dumps({"state": state, "verifier": verifier, "next": _safe_next(next)}),
                           max_age=_LOGIN_SECONDS, httponly=True, samesite="lax", path="/auth",
                           secure=request.url.scheme == "https")

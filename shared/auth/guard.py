@@ -79,10 +79,12 @@ async def caller(request: Request) -> Principal:
         require_json_body(request)
         return ANONYMOUS
     token = bearer_token(request)
+    from_cookie = False
     # Reads also take the browser's session cookie (the pages and the API calls their scripts
     # make); a change never does, so a cookie cannot carry a change made from another site.
     if token is None and request.method == "GET":
         token = request.cookies.get(SESSION_COOKIE)
+        from_cookie = token is not None
         if token is None and policy.page:
             raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     if token is None:
@@ -92,7 +94,7 @@ async def caller(request: Request) -> Principal:
     try:
         principal = await context.verifier.verify(token)
     except TokenRejected as rejected:
-        if policy.page and bearer_token(request) is None:  # the session's token expired: sign in again
+        if policy.page and from_cookie:  # the session's token expired: sign in again
             raise LoginRequired(request.url.path + (f"?{request.url.query}" if request.url.query else "")) from rejected
         raise HTTPException(401, detail=f"Token refused: {rejected.reason}", headers=_challenge(rejected.reason)) from rejected
     except IssuerUnreachable as error:

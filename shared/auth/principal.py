@@ -18,6 +18,11 @@ class Role(StrEnum):
     AUDITOR = "auditor"
 
 
+def org_unit_covered(org_unit: str, *, org_units: frozenset[str], provinces: frozenset[str]) -> bool:
+    """An org unit is covered by itself, or by its province (a DOPA unit code starts with it)."""
+    return org_unit in org_units or org_unit[:2] in provinces
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str
@@ -41,7 +46,12 @@ class Principal:
     def covers_org_unit(self, org_unit: str | None) -> bool:
         if org_unit is None:
             return False
-        return self.everywhere or org_unit in self.org_units or org_unit[:2] in self.provinces
+        return self.everywhere or org_unit_covered(org_unit, org_units=self.org_units, provinces=self.provinces)
+
+    def office_of(self, province: str | None) -> bool:
+        """The provincial office that may change things in this province (cancel, transfer,
+        triage). Not covers_province: national reads every province but changes nothing."""
+        return Role.PROVINCIAL_OFFICE in self.roles and province is not None and province in self.provinces
 
     def works_for(self, agency: str | None, province: str | None) -> bool:
         """An agency officer's own referrals: their agency, in one of their provinces."""

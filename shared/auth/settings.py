@@ -31,6 +31,4 @@ class OidcSettings(BaseSettings):
     provinces_claim: str = Field(default="provinces")
     agency_claim: str = Field(default="agency")
     web_client_id: str = Field(default="songtor-web", description="Public client of the browser pages (PKCE).")
-    # Where the browser reaches the issuer, when it differs from `issuer` (e.g. inside compose).
-    browser_issuer: str | None = None
     http_timeout_seconds: float = Field(default=10.0, gt=0)
