@@ -15,7 +15,7 @@ from agency_adapters.models import AgencyReferral
 from agency_adapters.scope import Refusal
 from shared import ids
 from shared.catalog.outcomes import OutcomeCatalog
-from shared.contracts import AgencyPerson, ReferralAssignedV1
+from shared.contracts import AgencyPerson, ReferralAssignedV1, routed_from
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
 
@@ -72,6 +72,8 @@ async def move_referral(bench: Workbench, *, referral_id: str, move: Move, gate:
         if transferred_to is not None and move.to_agency is not None:
             continuation = _continuation(referral, to_agency=move.to_agency, new_id=transferred_to, at=now)
             add_to_outbox(session, topic=bench.topics.referral_assigned(move.to_agency), key=transferred_to, event=continuation)
+            # Intake learns where the referral went from this twin, without the person.
+            add_to_outbox(session, topic=bench.topics.referral_routed, key=transferred_to, event=routed_from(continuation))
         await session.commit()
     await bench.relay.flush_or_defer()
     return MoveAnswer(200, {"referral_id": referral_id, "status": move.status, "version": version,

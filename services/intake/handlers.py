@@ -1,6 +1,8 @@
 """Consumers that keep the intake's view of its referrals' statuses current.
 
-Thin: parse (FastStream + the contract model), then apply once through the inbox.
+Thin: parse (FastStream + the contract model), then apply once through the inbox. Least
+knowledge: intake learns where a referral went from `referral.routed`, which carries no personal
+data, never from the agencies' `referral.assigned.<agency>` topics (names, IDs, phones, addresses).
 """
 
 from faststream.kafka import KafkaBroker
@@ -8,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake import repository
-from shared.contracts import NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
+from shared.contracts import NeedUnroutableV1, ReferralRoutedV1, ReferralUpdatedV1
 from shared.db import apply_once
 from shared.kafka import reliable_subscriber_options
 from shared.settings import KafkaSettings
@@ -34,9 +36,9 @@ def register_status_handlers(
     def options(consumer: str) -> dict:
         return reliable_subscriber_options(group_id=kafka.group(consumer))
 
-    @broker.subscriber(*topics.all_assigned(), **options("intake.assigned"))
-    async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        await record("intake.assigned", event.event_id, transferred_from=event.transferred_from,
+    @broker.subscriber(topics.referral_routed, **options("intake.routed"))
+    async def on_referral_routed(event: ReferralRoutedV1) -> None:
+        await record("intake.routed", event.event_id, transferred_from=event.transferred_from,
                      referral_id=event.referral_id, status="assigned", version=ASSIGNED_VERSION, agency=event.agency)
 
     @broker.subscriber(topics.referral_updated, **options("intake.updated"))

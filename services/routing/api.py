@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from routing import repository, scope
-from routing.domain import PRODUCER, assignment_event, manual_decision
+from routing.domain import PRODUCER, announcements, assignment_event, manual_decision
 from routing.models import RoutingDecision
 from shared import ids
 from shared.agencies import Agency, Category
@@ -105,7 +105,8 @@ def routing_router(
                 envelope={"occurred_at": now, "correlation_id": row.intake_id, "producer": PRODUCER},
             )
             repository.record_triage(session, row=row, decision=decision, actor=actor, reason=triage.reason, at=now)
-            add_to_outbox(session, topic=topics.referral_assigned(triage.agency), key=row.referral_id, event=event)
+            for topic, announced in announcements(event, topics=topics):
+                add_to_outbox(session, topic=topic, key=row.referral_id, event=announced)
             await session.commit()
             answer = explanation_of(row)
         await relay.flush_or_defer()

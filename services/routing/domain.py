@@ -6,7 +6,15 @@ from datetime import datetime
 
 from shared import ids
 from shared.catalog import NeedCatalog, RouteDecision
-from shared.contracts import AgencyPerson, IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1
+from shared.contracts import (
+    AgencyPerson,
+    EventEnvelope,
+    IntakeSubmittedV1,
+    NeedUnroutableV1,
+    ReferralAssignedV1,
+    routed_from,
+)
+from shared.topics import Topics
 
 PRODUCER = "routing"
 UNROUTABLE_RULE = "unroutable"
@@ -67,6 +75,17 @@ def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: 
             )
         routed.append(Routed(referral_id, need.code, need.note, decision, event))
     return routed
+
+
+def announcements(
+    event: ReferralAssignedV1 | NeedUnroutableV1, *, topics: Topics
+) -> list[tuple[str, EventEnvelope]]:
+    """(topic, event) pairs that announce one decision, all keyed by its referral id. An
+    assignment goes to its agency's topic with the person, and its person-free twin to
+    `referral.routed` for those that need only the status (least knowledge)."""
+    if isinstance(event, NeedUnroutableV1):
+        return [(topics.referral_unroutable, event)]
+    return [(topics.referral_assigned(event.agency), event), (topics.referral_routed, routed_from(event))]
 
 
 def assignment_event(

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from routing import repository
-from routing.domain import route_intake
+from routing.domain import announcements, route_intake
 from shared.catalog import NeedCatalog
-from shared.contracts import IntakeSubmittedV1, ReferralAssignedV1
+from shared.contracts import IntakeSubmittedV1
 from shared.db import OutboxRelay, add_to_outbox, apply_once
 from shared.kafka import reliable_subscriber_options
 from shared.settings import KafkaSettings
@@ -40,13 +40,8 @@ def register_routing_handlers(
                 repository.add_decision(
                     session, routed=routed, intake=intake, catalog_version=catalog.version, decided_at=routed_at
                 )
-                event = routed.event
-                topic = (
-                    topics.referral_assigned(event.agency)
-                    if isinstance(event, ReferralAssignedV1)
-                    else topics.referral_unroutable
-                )
-                add_to_outbox(session, topic=topic, key=routed.referral_id, event=event)
+                for topic, event in announcements(routed.event, topics=topics):
+                    add_to_outbox(session, topic=topic, key=routed.referral_id, event=event)
 
         await apply_once(sessions, consumer="routing", event_id=intake.event_id, effect=effect)
         await relay.flush()

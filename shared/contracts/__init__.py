@@ -20,8 +20,10 @@ from shared.contracts.referral import (
     NeedUnroutableV1,
     ReferralAssignedV1,
     ReferralOverdueV1,
+    ReferralRoutedV1,
     ReferralStatus,
     ReferralUpdatedV1,
+    routed_from,
 )
 
 __all__ = [
@@ -36,8 +38,10 @@ __all__ = [
     "Person",
     "ReferralAssignedV1",
     "ReferralOverdueV1",
+    "ReferralRoutedV1",
     "ReferralStatus",
     "ReferralUpdatedV1",
     "ReportPublishedV1",
     "Source",
+    "routed_from",
 ]

@@ -5,6 +5,7 @@ names, so that the published contract can never drift from what the services rea
 test regenerates and compares it); every service also serves it at `GET /asyncapi.json`.
 """
 
+import inspect
 import json
 import sys
 from typing import Any
@@ -26,6 +27,7 @@ SCHEMA_REF = "#/components/schemas/{model}"
 KEY_FIELDS: dict[str, str] = {
     "intake.submitted": "intake_id",
     "referral.assigned": "referral_id",
+    "referral.routed": "referral_id",
     "referral.updated": "referral_id",
     "referral.unroutable": "referral_id",
     "referral.overdue": "referral_id",
@@ -71,13 +73,18 @@ def event_type_of(*, topic: str, prefix: str = "") -> str:
     return base.rsplit(".", 1)[0] if base.startswith("referral.assigned.") else base
 
 
+def _doc(model: type[BaseModel]) -> str:
+    # cleandoc, not strip: a docstring's indented lines would read as code blocks in Markdown.
+    return inspect.cleandoc(model.__doc__ or "")
+
+
 def _channel_id(topic: str) -> str:
     head, *rest = topic.replace("_", ".").split(".")
     return head + "".join(part.capitalize() for part in rest)
 
 
 def _channel_description(*, topic: str, model: type[EventEnvelope], topics: Topics) -> str:
-    text = (model.__doc__ or "").strip()
+    text = _doc(model)
     agency = topic.removeprefix(topics.prefix).removeprefix("referral.assigned.")
     if topic in topics.all_assigned():
         text += f" This channel carries the referrals of agency `{agency}` only; read it with that agency's own consumer group."
@@ -100,8 +107,8 @@ def _event_message(*, model: type[EventEnvelope], event_type: str) -> dict[str, 
     return {
         "name": model.__name__,
         "title": f"{event_type} v{model.model_fields['schema_version'].default}",
-        "summary": (model.__doc__ or "").strip().splitlines()[0],
-        "description": (model.__doc__ or "").strip(),
+        "summary": _doc(model).splitlines()[0],
+        "description": _doc(model),
         "contentType": "application/json",
         "headers": {
             "type": "object",
@@ -198,7 +205,9 @@ def build_asyncapi(*, topics: Topics | None = None, partitions: int = 3,
                 "Events are JSON; consumers are tolerant readers (ignore unknown fields); a breaking "
                 "change is a new schema_version on the same topic. Each agency reads its own "
                 "`referral.assigned.<agency>` topic with its own consumer group and reports "
-                "outcomes as `referral.updated`. A deployment may prefix every topic name."
+                "outcomes as `referral.updated`; `referral.routed` repeats each assignment without "
+                "the person, for readers that need only where a referral went (least knowledge). "
+                "A deployment may prefix every topic name."
             ),
         },
         "defaultContentType": "application/json",

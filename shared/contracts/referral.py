@@ -1,10 +1,12 @@
-"""Referral events v1: assigned to an agency, updated by it, or unroutable."""
+"""Referral events v1: assigned to an agency (with the person, and routed: without), updated by
+it, or unroutable."""
 
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import ids
 from shared.agencies import Agency, Category, WorkerType
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import Address
@@ -43,6 +45,57 @@ class ReferralAssignedV1(EventEnvelope):
     routing_rule: str = Field(description="The catalog rule that matched.", examples=["need:job_registration"])
     transferred_from: str | None = Field(
         default=None, description="The referral this one continues, when another agency transferred it."
+    )
+
+
+class ReferralRoutedV1(EventEnvelope):
+    """Where a referral went, without the person. Published on `referral.routed`, keyed by referral_id.
+
+    Published with every `referral.assigned` (same transaction, same key) so that a service that
+    only shows statuses, such as intake, needs no personal data: the `referral.assigned.<agency>`
+    topics carry the name, national ID, phone and address, and least knowledge keeps their
+    readers to the agency concerned. Hence no `person`, no `person_ref` and no `need_note` (free
+    text may hold personal data). Build it with `routed_from(assigned)`.
+    """
+
+    event_type: Literal["referral.routed"] = "referral.routed"
+    schema_version: Literal[1] = 1
+    referral_id: str = Field(
+        description="The referral the assignment announced (deterministic from intake id and need code).",
+        examples=["4b0e2f3c-8d7a-5e61-9c2b-1a3d5f7e9b10"],
+    )
+    intake_id: str = Field(description="The intake the need came from.", examples=["a2d9b3a4-6a0e-4c4e-9a57-1f2a3b4c5d6e"])
+    agency: Agency = Field(description="The agency it went to.", examples=["employment"])
+    need_code: str = Field(description="The need, as coded in the need catalog.", examples=["job_registration"])
+    category: Category = Field(description="Assistance category the forms count it under.", examples=["promote"])
+    catalog_version: str = Field(
+        description="Version of the need catalog that routed it ('transfer' for a transfer).", examples=["2026.11.1"]
+    )
+    routing_rule: str = Field(description="The catalog rule that matched (or manual, or transfer:<from>-><to>).",
+                              examples=["need:job_registration"])
+    transferred_from: str | None = Field(
+        default=None, description="The referral this one continues, when another agency transferred it.",
+        examples=["9c1d7e2a-5b3f-5a48-8e60-2f4b6d8a0c13"],
+    )
+
+
+def routed_from(assigned: ReferralAssignedV1) -> ReferralRoutedV1:
+    """The person-free twin of an assignment. Fields are copied one by one (never a dump of the
+    assignment) so that a field added to the assignment cannot leak here; the event id derives
+    from the assignment's, so a redelivered or replayed assignment yields the same routed event."""
+    return ReferralRoutedV1(
+        event_id=ids.derived_event_id(source_id=str(assigned.event_id), purpose="routed"),
+        occurred_at=assigned.occurred_at,
+        correlation_id=assigned.correlation_id,
+        producer=assigned.producer,
+        referral_id=assigned.referral_id,
+        intake_id=assigned.intake_id,
+        agency=assigned.agency,
+        need_code=assigned.need_code,
+        category=assigned.category,
+        catalog_version=assigned.catalog_version,
+        routing_rule=assigned.routing_rule,
+        transferred_from=assigned.transferred_from,
     )
 
 

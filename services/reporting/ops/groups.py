@@ -21,7 +21,7 @@ def known_groups(*, kafka: KafkaSettings) -> dict[str, tuple[str, ...]]:
     assigned = tuple(topics.all_assigned())
     reads: dict[str, tuple[str, ...]] = {
         "routing": (topics.intake_submitted,),
-        "intake.assigned": assigned,
+        "intake.routed": (topics.referral_routed,),  # least knowledge: statuses without the person
         "intake.updated": (topics.referral_updated,),
         "intake.unroutable": (topics.referral_unroutable,),
         "reporting.intakes": (topics.intake_submitted,),
