@@ -31,6 +31,11 @@ class Topics:
         return self._name("referral.updated")
 
     @property
+    def referral_routed(self) -> str:
+        """Where each referral went, without the person: what intake needs to show statuses."""
+        return self._name("referral.routed")
+
+    @property
     def referral_unroutable(self) -> str:
         return self._name("referral.unroutable")
 
@@ -49,6 +54,7 @@ class Topics:
         return [
             self.intake_submitted,
             *self.all_assigned(),
+            self.referral_routed,
             self.referral_updated,
             self.referral_unroutable,
             self.referral_overdue,
