@@ -24,7 +24,10 @@ from shared.db import create_tables, make_engine, session_factory
 from shared.contracts.asyncapi import build_asyncapi
 from shared.http import asyncapi_router, http_latency_middleware, ops_router
 from shared.http.limits import install_limits
-from shared.kafka import build_broker, ensure_topics
+from shared.kafka import build_broker
+from shared.kafka.connection import broker_security
+from shared.kafka.topic_check import check_topics
+from shared.kafka.topology import service_usage
 from shared.logs import configure_logging
 from shared.settings import ServiceSettings
 
@@ -57,7 +60,8 @@ class ServiceRuntime:
 def create_runtime(*, service: str, settings: ServiceSettings, tables: Sequence[Table] = ()) -> ServiceRuntime:
     registry = CollectorRegistry()
     broker = build_broker(
-        bootstrap_servers=settings.kafka.bootstrap_servers, service=service, registry=registry
+        bootstrap_servers=settings.kafka.bootstrap_servers, service=service, registry=registry,
+        security=broker_security(settings.kafka),
     )
     engine = make_engine(settings.database_url) if tables else None
     # Each service keeps the audit log of the personal data it serves, beside its own data.
@@ -95,11 +99,8 @@ def create_app(
             await create_tables(runtime.engine, runtime.tables)
         for step in runtime.on_start:
             await step()
-        await ensure_topics(
-            bootstrap_servers=settings.kafka.bootstrap_servers,
-            topics=settings.kafka.topics.all_topics(),
-            partitions=settings.kafka.partitions,
-        )
+        await check_topics(kafka=settings.kafka, names=list(service_usage(settings.kafka, runtime.service).checks),
+                           service=runtime.service)
         await runtime.broker.start()
         tasks = [asyncio.create_task(job(), name=f"{runtime.service}-background") for job in runtime.background]
         logger.info("%s started", runtime.service)

@@ -5,8 +5,9 @@ each service adds its own with its own prefix (INTAKE_, ROUTING_, AGENCY_, REPOR
 """
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth.settings import OidcSettings
@@ -18,12 +19,33 @@ DEVELOPMENT_ENVIRONMENTS = frozenset({"local", "test"})
 
 
 class KafkaSettings(BaseSettings):
+    """Where the broker is, who this process is on it, and the shape of the topics it expects.
+
+    Every service logs in with a principal of its own (docs/kafka-security.md): the password
+    comes from KAFKA_PASSWORD or, better, a file (KAFKA_PASSWORD_FILE) that a secret store mounts.
+    """
+
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
     bootstrap_servers: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
     topic_prefix: str = Field(default="", description="Namespace for every topic name.")
     group_prefix: str = Field(default="songtor.", description="Namespace for consumer groups.")
-    partitions: int = Field(default=3, ge=1, description="Partitions for topics this service creates.")
+    security_protocol: Literal["SASL_SSL", "SASL_PLAINTEXT", "SSL", "PLAINTEXT"] = Field(
+        default="SASL_SSL", description="SASL_SSL everywhere real; the others only for a broker that offers no better.")
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    username: str | None = Field(default=None, description="This process's principal, e.g. songtor-routing.")
+    password: SecretStr | None = Field(default=None, description="Its password; prefer password_file.")
+    password_file: Path | None = Field(default=None, description="A file holding the password (read at start).")
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle that signed the broker's certificate "
+                                    "(unset: the system's trust store).")
+    # The declaration of the topics (shared/kafka/topology.py): what the set-up creates and what a
+    # service checks at start.
+    partitions: int = Field(default=3, ge=1, description="Partitions of every event topic.")
+    replication_factor: int = Field(default=1, ge=1, description="Replicas of every topic (3 on a real cluster).")
+    min_insync_replicas: int = Field(default=1, ge=1, description="Replicas that must have a write (2 on a "
+                                     "real cluster).")
+    dead_letter_retention_days: int = Field(default=90, ge=1, description="How long a dead letter waits for its "
+                                            "re-drive before the broker deletes it.")
 
     @property
     def topics(self) -> Topics:
@@ -31,6 +53,16 @@ class KafkaSettings(BaseSettings):
 
     def group(self, name: str) -> str:
         return f"{self.group_prefix}{name}"
+
+    def secret(self) -> str | None:
+        """The password, from the file when one is named (read now, so a rotated file is used by the next
+        connection this process makes)."""
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"KAFKA_PASSWORD_FILE {self.password_file} cannot be read: {exc.strerror}") from exc
+        return self.password.get_secret_value() if self.password is not None else None
 
 
 class PrivacySettings(BaseSettings):

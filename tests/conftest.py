@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.identity import Identity, KeycloakForTests
-from tests.support.infrastructure import REPO, KafkaForTests, PostgresForTests
+from tests.support.infrastructure import REPO, KafkaCluster, KafkaForTests, PostgresForTests
 from tests.support.processes import ServiceProcess, free_port, service_env
 
 # The test process is a test environment: development defaults (the person_ref key) are allowed
@@ -21,12 +21,18 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
+def kafka_cluster() -> Iterator[KafkaCluster]:
+    """The secured test broker (SASL_SSL, SCRAM, ACLs) and the logins to it."""
     kafka = KafkaForTests()
     try:
         yield kafka.start()
     finally:
         kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_cluster: KafkaCluster) -> str:
+    return kafka_cluster.bootstrap
 
 
 @pytest.fixture(scope="session")
@@ -47,13 +53,16 @@ def postgres() -> PostgresForTests:
 
 
 @pytest.fixture
-def kafka_env(kafka_bootstrap: str, identity: Identity) -> dict[str, str]:
-    """Topic and group namespaces of this test alone, so tests never read each other's messages;
-    and the issuer every service trusts."""
+def kafka_env(kafka_cluster: KafkaCluster, identity: Identity) -> dict[str, str]:
+    """Topic and group namespaces of this test alone, so tests never read each other's messages,
+    laid down by the project's set-up (topics and ACLs); the broker's CA; and the issuer every
+    service trusts. Each service adds its own login (tests.support.processes.service_env)."""
     run = f"t{uuid.uuid4().hex[:8]}"
+    kafka_cluster.provision(topic_prefix=f"{run}.", group_prefix=f"{run}.", partitions=3)
     return {
         "SONGTOR_OIDC_ISSUER": identity.issuer,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap,
+        "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
         "KAFKA_TOPIC_PREFIX": f"{run}.",
         "KAFKA_GROUP_PREFIX": f"{run}.",
         "KAFKA_PARTITIONS": "3",

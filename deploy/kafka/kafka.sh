@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka (KRaft, broker+controller in one JVM) for
 # development and tests, run straight from Maven Central jars: no Docker, no
-# tarball download, only Java 17+ and Maven.
+# tarball download, only Java 17+, Maven and openssl.
+#
+# Secured like a real cluster (docs/kafka-security.md):
+#   client listener     SASL_SSL, SCRAM-SHA-512, TLS from a local CA made here
+#   inter-broker        SASL_SSL, SCRAM-SHA-512 as songtor-broker (own port)
+#   controller          SASL_PLAINTEXT, PLAIN as songtor-controller, loopback only
+#                       (KRaft controllers cannot use SCRAM: its credentials live in
+#                       the metadata the controller serves)
+#   StandardAuthorizer, allow.everyone.if.no.acl.found=false, no auto-created topics.
+# The broker knows only its super users (songtor-admin, -broker, -controller); the
+# topics, the other principals and their ACLs are laid down by the set-up:
+#   python -m shared.kafka.provision (see `provision` below).
 #
 # Usage (from anywhere):
-#   deploy/kafka/kafka.sh fetch                      download jars into deploy/kafka/.libs (skipped when up to date)
-#   deploy/kafka/kafka.sh start [--topics-file FILE] fetch, format storage (first time), start, wait until
-#                                                    the broker answers, create topics from FILE; prints
-#                                                    the bootstrap address (127.0.0.1:PORT) on stdout.
-#                                                    Already running → no-op apart from creating topics.
-#   deploy/kafka/kafka.sh create-topics [FILE]       create missing topics listed in FILE (default: stdin)
-#   deploy/kafka/kafka.sh status                     exit 0 and print the bootstrap address if up and answering
-#   deploy/kafka/kafka.sh stop                       SIGTERM, wait up to 30 s, then SIGKILL
-#   deploy/kafka/kafka.sh reset                      stop and delete the data dir
+#   deploy/kafka/kafka.sh fetch       download jars into deploy/kafka/.libs (skipped when up to date)
+#   deploy/kafka/kafka.sh start       fetch, make the CA and secrets, format storage (first time),
+#                                     start, wait until the broker answers; prints the bootstrap
+#                                     address (127.0.0.1:PORT) on stdout. Already running: no-op.
+#   deploy/kafka/kafka.sh status      exit 0 and print the bootstrap address if up and answering
+#   deploy/kafka/kafka.sh stop        SIGTERM, wait up to 30 s, then SIGKILL
+#   deploy/kafka/kafka.sh reset       stop and delete the data dir (secrets and CA included)
 #
-# Topics file: one topic per line, optional second column = partition count
-# (default $KAFKA_PARTITIONS); blank lines and lines starting with # are ignored.
-#     songs.uploaded
-#     songs.tagged 6
+# Files in the data dir a client needs:
+#   tls/ca.pem                         the CA to trust (KAFKA_SSL_CAFILE)
+#   secrets/<principal>.password       one password per principal, mode 0600; kafka.sh writes
+#                                      the super users', the set-up writes the others'
+#   admin.properties                   Kafka CLI tools' client config as songtor-admin
 #
 # Environment (all optional):
 #   KAFKA_PORT=9092                       client listener, 127.0.0.1 only
 #   KAFKA_CONTROLLER_PORT=KAFKA_PORT+1    KRaft controller listener
-#   KAFKA_PARTITIONS=3                    default partitions (auto-created and create-topics)
+#   KAFKA_BROKER_PORT=KAFKA_PORT+2        inter-broker listener
+#   KAFKA_PARTITIONS=3                    num.partitions (topics themselves come from the set-up)
 #   KAFKA_DATA_DIR=<repo>/.data/kafka     data, server.log, kafka.pid, generated server.properties
 #   KAFKA_HEAP=512m                       broker -Xmx
 #   KAFKA_START_TIMEOUT=60                seconds to wait for the broker to answer
@@ -30,6 +41,7 @@
 #
 # Only stdout carries results (the bootstrap address, status); progress and
 # errors go to stderr, so `BOOTSTRAP=$(deploy/kafka/kafka.sh start)` works.
+# Passwords are never printed.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,6 +53,7 @@ STAMP="$LIBS/.pom.sha256"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_BROKER_PORT="${KAFKA_BROKER_PORT:-$((KAFKA_PORT + 2))}"
 KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-3}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$REPO_ROOT/.data/kafka}"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
@@ -58,6 +71,11 @@ LOG_DIRS="$KAFKA_DATA_DIR/logs"   # Kafka's "log.dirs": partitions + KRaft metad
 # Marks a data dir as ours, so `reset` never rm -rf's a directory someone
 # pointed KAFKA_DATA_DIR at by mistake.
 MARKER="$KAFKA_DATA_DIR/.songtor-kafka"
+TLS_DIR="$KAFKA_DATA_DIR/tls"
+SECRETS_DIR="$KAFKA_DATA_DIR/secrets"
+ADMIN_PROPS="$KAFKA_DATA_DIR/admin.properties"
+# The super users: the set-up (admin), the broker to itself, the broker to its controller.
+SUPER_USERS=(songtor-admin songtor-broker songtor-controller)
 
 if [[ -n "${JAVA:-}" ]]; then :
 elif [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"
@@ -67,7 +85,7 @@ fi
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_PARTITIONS KAFKA_START_TIMEOUT; do
+for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_BROKER_PORT KAFKA_PARTITIONS KAFKA_START_TIMEOUT; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 
@@ -122,11 +140,11 @@ kafka_tool() {
     -cp "$LIBS/*" "$@"
 }
 
-# TopicCommand with short client timeouts (tools-admin.properties), so a dead
-# broker makes it fail in seconds instead of the 60 s AdminClient default.
+# TopicCommand as songtor-admin with short client timeouts (admin.properties), so
+# a dead broker makes it fail in seconds instead of the 60 s AdminClient default.
 topic_cmd() {
   kafka_tool org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "$BOOTSTRAP" --command-config "$HERE/tools-admin.properties" "$@"
+    --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_PROPS" "$@"
 }
 
 # ------------------------------------------------------------- process ----
@@ -171,7 +189,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 broker_answers() { port_open "$KAFKA_PORT" && topic_cmd --list >/dev/null 2>&1; }
 
 # The port this data dir's broker was configured with, from its server.properties.
-configured_port() { sed -n 's#^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\),.*#\1#p' "$PROPS" 2>/dev/null; }
+configured_port() { sed -n 's#^listeners=CLIENT://127\.0\.0\.1:\([0-9]*\),.*#\1#p' "$PROPS" 2>/dev/null; }
 
 # Last lines written since the most recent start (kafka.sh writes a "===="
 # marker line into server.log before each start).
@@ -234,22 +252,123 @@ wait_until_ready() {  # pid [kill-on-timeout]
 
 # ------------------------------------------------------------- config -----
 
+# ------------------------------------------------------- secrets, TLS -----
+
+secret_file() { echo "$SECRETS_DIR/$1.password"; }
+
+# A random password per super user, made once per data dir (hex: safe inside the
+# JAAS strings of server.properties). The set-up makes the other principals'.
+ensure_secrets() {
+  mkdir -p "$SECRETS_DIR"
+  chmod 700 "$SECRETS_DIR"
+  local user file
+  for user in "${SUPER_USERS[@]}"; do
+    file="$(secret_file "$user")"
+    [[ -s "$file" ]] && continue
+    (umask 077; openssl rand -hex 24 >"$file")
+  done
+}
+
+secret() { tr -d '\n' <"$(secret_file "$1")"; }
+
+# A CA of this data dir alone and a broker certificate it signs (SAN 127.0.0.1 and
+# localhost), so clients verify the broker instead of trusting any TLS peer. The
+# CA's key is deleted once it has signed: it can sign nothing else.
+make_tls_material() (
+  cd "$TLS_DIR" || exit 1
+  umask 077
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.pem \
+    -subj "/CN=Songtor local Kafka CA $(basename "$KAFKA_DATA_DIR")" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" || exit 1
+  openssl req -newkey rsa:2048 -nodes -sha256 -keyout broker.key -out broker.csr -subj "/CN=localhost" || exit 1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >broker.ext
+  openssl x509 -req -sha256 -days 825 -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -extfile broker.ext -out broker.pem || exit 1
+  openssl rand -hex 24 >keystore.password || exit 1
+  openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+    -out broker.p12 -passout "file:keystore.password" || exit 1
+  rm -f ca.key ca.srl broker.key broker.csr broker.ext
+  chmod 644 ca.pem
+)
+
+ensure_tls() {
+  [[ -s "$TLS_DIR/broker.p12" && -s "$TLS_DIR/ca.pem" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  log "making a local CA and the broker's certificate in $TLS_DIR"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  # errexit does not hold inside a tested command, so every step checks itself.
+  local out
+  if ! out="$(make_tls_material 2>&1)"; then
+    echo "$out" >&2
+    die "could not make the TLS material in $TLS_DIR"
+  fi
+}
+
+# Client config of the Kafka CLI tools, as songtor-admin (mode 0600: it holds the password).
+write_admin_properties() {
+  (umask 077; cat >"$ADMIN_PROPS" <<EOF
+# Generated by deploy/kafka/kafka.sh: the Kafka CLI tools as songtor-admin.
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="songtor-admin" password="$(secret songtor-admin)";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+# Short timeouts so that probing a broker that is down or still starting fails
+# within seconds (kafka.sh retries) instead of after the 60 s default.
+request.timeout.ms=5000
+default.api.timeout.ms=8000
+EOF
+  )
+}
+
+# ------------------------------------------------------------- config -----
+
 # Regenerated on every start, so env changes (partitions, ports) take effect.
+# Mode 0600: it holds the broker's and controller's passwords.
 write_server_properties() {
-  cat >"$PROPS" <<EOF
+  local controller_pw
+  controller_pw="$(secret songtor-controller)"
+  (umask 077; cat >"$PROPS" <<EOF
 # Generated by deploy/kafka/kafka.sh on every start -- edit the script, not this file.
-# Single KRaft node acting as broker and controller, local tests only.
+# Single KRaft node acting as broker and controller, local development and tests.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listeners=CLIENT://127.0.0.1:$KAFKA_PORT,BROKER://127.0.0.1:$KAFKA_BROKER_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=CLIENT://127.0.0.1:$KAFKA_PORT,BROKER://127.0.0.1:$KAFKA_BROKER_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+inter.broker.listener.name=BROKER
+listener.security.protocol.map=CLIENT:SASL_SSL,BROKER:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
 log.dirs=$LOG_DIRS
 
-auto.create.topics.enable=true
+# Authentication. Clients and the broker itself: SCRAM-SHA-512 over TLS.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.broker.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="songtor-broker" password="$(secret songtor-broker)";
+# The controller listener: PLAIN (SCRAM credentials are metadata the controller itself serves),
+# bound to the loopback interface only.
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="songtor-controller" password="$controller_pw" user_songtor-controller="$controller_pw";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/broker.p12
+ssl.keystore.password=$(tr -d '\n' <"$TLS_DIR/keystore.password")
+ssl.key.password=$(tr -d '\n' <"$TLS_DIR/keystore.password")
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+# A client whose password was rotated keeps no session past this: it must log in again.
+connections.max.reauth.ms=600000
+
+# Authorization: nothing is allowed that an ACL does not allow.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:songtor-admin;User:songtor-broker;User:songtor-controller
+
+# Topics come from the set-up's declaration (shared/kafka/topology.py), never from a client.
+auto.create.topics.enable=false
 num.partitions=$KAFKA_PARTITIONS
 
 # One node: every replication factor / min ISR must be 1, or internal topics
@@ -267,48 +386,33 @@ share.coordinator.state.topic.min.isr=1
 # not after the default 3 s wait for more group members.
 group.initial.rebalance.delay.ms=0
 EOF
+  )
 }
 
 # Format once per data dir: --standalone makes this node the sole KRaft
 # voter; the cluster id is random (one per data dir, kept across restarts).
 format_storage_if_needed() {
+  if [[ -f "$LOG_DIRS/meta.properties" && ! -e "$KAFKA_DATA_DIR/.secured" ]]; then
+    # Formatted by a kafka.sh from before authentication: its metadata has no SCRAM
+    # users, so no one could log in. Local data only; start it afresh.
+    log "$LOG_DIRS predates authentication: deleting it and formatting afresh"
+    rm -rf "$LOG_DIRS"
+  fi
   [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
   local cluster_id
   cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid)"
   log "formatting $LOG_DIRS (cluster id $cluster_id)"
   local out
+  # The SCRAM credentials of the admin and the broker must exist before the broker
+  # can authenticate anyone, itself included: they go into the first metadata.
   if ! out="$(kafka_tool kafka.tools.StorageTool format --standalone --ignore-formatted \
-                -t "$cluster_id" -c "$PROPS" 2>&1)"; then
+                -t "$cluster_id" -c "$PROPS" \
+                --add-scram "SCRAM-SHA-512=[name=songtor-admin,password=$(secret songtor-admin)]" \
+                --add-scram "SCRAM-SHA-512=[name=songtor-broker,password=$(secret songtor-broker)]" 2>&1)"; then
     echo "$out" >&2
     die "formatting $LOG_DIRS failed"
   fi
-}
-
-# ------------------------------------------------------------- topics -----
-
-# Reads "topic [partitions]" lines on stdin; creates the missing ones.
-create_topics_from_stdin() {
-  local existing name parts rest failed=0
-  existing="$(topic_cmd --list)" || die "cannot list topics on $BOOTSTRAP (is the broker running?)"
-  while IFS=$' \t\r' read -r name parts rest || [[ -n "$name" ]]; do
-    [[ -z "$name" || "$name" == \#* ]] && continue
-    parts="${parts:-$KAFKA_PARTITIONS}"
-    [[ "$parts" =~ ^[1-9][0-9]*$ ]] || die "bad partition count '$parts' for topic '$name'"
-    if grep -qxF -- "$name" <<<"$existing"; then
-      continue
-    fi
-    # One JVM per topic (TopicCommand creates one topic per call), but only
-    # for topics that are actually missing, so re-running is cheap.
-    # --if-not-exists: a producer may auto-create it in the meantime.
-    if topic_cmd --create --if-not-exists --topic "$name" \
-         --partitions "$parts" --replication-factor 1 >/dev/null; then
-      log "created topic $name ($parts partitions)"
-    else
-      log "failed to create topic $name"
-      failed=1
-    fi
-  done
-  return "$failed"
+  touch "$KAFKA_DATA_DIR/.secured"
 }
 
 # ----------------------------------------------------------- commands -----
@@ -326,16 +430,7 @@ take_lock() {
 cmd_fetch() { fetch; }
 
 cmd_start() {
-  local topics_file=""
-  while (($#)); do
-    case "$1" in
-      --topics-file) [[ $# -ge 2 ]] || die "--topics-file needs a file"; topics_file="$2"; shift 2 ;;
-      --topics-file=*) topics_file="${1#*=}"; shift ;;
-      *) die "start: unknown argument '$1'" ;;
-    esac
-  done
-  [[ -z "$topics_file" || -r "$topics_file" ]] || die "cannot read topics file '$topics_file'"
-
+  (($# == 0)) || die "start: unknown argument '$1' (topics come from python -m shared.kafka.provision)"
   require_java
   fetch
 
@@ -350,14 +445,17 @@ cmd_start() {
     log "already running (pid $pid)"
   else
     rm -f "$PID_FILE"
-    if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT"; then
-      die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT on 127.0.0.1 is already in use by another process (not a broker for $KAFKA_DATA_DIR); set KAFKA_PORT"
+    if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT" || port_open "$KAFKA_BROKER_PORT"; then
+      die "port $KAFKA_PORT, $KAFKA_CONTROLLER_PORT or $KAFKA_BROKER_PORT on 127.0.0.1 is already in use by another process (not a broker for $KAFKA_DATA_DIR); set KAFKA_PORT"
     fi
     mkdir -p "$KAFKA_DATA_DIR"
     if [[ ! -e "$MARKER" && -n "$(ls -A "$KAFKA_DATA_DIR")" ]]; then
       die "$KAFKA_DATA_DIR is not empty and was not created by kafka.sh; refusing to use it"
     fi
     touch "$MARKER"
+    ensure_secrets
+    ensure_tls
+    write_admin_properties
     write_server_properties
     format_storage_if_needed
 
@@ -391,21 +489,7 @@ cmd_start() {
     log "started (pid $pid)"
   fi
 
-  if [[ -n "$topics_file" ]]; then
-    create_topics_from_stdin <"$topics_file"
-  fi
   echo "$BOOTSTRAP"
-}
-
-cmd_create_topics() {
-  require_java
-  fetch
-  if (($#)); then
-    [[ -r "$1" ]] || die "cannot read topics file '$1'"
-    create_topics_from_stdin <"$1"
-  else
-    create_topics_from_stdin
-  fi
 }
 
 cmd_stop() {
@@ -447,7 +531,6 @@ cmd="${1:-}"
 case "$cmd" in
   fetch) cmd_fetch "$@" ;;
   start) take_lock; cmd_start "$@" ;;
-  create-topics) cmd_create_topics "$@" ;;
   stop) take_lock; cmd_stop ;;
   status) cmd_status ;;
   reset) take_lock; cmd_reset ;;

@@ -1,6 +1,5 @@
 """Kafka helpers shared by every service: broker factory, dead-letter middleware, topic admin."""
 
-from shared.kafka.admin import ensure_topics
 from shared.kafka.broker import build_broker, reliable_subscriber_options
 from shared.kafka.dead_letter import DeadLetterMiddleware, DeadLetterHeaders
 
@@ -8,6 +7,5 @@ __all__ = [
     "DeadLetterHeaders",
     "DeadLetterMiddleware",
     "build_broker",
-    "ensure_topics",
     "reliable_subscriber_options",
 ]

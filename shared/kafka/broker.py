@@ -6,6 +6,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.middlewares import AckPolicy
+from faststream.security import BaseSecurity
 from prometheus_client import CollectorRegistry
 
 from shared.kafka.correlation import CorrelationMiddleware
@@ -18,6 +19,7 @@ def build_broker(
     service: str,
     registry: CollectorRegistry,
     logger: logging.Logger | None = None,
+    security: BaseSecurity | None = None,
 ) -> KafkaBroker:
     """A broker whose producer is idempotent (acks=all) and whose consumers dead-letter poison.
 
@@ -36,6 +38,7 @@ def build_broker(
         middlewares=(CorrelationMiddleware, dead_letters, prometheus),
         logger=logger or logging.getLogger(f"songtor.{service}.kafka"),
         graceful_timeout=15.0,
+        security=security,
     )
 
 

@@ -36,7 +36,7 @@ def office() -> dict[str, str]:
 
 
 async def test_an_assignment_delivered_twice_is_stored_and_announced_once(kafka_env, database_url):
-    settings = AgencySettings(database_url=database_url("agency"), kafka=kafka_settings(kafka_env), oidc=OIDC)
+    settings = AgencySettings(database_url=database_url("agency"), kafka=kafka_settings(kafka_env, service="agency-adapters"), oidc=OIDC)
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     assigned = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=datetime.now(UTC))[0].event
     payload = assigned.model_dump_json().encode()
@@ -58,7 +58,7 @@ async def test_an_assignment_delivered_twice_is_stored_and_announced_once(kafka_
 
 
 async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env, database_url):
-    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env), oidc=OIDC)
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env, service="reporting"), oidc=OIDC)
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     intake = intake_event(received_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
     routed = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
@@ -86,7 +86,7 @@ async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env,
 async def test_the_outbox_relay_publishes_rows_a_crash_left_pending(kafka_env, database_url):
     from prometheus_client import CollectorRegistry
 
-    from shared.kafka import ensure_topics
+    from shared.kafka.connection import broker_security
 
     engine = make_engine(database_url("outbox"))
     await create_tables(engine, [OutboxMessage.__table__])
@@ -97,8 +97,8 @@ async def test_the_outbox_relay_publishes_rows_a_crash_left_pending(kafka_env, d
         await session.commit()  # ...and the process "dies" before publishing
 
     bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
-    await ensure_topics(bootstrap_servers=bootstrap, topics=[topics.intake_submitted], partitions=1)
-    broker = build_broker(bootstrap_servers=bootstrap, service="test", registry=CollectorRegistry())
+    broker = build_broker(bootstrap_servers=bootstrap, service="test", registry=CollectorRegistry(),
+                          security=broker_security(kafka_settings(kafka_env, service="intake")))
     await broker.start()
     try:
         relay = OutboxRelay(engine=engine, broker=broker)
@@ -119,7 +119,7 @@ async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_
     from tests.support.examples import intake_for, thai_national_id
     import random
 
-    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env), oidc=OIDC)
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env, service="reporting"), oidc=OIDC)
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
     rng = random.Random(7)

@@ -12,7 +12,9 @@ from intake.submission import IntakeDesk, Submission, submit_many
 from shared.catalog import default_catalog
 from shared.db import OutboxRelay, create_tables, make_engine, session_factory
 from shared.kafka import build_broker
+from shared.kafka.connection import broker_security
 from shared.topics import Topics
+from tests.support.in_process import kafka_settings
 from tests.support.examples import contract_example
 
 pytestmark = pytest.mark.integration
@@ -23,7 +25,9 @@ CLERK = Submitter("clerk-6406-subject", org_units=frozenset({"6406"}))
 async def test_a_person_listed_twice_in_one_batch_is_referred_once(database_url, kafka_env):
     engine = make_engine(database_url("intake"))
     await create_tables(engine, TABLES)
-    broker = build_broker(bootstrap_servers=kafka_env["KAFKA_BOOTSTRAP_SERVERS"], service="test", registry=CollectorRegistry())
+    login = kafka_settings(kafka_env, service="intake")
+    broker = build_broker(bootstrap_servers=login.bootstrap_servers, service="test", registry=CollectorRegistry(),
+                          security=broker_security(login))
     await broker.start()
     desk = IntakeDesk(
         catalog=default_catalog(), sessions=session_factory(engine), relay=OutboxRelay(engine=engine, broker=broker),

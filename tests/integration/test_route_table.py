@@ -174,15 +174,17 @@ SHEET_HEADER = "source,org_unit,reported_by,national_id,full_name,worker_type,su
 
 @contextlib.asynccontextmanager
 async def four_services(tmp_path, kafka_env):  # noqa: ANN001, ANN201
-    kafka = kafka_settings(kafka_env)
+    def kafka(service: str):  # noqa: ANN202 - each service logs in as itself
+        return kafka_settings(kafka_env, service=service)
+
     oidc = OidcSettings(issuer=ISSUER.issuer)
     webhook = {"employment": {"url": "http://127.0.0.1:9/never", "secret": "s" * 32}}
     apps = {
-        "reporting": reporting_app(ReportingSettings(database_url=f"sqlite:///{tmp_path}/r.db", kafka=kafka, oidc=oidc)),
-        "agency-adapters": agency_app(AgencySettings(database_url=f"sqlite:///{tmp_path}/a.db", kafka=kafka, oidc=oidc,
+        "reporting": reporting_app(ReportingSettings(database_url=f"sqlite:///{tmp_path}/r.db", kafka=kafka("reporting"), oidc=oidc)),
+        "agency-adapters": agency_app(AgencySettings(database_url=f"sqlite:///{tmp_path}/a.db", kafka=kafka("agency-adapters"), oidc=oidc,
                                                      webhooks=webhook)),
-        "routing": routing_app(RoutingSettings(database_url=f"sqlite:///{tmp_path}/g.db", kafka=kafka, oidc=oidc)),
-        "intake": intake_app(IntakeSettings(database_url=f"sqlite:///{tmp_path}/i.db", kafka=kafka, oidc=oidc)),
+        "routing": routing_app(RoutingSettings(database_url=f"sqlite:///{tmp_path}/g.db", kafka=kafka("routing"), oidc=oidc)),
+        "intake": intake_app(IntakeSettings(database_url=f"sqlite:///{tmp_path}/i.db", kafka=kafka("intake"), oidc=oidc)),
     }
     async with contextlib.AsyncExitStack() as stack:
         clients = {name: await stack.enter_async_context(running(ISSUER.trust(app))) for name, app in apps.items()}

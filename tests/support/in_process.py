@@ -6,16 +6,17 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
+from shared.kafka.topology import SERVICE_PRINCIPALS
 from shared.settings import KafkaSettings
+from tests.support.infrastructure import cluster
 
 
-def kafka_settings(kafka_env: dict[str, str]) -> KafkaSettings:
-    return KafkaSettings(
-        bootstrap_servers=kafka_env["KAFKA_BOOTSTRAP_SERVERS"],
-        topic_prefix=kafka_env["KAFKA_TOPIC_PREFIX"],
-        group_prefix=kafka_env["KAFKA_GROUP_PREFIX"],
-        partitions=int(kafka_env["KAFKA_PARTITIONS"]),
-    )
+def kafka_settings(kafka_env: dict[str, str], *, service: str) -> KafkaSettings:
+    """The test's namespace, logged in as the service's own principal."""
+    kafka = cluster().login(SERVICE_PRINCIPALS[service], topic_prefix=kafka_env["KAFKA_TOPIC_PREFIX"],
+                            group_prefix=kafka_env["KAFKA_GROUP_PREFIX"])
+    kafka.partitions = int(kafka_env["KAFKA_PARTITIONS"])
+    return kafka
 
 
 @contextlib.asynccontextmanager

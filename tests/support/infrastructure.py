@@ -1,14 +1,20 @@
 """The real components the integration tests run against.
 
-Kafka: `KAFKA_BOOTSTRAP_SERVERS` when set; else testcontainers when a Docker engine answers;
-else the project's own broker script (deploy/kafka/kafka.sh). PostgreSQL: `SONGTOR_TEST_PG_URL`
-when set, else the project's script (deploy/postgres/pg.sh), which installs it if absent.
-Nothing here skips: a component that cannot be had fails the tests that need it, loudly.
+Kafka: the project's own broker script (deploy/kafka/kafka.sh), secured as in production (SASL_SSL,
+SCRAM, ACLs), laid out by the project's own set-up (shared.kafka.provision) for each test's
+namespace; every service logs in as its own principal with only its own ACLs. PostgreSQL:
+`SONGTOR_TEST_PG_URL` when set, else the project's script (deploy/postgres/pg.sh), which installs
+it if absent. Nothing here skips: a component that cannot be had fails the tests that need it, loudly.
 """
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+
+from shared.kafka.provision import SetupSettings, apply
+from shared.kafka.topology import SETUP_PRINCIPAL
+from shared.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
@@ -32,50 +38,71 @@ def _run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: int = 60
     return result.stdout
 
 
-def _docker_answers() -> bool:
-    try:
-        import docker
+@dataclass(frozen=True)
+class KafkaCluster:
+    """The test broker and what a client needs to log in to it."""
 
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "no engine here"
-        return False
+    bootstrap: str
+    data_dir: Path
+
+    @property
+    def ca_file(self) -> Path:
+        return self.data_dir / "tls" / "ca.pem"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    def password_file(self, principal: str) -> Path:
+        return self.secrets_dir / f"{principal}.password"
+
+    def login(self, principal: str, **namespace: str) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.bootstrap, ssl_cafile=self.ca_file, username=principal,
+                             password_file=self.password_file(principal), **namespace)
+
+    def harness(self, **namespace: str) -> KafkaSettings:
+        """The set-up's own login: what the tests use to look at topics from outside (or to put
+        bytes on one) — the only one that may touch every topic."""
+        return self.login(SETUP_PRINCIPAL, **namespace)
+
+    def provision(self, *, topic_prefix: str, group_prefix: str, partitions: int) -> None:
+        """Lay the declaration down for one namespace, as `make run` and compose do for theirs."""
+        kafka = self.harness(topic_prefix=topic_prefix, group_prefix=group_prefix)
+        kafka.partitions = partitions
+        apply(SetupSettings(secrets_dir=self.secrets_dir, generate_passwords=True, kafka=kafka))
+
+
+# Set by KafkaForTests.start(): tests/support/kafka_io reads topics as the harness.
+CLUSTER: KafkaCluster | None = None
+
+
+def cluster() -> KafkaCluster:
+    if CLUSTER is None:
+        raise InfrastructureError("the test broker is not started (use the kafka_bootstrap fixture)")
+    return CLUSTER
 
 
 class KafkaForTests:
-    """Starts (or finds) a broker once per test session."""
+    """Starts (or finds) the secured broker once per test session."""
 
     def __init__(self) -> None:
-        self.bootstrap: str | None = None
-        self._container = None
+        self._env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(TEST_DATA / "kafka")}
         self._started_script = False
 
-    def start(self) -> str:
-        if from_env := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            self.bootstrap = from_env
-        elif _docker_answers():
-            from testcontainers.kafka import KafkaContainer
-
-            self._container = KafkaContainer("apache/kafka:4.3.1").with_kraft()
-            self._container.start()
-            self.bootstrap = self._container.get_bootstrap_server()
-        else:
-            env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(TEST_DATA / "kafka")}
-            # A broker another test session already runs is shared, and left running for it.
-            already_running = subprocess.run(
-                ["bash", str(KAFKA_SCRIPT), "status"], env={**os.environ, **env}, capture_output=True, check=False
-            ).returncode == 0
-            _run(["bash", str(KAFKA_SCRIPT), "start"], env=env)
-            self._started_script = not already_running
-            self.bootstrap = f"127.0.0.1:{TEST_KAFKA_PORT}"
-        return self.bootstrap
+    def start(self) -> KafkaCluster:
+        global CLUSTER
+        # A broker another test session already runs is shared, and left running for it.
+        already_running = subprocess.run(
+            ["bash", str(KAFKA_SCRIPT), "status"], env={**os.environ, **self._env}, capture_output=True, check=False
+        ).returncode == 0
+        _run(["bash", str(KAFKA_SCRIPT), "start"], env=self._env)
+        self._started_script = not already_running
+        CLUSTER = KafkaCluster(bootstrap=f"127.0.0.1:{TEST_KAFKA_PORT}", data_dir=TEST_DATA / "kafka")
+        return CLUSTER
 
     def stop(self) -> None:
-        if self._container is not None:
-            self._container.stop()
         if self._started_script:
-            env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(TEST_DATA / "kafka")}
-            _run(["bash", str(KAFKA_SCRIPT), "stop"], env=env)
+            _run(["bash", str(KAFKA_SCRIPT), "stop"], env=self._env)
 
 
 class PostgresForTests:

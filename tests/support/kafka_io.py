@@ -1,13 +1,23 @@
-"""Raw Kafka access for tests: put bytes on a topic, read what a topic holds."""
+"""Raw Kafka access for tests: put bytes on a topic, read what a topic holds — as the set-up's
+login, the one that may touch every topic (the services under test use their own)."""
 
 import asyncio
 import json
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.kafka.connection import client_options
+from tests.support.infrastructure import cluster
+
+
+def _harness(bootstrap: str) -> dict:
+    options = client_options(cluster().harness())
+    options["bootstrap_servers"] = bootstrap
+    return options
+
 
 async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**_harness(bootstrap), enable_idempotence=True)
     await producer.start()
     try:
         for key, value in messages:
@@ -19,7 +29,7 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None,
 async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0) -> list:
     """Read from the beginning until `expect` records arrived or `timeout` passed."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+        topic, **_harness(bootstrap), auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     records = []

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.infrastructure import REPO
+from shared.kafka.topology import SERVICE_PRINCIPALS
+from tests.support.infrastructure import REPO, cluster
 
 SERVICE_MODULES = {
     "intake": ("intake", "INTAKE_"),
@@ -19,6 +20,17 @@ SERVICE_MODULES = {
     "agency-adapters": ("agency_adapters", "AGENCY_"),
     "reporting": ("reporting", "REPORTING_"),
 }
+
+
+def kafka_login(service: str) -> dict[str, str]:
+    """The service's own principal on the test broker (and the ops view's, for reporting)."""
+    kafka = cluster()
+    principal = SERVICE_PRINCIPALS[service]
+    env = {"KAFKA_USERNAME": principal, "KAFKA_PASSWORD_FILE": str(kafka.password_file(principal))}
+    if service == "reporting":
+        ops = SERVICE_PRINCIPALS["ops"]
+        env |= {"REPORTING_OPS_KAFKA_USERNAME": ops, "REPORTING_OPS_KAFKA_PASSWORD_FILE": str(kafka.password_file(ops))}
+    return env
 
 
 def free_port() -> int:
@@ -98,7 +110,7 @@ class ServiceProcess:
 
 def service_env(*, name: str, port: int, database_url: str, kafka_env: dict[str, str]) -> dict[str, str]:
     _module, prefix = SERVICE_MODULES[name]
-    env = {f"{prefix}HTTP_PORT": str(port), **kafka_env, "SONGTOR_ENVIRONMENT": "test"}
+    env = {f"{prefix}HTTP_PORT": str(port), **kafka_env, **kafka_login(name), "SONGTOR_ENVIRONMENT": "test"}
     if database_url:
         env[f"{prefix}DATABASE_URL"] = database_url
     return env
