@@ -22,6 +22,8 @@
 #   deploy/kafka/kafka.sh status      exit 0 and print the bootstrap address if up and answering
 #   deploy/kafka/kafka.sh stop        SIGTERM, wait up to 30 s, then SIGKILL
 #   deploy/kafka/kafka.sh reset       stop and delete the data dir (secrets and CA included)
+#   deploy/kafka/kafka.sh certs DIR HOST   a CA and a broker keystore for host HOST in DIR
+#                                     (docker-compose; KAFKA_KEYSTORE_PASSWORD sets its password)
 #
 # Files in the data dir a client needs:
 #   tls/ca.pem                         the CA to trust (KAFKA_SSL_CAFILE)
@@ -281,10 +283,15 @@ make_tls_material() (
     -subj "/CN=Songtor local Kafka CA $(basename "$KAFKA_DATA_DIR")" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" || exit 1
   openssl req -newkey rsa:2048 -nodes -sha256 -keyout broker.key -out broker.csr -subj "/CN=localhost" || exit 1
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >broker.ext
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost%s\nextendedKeyUsage=serverAuth,clientAuth\n' \
+    "${EXTRA_SAN:+,DNS:$EXTRA_SAN}" >broker.ext
   openssl x509 -req -sha256 -days 825 -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
     -extfile broker.ext -out broker.pem || exit 1
-  openssl rand -hex 24 >keystore.password || exit 1
+  if [[ -n "${KAFKA_KEYSTORE_PASSWORD:-}" ]]; then
+    printf '%s\n' "$KAFKA_KEYSTORE_PASSWORD" >keystore.password
+  else
+    openssl rand -hex 24 >keystore.password || exit 1
+  fi
   openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
     -out broker.p12 -passout "file:keystore.password" || exit 1
   rm -f ca.key ca.srl broker.key broker.csr broker.ext
@@ -492,6 +499,18 @@ cmd_start() {
   echo "$BOOTSTRAP"
 }
 
+# TLS material for a broker elsewhere (docker-compose): CA + certificate for host name $2.
+cmd_certs() {
+  [[ $# -eq 2 ]] || die "usage: kafka.sh certs DIR BROKER_HOSTNAME"
+  TLS_DIR="$1" EXTRA_SAN="$2"
+  case "$TLS_DIR" in /*) ;; *) TLS_DIR="$PWD/$TLS_DIR" ;; esac
+  [[ -s "$TLS_DIR/broker.p12" ]] && { log "$TLS_DIR already holds a keystore; delete it to make a new one"; return 0; }
+  mkdir -p "$TLS_DIR"
+  rm -f "$TLS_DIR/broker.p12" "$TLS_DIR/ca.pem"
+  ensure_tls
+  log "CA: $TLS_DIR/ca.pem (give it to clients); broker keystore: $TLS_DIR/broker.p12"
+}
+
 cmd_stop() {
   if [[ -z "$(broker_pids)" ]]; then
     log "not running"
@@ -531,6 +550,7 @@ cmd="${1:-}"
 case "$cmd" in
   fetch) cmd_fetch "$@" ;;
   start) take_lock; cmd_start "$@" ;;
+  certs) cmd_certs "$@" ;;
   stop) take_lock; cmd_stop ;;
   status) cmd_status ;;
   reset) take_lock; cmd_reset ;;

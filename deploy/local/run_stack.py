@@ -37,16 +37,29 @@ def say(message: str) -> None:
     print(f"[songtor] {message}", flush=True)
 
 
+KAFKA_DATA = DATA / "kafka"
+KAFKA_SECRETS = KAFKA_DATA / "secrets"
+KAFKA_CA = KAFKA_DATA / "tls" / "ca.pem"
+# Each service's own Kafka principal (shared/kafka/topology.py); reporting's ops view has one more.
+PRINCIPALS = {"intake": "songtor-intake", "routing": "songtor-routing",
+              "agency-adapters": "songtor-agency-adapters", "reporting": "songtor-reporting"}
+
+
 def start_kafka() -> str:
-    topics = subprocess.run(
-        [sys.executable, "-m", "shared.topics"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
-    topics_file = DATA / "topics.txt"
-    topics_file.write_text(topics)
-    say(f"starting Kafka on 127.0.0.1:{KAFKA_PORT} (first run fetches the jars with Maven)...")
-    env = {**os.environ, "KAFKA_PORT": KAFKA_PORT, "KAFKA_DATA_DIR": str(DATA / "kafka")}
-    subprocess.run(["bash", str(KAFKA), "start", "--topics-file", str(topics_file)], env=env, check=True)
-    return f"127.0.0.1:{KAFKA_PORT}"
+    say(f"starting Kafka on 127.0.0.1:{KAFKA_PORT}, SASL_SSL (first run fetches the jars with Maven)...")
+    env = {**os.environ, "KAFKA_PORT": KAFKA_PORT, "KAFKA_DATA_DIR": str(KAFKA_DATA)}
+    subprocess.run(["bash", str(KAFKA), "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+    bootstrap = f"127.0.0.1:{KAFKA_PORT}"
+    # The set-up, exactly as on a ministry's cluster: topics, one login per principal, their ACLs.
+    setup = {**os.environ, **kafka_login("songtor-admin", bootstrap), "KAFKA_SETUP_SECRETS_DIR": str(KAFKA_SECRETS)}
+    subprocess.run([sys.executable, "-m", "shared.kafka.provision", "apply", "--generate-passwords"],
+                   cwd=REPO, env=setup, check=True)
+    return bootstrap
+
+
+def kafka_login(principal: str, bootstrap: str) -> dict[str, str]:
+    return {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_SSL_CAFILE": str(KAFKA_CA), "KAFKA_USERNAME": principal,
+            "KAFKA_PASSWORD_FILE": str(KAFKA_SECRETS / f"{principal}.password")}
 
 
 def stop_kafka() -> None:
@@ -78,7 +91,8 @@ def start_services(bootstrap: str, issuer: str) -> list[tuple[str, subprocess.Po
     for name, module, prefix, port in SERVICES:
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            **kafka_login(PRINCIPALS[name], bootstrap),
+            "REPORTING_OPS_KAFKA_PASSWORD_FILE": str(KAFKA_SECRETS / "songtor-ops.password"),
             "SONGTOR_ENVIRONMENT": "local",  # the development person_ref key is accepted only here and in tests
             "SONGTOR_OIDC_ISSUER": issuer,
             f"{prefix}HTTP_PORT": str(port),
@@ -178,6 +192,9 @@ def main() -> None:
         say(f"  curl 'localhost:8084/v1/reports/monthly?province=64&month={month}' "
             "-H \"Authorization: Bearer $(make -s token USER=province-64)\"")
         say("  ops page (sign in as ops/ops): http://127.0.0.1:8084/ops   metrics: /metrics on 8081-8084")
+        say(f"  Kafka {bootstrap}: SASL_SSL, SCRAM-SHA-512, CA {KAFKA_CA.relative_to(REPO)}; an agency's own system "
+            f"logs in as agency-<agency> (password in {KAFKA_SECRETS.relative_to(REPO)}/): "
+            "KAFKA_BOOTSTRAP_SERVERS=" + bootstrap + " examples/agency_consumer.py welfare (docs/agency-it.md)")
         say("Ctrl-C stops everything.")
         while all(process.poll() is None for _n, process, _p in running):
             time.sleep(1)

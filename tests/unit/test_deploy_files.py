@@ -42,8 +42,13 @@ def test_no_password_or_key_has_a_default_in_compose():
             assert ":?" in line and ":-" not in line, f"a secret with a default: {line.strip()}"
 
 
+def _services(compose: dict) -> dict:
+    """The four Songtor services (kafka-setup is built from the same image but runs the set-up)."""
+    return {name: spec for name, spec in compose["services"].items() if "build" in spec and "command" not in spec}
+
+
 def test_every_service_image_is_built_from_an_existing_dockerfile_and_module(compose):
-    built = {name: spec for name, spec in compose["services"].items() if "build" in spec}
+    built = _services(compose)
     assert len(built) == 4
     for spec in built.values():
         assert (REPO / spec["build"]["dockerfile"]).exists()
@@ -51,9 +56,7 @@ def test_every_service_image_is_built_from_an_existing_dockerfile_and_module(com
 
 
 def test_each_service_reads_the_variables_compose_sets(compose, monkeypatch):
-    for spec in compose["services"].values():
-        if "build" not in spec:
-            continue
+    for spec in _services(compose).values():
         module = spec["build"]["args"]["SERVICE_MODULE"]
         settings_class = SETTINGS[module]
         prefix = settings_class.model_config["env_prefix"]
@@ -65,6 +68,8 @@ def test_each_service_reads_the_variables_compose_sets(compose, monkeypatch):
         settings = settings_class()
         assert settings.http_host == "0.0.0.0"
         assert settings.kafka.bootstrap_servers == "kafka:9092"
+        assert settings.kafka.security_protocol == "SASL_SSL" and settings.kafka.ssl_cafile is not None
+        assert settings.kafka.password_file is not None and settings.kafka.username
         assert f"{settings.http_port}:{settings.http_port}" in spec["ports"]
         if f"{prefix}DATABASE_URL" in env:
             assert settings.database_url.startswith("postgresql+psycopg://")
@@ -74,7 +79,7 @@ def test_each_service_reads_the_variables_compose_sets(compose, monkeypatch):
 
 def test_prometheus_scrapes_every_service_as_its_own_job(compose):
     config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
-    built = {name: spec for name, spec in compose["services"].items() if "build" in spec}
+    built = _services(compose)
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert sorted(jobs) == sorted(built)
     for name, targets in jobs.items():
@@ -93,3 +98,24 @@ def test_prometheus_and_grafana_mount_files_that_exist(compose):
     for rule_file in config["rule_files"]:
         assert f"/etc/prometheus/{rule_file}" in mounted
     assert ":" in compose["services"]["grafana"]["image"] and not compose["services"]["grafana"]["image"].endswith(":latest")
+
+
+def test_compose_kafka_takes_logins_only_and_grants_nothing_without_an_acl(compose):
+    kafka = compose["services"]["kafka"]["environment"]
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "CLIENT:SASL_SSL" in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert "PLAINTEXT:" not in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace("SASL_PLAINTEXT", "")
+
+
+def test_compose_services_log_in_as_their_own_principal_after_the_set_up(compose):
+    from shared.kafka.topology import SERVICE_PRINCIPALS
+
+    setup = compose["services"]["kafka-setup"]
+    assert setup["command"][-3:] == ["shared.kafka.provision", "apply", "--generate-passwords"]
+    for name, spec in _services(compose).items():
+        env = spec["environment"]
+        assert env["KAFKA_USERNAME"] == SERVICE_PRINCIPALS[name]
+        assert env["KAFKA_PASSWORD_FILE"] == f"/run/secrets/kafka/{SERVICE_PRINCIPALS[name]}.password"
+        assert spec["depends_on"]["kafka-setup"]["condition"] == "service_completed_successfully"

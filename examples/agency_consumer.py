@@ -1,0 +1,76 @@
+"""An agency's own system reading its referrals straight from Songtor's Kafka: plain aiokafka,
+no Songtor code. Copy it, replace `handle` with the hand-over to your back office.
+
+    KAFKA_BOOTSTRAP_SERVERS=kafka.songtor.example:9093 KAFKA_SSL_CAFILE=songtor-ca.pem \\
+    KAFKA_USERNAME=agency-welfare KAFKA_PASSWORD_FILE=/run/secrets/songtor-kafka \\
+    python examples/agency_consumer.py welfare
+
+Your login may read `referral.assigned.<agency>` only, in consumer groups named
+`songtor.<agency>.<anything>` (default here: songtor.<agency>.backoffice). The offset is committed
+after `handle` returns, so a crash means a referral is handed over again, never lost: make `handle`
+idempotent on `referral_id`. Messages follow the AsyncAPI channel referral.assigned.<agency>
+(docs/asyncapi.json, ReferralAssignedV1). Full guide: docs/agency-it.md.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import ssl
+import sys
+
+from aiokafka import AIOKafkaConsumer
+
+
+def handle(referral: dict) -> None:
+    # Replace with the hand-over to your system. It holds personal data (national ID, name,
+    # phone, address): never write it to logs; this example prints only what identifies the task.
+    print(json.dumps({"referral_id": referral["referral_id"], "need_code": referral["need_code"],
+                      "province": referral["person"]["address"]["province_code"]}), flush=True)
+
+
+async def consume(agency: str, *, group: str, max_records: int | None) -> None:
+    env = os.environ
+    password = env.get("KAFKA_PASSWORD") or open(env["KAFKA_PASSWORD_FILE"], encoding="utf-8").read().strip()
+    consumer = AIOKafkaConsumer(
+        f"{env.get('KAFKA_TOPIC_PREFIX', '')}referral.assigned.{agency}",
+        bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username=env["KAFKA_USERNAME"],
+        sasl_plain_password=password,
+        ssl_context=ssl.create_default_context(cafile=env.get("KAFKA_SSL_CAFILE")),
+        group_id=group,
+        enable_auto_commit=False,  # commit only what was handed over
+        auto_offset_reset="earliest",  # a new group starts with every waiting referral
+    )
+    await consumer.start()
+    seen = 0
+    try:
+        while max_records is None or seen < max_records:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=50)
+            for records in batch.values():
+                for record in records:
+                    handle(json.loads(record.value))
+                    seen += 1
+            if batch:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("agency", choices=["employment", "skills", "welfare", "social_security"])
+    parser.add_argument("--group", help="consumer group (default songtor.<agency>.backoffice)")
+    parser.add_argument("--max-records", type=int, help="stop after this many (default: run until Ctrl-C)")
+    args = parser.parse_args()
+    group = args.group or f"{os.environ.get('KAFKA_GROUP_PREFIX', 'songtor.')}{args.agency}.backoffice"
+    try:
+        asyncio.run(consume(args.agency, group=group, max_records=args.max_records))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
