@@ -1,0 +1,99 @@
+"""The declaration of topics and principals (shared/kafka/topology.py): what each login may do.
+The secured-broker tests prove the ACLs suffice (the whole suite runs on them) and refuse what
+they must; these check, without a broker, that they grant no more than the issue allows."""
+
+from zoneinfo import ZoneInfo
+
+from prometheus_client import CollectorRegistry
+
+from agency_adapters.handlers import register_agency_consumers
+from intake.handlers import register_status_handlers
+from reporting.handlers import register_reporting_handlers
+from reporting.ops.handlers import register_overdue_handler
+from routing.handlers import register_routing_handlers
+from shared.agencies import AGENCIES
+from shared.catalog import default_catalog
+from shared.kafka import build_broker
+from shared.kafka.topology import (
+    SERVICE_PRINCIPALS, acls_of, agency_principal, all_acls, service_usage, topic_specs, usage_of,
+)
+from shared.settings import KafkaSettings
+from shared.topics import dead_letter_topic
+
+KAFKA = KafkaSettings(topic_prefix="unit.", group_prefix="unit.")
+
+
+def _subscriptions() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Service -> {group: topics}, as each composition root registers its consumers."""
+    brokers = {name: build_broker(bootstrap_servers="unused:9092", service=name, registry=CollectorRegistry())
+               for name in ("intake", "routing", "agency-adapters", "reporting")}
+    register_status_handlers(broker=brokers["intake"], kafka=KAFKA, sessions=None)
+    register_routing_handlers(broker=brokers["routing"], kafka=KAFKA, catalog=default_catalog(), sessions=None,
+                              relay=None)
+    register_agency_consumers(broker=brokers["agency-adapters"], kafka=KAFKA, sessions=None, relay=None)
+    register_reporting_handlers(broker=brokers["reporting"], kafka=KAFKA, sessions=None, catalog=default_catalog(),
+                                zone=ZoneInfo("Asia/Bangkok"))
+    register_overdue_handler(broker=brokers["reporting"], kafka=KAFKA, sessions=None)
+    return {name: {s.group_id: tuple(sorted(s.topic_names)) for s in broker.subscribers}
+            for name, broker in brokers.items()}
+
+
+def test_each_service_consumes_exactly_what_its_principal_is_declared_to():
+    for service, groups in _subscriptions().items():
+        declared = {group: tuple(sorted(topics)) for group, topics in service_usage(KAFKA, service).consumes.items()}
+        assert groups == declared, service
+
+
+def test_an_agency_reads_its_own_queue_in_its_own_groups_and_nothing_else():
+    for agency in AGENCIES:
+        acls = acls_of(usage_of(KAFKA, agency_principal(agency)))
+        topics = {(a.resource, a.operation) for a in acls if a.resource_type == "TOPIC"}
+        assert topics == {(KAFKA.topics.referral_assigned(agency), "READ"),
+                          (KAFKA.topics.referral_assigned(agency), "DESCRIBE")}
+        groups = {(a.resource, a.pattern, a.operation) for a in acls if a.resource_type == "GROUP"}
+        assert groups == {(f"unit.{agency}.", "PREFIXED", "READ")}
+        assert not [a for a in acls if a.resource_type == "CLUSTER"]
+
+
+def test_agency_group_prefixes_do_not_overlap_each_other_or_the_services_groups():
+    prefixes = [f"unit.{agency}." for agency in AGENCIES]
+    service_groups = [g for s in ("intake", "routing", "agency-adapters", "reporting")
+                      for g in service_usage(KAFKA, s).consumes]
+    for prefix in prefixes:
+        assert not [g for g in service_groups if g.startswith(prefix)]
+        assert [p for p in prefixes if p.startswith(prefix)] == [prefix]
+
+
+def test_intake_never_reads_an_agency_topic_and_the_ops_view_reads_no_payload_but_dead_letters():
+    intake = {a.resource for a in acls_of(service_usage(KAFKA, "intake")) if a.operation == "READ"}
+    assert intake.isdisjoint(KAFKA.topics.all_assigned())
+    ops = acls_of(usage_of(KAFKA, SERVICE_PRINCIPALS["ops"]))
+    read = {a.resource for a in ops if a.operation == "READ"}
+    assert read == {dead_letter_topic(t) for t in KAFKA.topics.all_event_topics()}
+    assert {a.resource for a in ops if a.operation == "DESCRIBE" and a.resource_type == "TOPIC"} >= set(
+        KAFKA.topics.all_event_topics())
+
+
+def test_no_login_may_create_alter_or_delete_anything():
+    operations = {a.operation for a in all_acls(KAFKA)}
+    assert operations <= {"READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS", "IDEMPOTENT_WRITE"}
+    assert not [a for a in all_acls(KAFKA) if a.pattern == "PREFIXED" and a.resource_type == "TOPIC"]
+
+
+def test_only_routing_and_transfers_write_agency_queues_and_only_agency_adapters_write_updates():
+    def writers(topic: str) -> set[str]:
+        return {a.principal for a in all_acls(KAFKA) if a.resource == topic and a.operation == "WRITE"}
+
+    for topic in KAFKA.topics.all_assigned():
+        assert writers(topic) == {"songtor-routing", "songtor-agency-adapters", "songtor-ops"}
+    assert writers(KAFKA.topics.referral_updated) == {"songtor-agency-adapters", "songtor-ops"}
+
+
+def test_event_topics_keep_every_event_and_agency_queues_stamp_the_broker_s_time():
+    specs = {s.name: s for s in topic_specs(KAFKA)}
+    assert set(specs) == set(KAFKA.topics.all_topics())
+    for name in KAFKA.topics.all_event_topics():
+        assert specs[name].config["retention.ms"] == "-1"
+        assert specs[dead_letter_topic(name)].config["retention.ms"] == str(90 * 24 * 3600 * 1000)
+    for name in KAFKA.topics.all_assigned():
+        assert specs[name].config["message.timestamp.type"] == "LogAppendTime"
