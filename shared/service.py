@@ -25,7 +25,7 @@ from shared.contracts.asyncapi import build_asyncapi
 from shared.http import asyncapi_router, http_latency_middleware, ops_router
 from shared.http.limits import install_limits
 from shared.kafka import build_broker
-from shared.kafka.connection import broker_security
+from shared.kafka.connection import broker_security, require_login
 from shared.kafka.topic_check import check_topics
 from shared.kafka.topology import service_usage
 from shared.logs import configure_logging
@@ -95,6 +95,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings = runtime.settings
+        require_login(settings.kafka)  # before anything is created: a service without its login does not start
         if runtime.engine is not None:
             await create_tables(runtime.engine, runtime.tables)
         for step in runtime.on_start:

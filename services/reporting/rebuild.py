@@ -52,6 +52,7 @@ from reporting.rebuild_copy import COPIED_TABLES, copy_tables
 from reporting.settings import ReportingSettings
 from shared.catalog import load_catalog
 from shared.db import claim_event, create_tables, make_engine, session_factory
+from shared.kafka.connection import client_options
 
 EXIT_DONE, EXIT_FAILED = 0, 1
 BATCH_RECORDS = 500
@@ -94,7 +95,7 @@ async def rebuild(*, settings: ReportingSettings, target_url: str, source_url: s
                 await source.dispose()
         families = effects.families(catalog=load_catalog(settings.catalog.catalog_path), zone=ZoneInfo(settings.timezone))
         topics = effects.fact_topics(settings.kafka.topics)
-        replay.counts = await _replay(bootstrap=settings.kafka.bootstrap_servers, topics=topics, families=families,
+        replay.counts = await _replay(login=client_options(settings.kafka), topics=topics, families=families,
                                       sessions=session_factory(target))
     finally:
         await target.dispose()
@@ -109,12 +110,12 @@ async def _require_empty(engine: AsyncEngine) -> None:
         raise RebuildError(f"the database already has reporting tables ({', '.join(clash)}); give a new, empty one")
 
 
-async def _replay(*, bootstrap: str, topics: dict[str, str], families: dict[str, effects.Family],
+async def _replay(*, login: dict, topics: dict[str, str], families: dict[str, effects.Family],
                   sessions: async_sessionmaker[AsyncSession]) -> dict[str, TopicCount]:
-    partitions = await _partitions(bootstrap=bootstrap, topics=topics)
+    """`login`: reporting's own (client_options): a rebuild reads what the live service reads."""
+    partitions = await _partitions(login=login, topics=topics)
     # No group: nothing is committed, and the live service's groups are not disturbed.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(**login, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions) if partitions else {}
@@ -129,10 +130,9 @@ async def _replay(*, bootstrap: str, topics: dict[str, str], families: dict[str,
         await consumer.stop()
 
 
-async def _partitions(*, bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
-    """Partitions of the topics that exist. Every topic's metadata is asked for: naming them
-    would let a broker that auto-creates topics create the missing ones."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="songtor-reporting-rebuild")
+async def _partitions(*, login: dict, topics: Iterable[str]) -> list[TopicPartition]:
+    """Partitions of the topics that exist (a login sees only the topics it may describe)."""
+    admin = AIOKafkaAdminClient(**login, client_id="songtor-reporting-rebuild")
     await admin.start()
     try:
         described = {d["topic"]: d for d in await admin.describe_topics() if not d["error_code"]}

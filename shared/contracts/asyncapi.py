@@ -205,7 +205,8 @@ def build_asyncapi(*, topics: Topics | None = None, partitions: int = 3,
                 "Events are JSON; consumers are tolerant readers (ignore unknown fields); a breaking "
                 "change is a new schema_version on the same topic. Each agency reads its own "
                 "`referral.assigned.<agency>` topic with its own consumer group and reports "
-                "outcomes as `referral.updated`; `referral.routed` repeats each assignment without "
+                "its moves through Songtor's agency API or signed callback (docs/agency-it.md), which "
+                "publish them as `referral.updated`; `referral.routed` repeats each assignment without "
                 "the person, for readers that need only where a referral went (least knowledge). "
                 "A deployment may prefix every topic name."
             ),
@@ -214,13 +215,21 @@ def build_asyncapi(*, topics: Topics | None = None, partitions: int = 3,
         "servers": {
             "kafka": {
                 "host": bootstrap_servers,
-                "protocol": "kafka",
-                "description": "The Kafka cluster (docker-compose: kafka:9092; `make run`: 127.0.0.1:9092).",
+                "protocol": "kafka-secure",
+                "description": "The Kafka cluster (docker-compose: kafka:9092; `make run`: 127.0.0.1:9092): TLS, "
+                               "SASL/SCRAM-SHA-512 login, one principal per service and per agency, each allowed "
+                               "only its own topics and groups (docs/kafka-security.md).",
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
             }
         },
         "channels": channels,
         "operations": operations,
         "components": {
+            "securitySchemes": {
+                "scram": {"type": "scramSha512", "description": "An agency logs in as agency-<agency> with the "
+                          "password its provincial office hands over; it may read referral.assigned.<agency> in "
+                          "consumer groups named songtor.<agency>.<anything>, and nothing else."},
+            },
             "messages": dict(sorted(messages.items())),
             "schemas": _schemas([models[name] for name in sorted(models)]),
         },

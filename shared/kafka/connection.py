@@ -51,8 +51,18 @@ def client_options(kafka: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+def require_login(kafka: KafkaSettings) -> None:
+    """Raises KafkaLoginError when the settings name no usable login (checked before connecting)."""
+    if kafka.security_protocol in ("SASL_SSL", "SASL_PLAINTEXT"):
+        credentials(kafka)
+    ssl_context(kafka)
+
+
 def broker_security(kafka: KafkaSettings) -> BaseSecurity | None:
-    """FastStream's form of the same login."""
+    """FastStream's form of the same login; None while it has no username (a broker object built to
+    describe the app, e.g. its OpenAPI, never connects; a service checks require_login at start)."""
+    if kafka.security_protocol in ("SASL_SSL", "SASL_PLAINTEXT") and not kafka.username:
+        return None
     context = ssl_context(kafka)
     if kafka.security_protocol in ("SASL_SSL", "SASL_PLAINTEXT"):
         username, password = credentials(kafka)

@@ -19,7 +19,8 @@ def start(service: str, env: dict[str, str], tmp_path) -> subprocess.CompletedPr
     module, prefix = SERVICE_MODULES[service]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SONGTOR_", "KAFKA_", prefix))}
     env = {**base, f"{prefix}HTTP_PORT": str(free_port()), f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path}/{service}.db",
-           "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", **env}
+           "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_USERNAME": f"songtor-{service}",
+           "KAFKA_PASSWORD": "p" * 40, **env}
     return subprocess.run([sys.executable, "-m", module], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -42,3 +43,11 @@ def test_a_short_key_is_refused_outside_local_and_test(tmp_path):
     ended = start("routing", {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": "short-secret",
                               "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor"}, tmp_path)
     assert ended.returncode != 0 and "at least 32 characters" in ended.stderr + ended.stdout
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
+def test_no_kafka_login_means_no_start(service, tmp_path):
+    ended = start(service, {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY,
+                            "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor", "KAFKA_USERNAME": ""}, tmp_path)
+    assert ended.returncode != 0
+    assert "KAFKA_USERNAME is not set" in ended.stderr + ended.stdout

@@ -20,11 +20,12 @@ CLERK = "clerk-6406"
 
 
 @pytest.fixture(scope="module")
-def intake_url(kafka_bootstrap, identity, tmp_path_factory):
+def intake_url(kafka_cluster, identity, tmp_path_factory):
     """One intake process for the whole module: refusals never reach the database or broker."""
     run = f"t{uuid.uuid4().hex[:8]}"
-    kafka_env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "KAFKA_TOPIC_PREFIX": f"{run}.", "KAFKA_GROUP_PREFIX": f"{run}.",
-                 "SONGTOR_OIDC_ISSUER": identity.issuer}
+    kafka_cluster.provision(topic_prefix=f"{run}.", group_prefix=f"{run}.", partitions=3)
+    kafka_env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap, "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
+                 "KAFKA_TOPIC_PREFIX": f"{run}.", "KAFKA_GROUP_PREFIX": f"{run}.", "SONGTOR_OIDC_ISSUER": identity.issuer}
     folder = tmp_path_factory.mktemp("intake")
     port = free_port()
     service = ServiceProcess(

@@ -56,6 +56,7 @@ from tests.support import report_scenario as scenario
 from tests.support.infrastructure import REPO
 from tests.support.kafka_io import produce
 from tests.support.polling import eventually
+from tests.support.processes import kafka_login
 from tests.support.report_reading import backdate_registry, facts, registry_file, reports
 
 pytestmark = pytest.mark.e2e
@@ -151,7 +152,7 @@ def test_rebuild_from_the_log_gives_the_same_reports(live, database_url, kafka_e
     rebuilt_url = database_url("reporting-rebuilt")
     started = time.monotonic()
     output = run_module("reporting.rebuild", "--database-url", rebuilt_url, "--from-database-url", live_url,
-                        env={**kafka_env, "SONGTOR_ENVIRONMENT": "test"})
+                        env={**kafka_env, **kafka_login("reporting"), "SONGTOR_ENVIRONMENT": "test"})
     print(output, f"rebuild command: {time.monotonic() - started:.1f} s", sep="\n")
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     records = scenario.records_by_topic(topics=topics, person_ref_key=PrivacySettings().person_ref_key)
@@ -181,5 +182,5 @@ def test_rebuild_from_the_log_gives_the_same_reports(live, database_url, kafka_e
 
     asyncio.run(compare())
     refused = subprocess.run([sys.executable, "-m", "reporting.rebuild", "--database-url", rebuilt_url], cwd=REPO,
-                             env={**os.environ, **kafka_env}, capture_output=True, text=True, timeout=120)
+                             env={**os.environ, **kafka_env, **kafka_login("reporting")}, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "already has reporting tables" in refused.stderr, refused.stderr
