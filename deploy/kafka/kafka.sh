@@ -366,8 +366,6 @@ ssl.keystore.password=$(tr -d '\n' <"$TLS_DIR/keystore.password")
 ssl.key.password=$(tr -d '\n' <"$TLS_DIR/keystore.password")
 ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.pem
-# A client whose password was rotated keeps no session past this: it must log in again.
-connections.max.reauth.ms=600000
 
 # Authorization: nothing is allowed that an ACL does not allow.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer

@@ -8,6 +8,7 @@ from agency_adapters.models import TABLES
 from agency_adapters.overdue import OverdueWatch
 from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks.api import agency_systems_router
+from agency_adapters.webhooks.config import pushed_to
 from agency_adapters.webhooks.dispatcher import WebhookDispatcher
 from agency_adapters.workflow import Workbench
 from shared.catalog.outcomes import load_outcomes
@@ -30,12 +31,12 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
     runtime.background.append(watch.run)
     register_agency_consumers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay, agencies=settings.agencies,
-        webhook_agencies=frozenset(settings.webhooks),
+        webhook_agencies=frozenset(pushed_to(settings.webhooks)),
     )
     # Each process pushes only the referrals of the agencies it consumes; any process answers callbacks.
     dispatcher = WebhookDispatcher(
         sessions=runtime.sessions, registry=runtime.registry, public_url=settings.callback_base_url,
-        targets={agency: target for agency, target in settings.webhooks.items() if agency in settings.agencies},
+        targets={agency: target for agency, target in pushed_to(settings.webhooks).items() if agency in settings.agencies},
         interval_seconds=settings.webhook_scan_seconds,
     )
     runtime.background.append(dispatcher.run)

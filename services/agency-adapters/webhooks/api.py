@@ -143,7 +143,8 @@ def agency_systems_router(
             counts = await store.counts_by_state(session, agency=agency, provinces=provinces)
         return {
             "agency": agency,
-            "url": str(target.url),
+            # None: the agency's system reads its referrals from Kafka and only calls back.
+            "url": str(target.url) if target.url else None,
             # Circuits live in the process that sends; another process answers None.
             "circuit": None if breaker is None else {
                 "state": breaker.state, "consecutive_failures": breaker.consecutive_failures,
