@@ -44,7 +44,8 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)
     runtime.background.append(closer.run)
-    ops = install_ops(runtime=runtime, kafka=settings.kafka, zone=zone, scan_seconds=settings.ops_scan_seconds)
+    ops = install_ops(runtime=runtime, kafka=settings.kafka, ops_kafka=settings.ops_kafka(), zone=zone,
+                      scan_seconds=settings.ops_scan_seconds)
     return create_app(
         runtime,
         pages=True,  # /ops and the printable summaries sign in through the issuer (/auth)

@@ -1,9 +1,9 @@
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import KafkaSettings, ServiceSettings
 
 
 class ReportingSettings(ServiceSettings):
@@ -19,3 +19,16 @@ class ReportingSettings(ServiceSettings):
     snb2_due_day: int = Field(default=5, ge=1, le=31)
     close_scan_seconds: float = Field(default=300.0, gt=0, description="How often due closes and amendments are looked for.")
     ops_scan_seconds: float = Field(default=15.0, gt=0, description="How often the ops view asks the broker for lag.")
+    # The ops view logs in as a principal of its own (docs/operations.md): it describes every topic
+    # and group, reads only the dead-letter topics and writes the event topics for a re-drive, while
+    # reporting's own principal reads the payload topics and writes none of them.
+    ops_kafka_username: str = Field(default="songtor-ops", description="The ops view's Kafka principal.")
+    ops_kafka_password: SecretStr | None = Field(default=None, description="Its password; prefer the file.")
+    ops_kafka_password_file: Path | None = Field(default=None, description="A file holding its password "
+                                                 "(read at each new connection, so a rotated file is used).")
+
+    def ops_kafka(self) -> KafkaSettings:
+        """The ops view's KafkaSettings: the service's broker, CA, protocol and prefixes, its own login."""
+        return self.kafka.model_copy(update={"username": self.ops_kafka_username,
+                                             "password": self.ops_kafka_password,
+                                             "password_file": self.ops_kafka_password_file})

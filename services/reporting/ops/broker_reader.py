@@ -1,5 +1,10 @@
-"""Read-only questions to the broker: partitions, start/end offsets, a group's committed
-offsets, and a few records at given positions. Never joins a consumer group, never commits."""
+"""Read-only questions to the broker: partitions, start/end offsets, offsets by timestamp, a
+group's committed offsets, and a few records at given positions. Never joins a consumer group,
+never commits.
+
+It logs in as the ops view's principal (songtor-ops): Describe on every topic and group, Read on
+the dead-letter topics only. So `read` is for dead letters; of the payload topics it asks only
+what Describe answers (offsets, offsets by timestamp)."""
 
 import asyncio
 from collections.abc import Iterable, Mapping
@@ -7,17 +12,22 @@ from collections.abc import Iterable, Mapping
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.kafka.connection import client_options
+from shared.settings import KafkaSettings
+
 
 class BrokerReader:
-    def __init__(self, *, bootstrap_servers: str, client_id: str = "songtor-reporting-ops") -> None:
-        self._bootstrap, self._client_id = bootstrap_servers, client_id
+    def __init__(self, *, kafka: KafkaSettings, client_id: str = "songtor-reporting-ops") -> None:
+        """`kafka`: the ops view's settings (ReportingSettings.ops_kafka())."""
+        self._kafka, self._client_id = kafka, client_id
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._offsets is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
-            offsets = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, client_id=self._client_id,
+            # Options made at each connection: a rotated password file is read by the next one.
+            admin = AIOKafkaAdminClient(**client_options(self._kafka), client_id=self._client_id)
+            offsets = AIOKafkaConsumer(**client_options(self._kafka), client_id=self._client_id,
                                        group_id=None, enable_auto_commit=False)
             try:
                 await admin.start()
@@ -64,6 +74,19 @@ class BrokerReader:
         _admin, consumer = await self._clients()
         return await consumer.beginning_offsets(partitions) if partitions else {}
 
+    async def offsets_for_times(
+        self, *, timestamps: Mapping[TopicPartition, int]
+    ) -> dict[TopicPartition, tuple[int, int] | None]:
+        """Partition -> (the first offset whose timestamp is >= the one given (ms), that record's
+        timestamp), None when no record is that recent. ListOffsets: Describe is enough, nothing is
+        read; aiokafka asks each partition leader once for all its partitions."""
+        if not timestamps:
+            return {}
+        _admin, consumer = await self._clients()
+        # A copy: aiokafka rewrites the mapping it is given.
+        answer = await consumer.offsets_for_times({tp: int(ms) for tp, ms in timestamps.items()})
+        return {tp: None if found is None else (found.offset, found.timestamp) for tp, found in answer.items()}
+
     async def groups(self, *, prefix: str) -> list[str]:
         admin, _consumer = await self._clients()
         return sorted(group for group, *_ in await admin.list_consumer_groups() if group.startswith(prefix))
@@ -84,10 +107,10 @@ class BrokerReader:
         timeout: float = 5.0,
     ) -> dict[TopicPartition, list[ConsumerRecord]]:
         """Records from each position on: `limits[tp]` of them (default one). A consumer of its
-        own, so that concurrent reads (the scan, an operator's page) never move each other's."""
+        own, so that concurrent reads (operators' pages, a re-drive) never move each other's."""
         if not positions:
             return {}
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, client_id=self._client_id, group_id=None,
+        consumer = AIOKafkaConsumer(**client_options(self._kafka), client_id=self._client_id, group_id=None,
                                     enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         wants = {tp: (limits or {}).get(tp, 1) for tp in positions}

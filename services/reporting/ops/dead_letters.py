@@ -4,7 +4,8 @@ their re-drive to the original topic after the cause is fixed.
 A re-drive sends the dead letter's original key and bytes back, so the event keeps its
 event_id: every consumer of that topic applies it through its inbox, and one whose effect
 already happened ignores it. The re-drive row is claimed before the send and committed after
-it: a second re-drive of the same dead letter collides on the row and is refused.
+it: a second re-drive of the same dead letter collides on the row and is refused. It is sent by
+the ops view's own producer (songtor-ops, ops/redrive_producer.py), never reporting's broker.
 """
 
 import logging
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord, TopicPartition
-from faststream.kafka import KafkaBroker
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting.ops import store
 from reporting.ops.broker_reader import BrokerReader
 from reporting.ops.models import DeadLetterRedrive
+from reporting.ops.redrive_producer import RedriveProducer
 from shared.kafka import DeadLetterHeaders
 from shared.settings import KafkaSettings
 from shared.topics import DEAD_LETTER_SUFFIX, dead_letter_topic
@@ -49,10 +50,10 @@ class Page:
 
 class DeadLetters:
     def __init__(
-        self, *, reader: BrokerReader, broker: KafkaBroker, kafka: KafkaSettings,
+        self, *, reader: BrokerReader, producer: RedriveProducer, kafka: KafkaSettings,
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
-        self._reader, self._broker, self._sessions = reader, broker, sessions
+        self._reader, self._producer, self._sessions = reader, producer, sessions
         self.topics = [dead_letter_topic(topic) for topic in kafka.topics.all_event_topics()]
 
     async def page(self, *, page: int, page_size: int, original_topic: str | None = None) -> Page:
@@ -127,15 +128,15 @@ class DeadLetters:
                 await session.flush()
             except IntegrityError as exc:  # another operator's re-drive got there first
                 raise RedriveRefused(status=409, message="already re-driven", positions=[position]) from exc
-            sent = await self._broker.publish(record.value or b"", target, key=record.key, headers={
+            sent = await self._producer.send(topic=target, value=record.value or b"", key=record.key, headers={
                 "redrive.from": f"{record.topic}/{record.partition}/{record.offset}",
                 "redrive.actor": actor, "redrive.reason": reason, "redrive.at": at.isoformat(),
             })
             await session.commit()
         logger.info("re-drove %s[%d]@%d to %s", *position, target, extra={"actor": actor})
         return {"dlq_topic": record.topic, "partition": record.partition, "offset": record.offset,
-                "target_topic": target, "target_partition": getattr(sent, "partition", None),
-                "target_offset": getattr(sent, "offset", None), "redriven_at": at.isoformat()}
+                "target_topic": target, "target_partition": sent.partition, "target_offset": sent.offset,
+                "redriven_at": at.isoformat()}
 
 
 def _headers(record: ConsumerRecord) -> dict[str, str]:

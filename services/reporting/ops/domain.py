@@ -93,7 +93,7 @@ def waiting_heads(
     *, lags: Iterable[PartitionLag], agency_of_group: Mapping[str, str], starts: Mapping[Partition, int]
 ) -> dict[Partition, tuple[int, str]]:
     """Lagging partitions of the agencies' groups -> (offset of the oldest record the group has
-    not taken, the agency). Nothing for a partition that keeps up: no record to fetch."""
+    not taken, the agency). Nothing for a partition that keeps up: nothing to ask about."""
     heads: dict[Partition, tuple[int, str]] = {}
     for p in lags:
         if p.group in agency_of_group and p.lag > 0:
@@ -110,8 +110,8 @@ def oldest_waiting(
     now: datetime,
 ) -> dict[str, float]:
     """Agency -> seconds (one decimal) since the oldest of its waiting records was written: the
-    largest over its partitions. A head that could not be read counts as nothing waiting; a
-    timestamp ahead of this clock as 0 rather than a negative age."""
+    largest over its partitions. A head with no timestamp (the partition holds no record any
+    more) counts as nothing waiting; a timestamp ahead of this clock as 0, not a negative age."""
     oldest = dict.fromkeys(agencies, 0.0)
     for tp, timestamp_ms in head_timestamps_ms.items():
         if timestamp_ms is not None:

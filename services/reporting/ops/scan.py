@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from aiokafka import TopicPartition
 
-from reporting.ops import domain
+from reporting.ops import domain, head_search
 from reporting.ops.broker_reader import BrokerReader
 from reporting.ops.domain import PartitionLag, QueueSnapshot
 from reporting.ops.groups import agency_group, known_groups
@@ -73,14 +73,23 @@ async def _oldest_waiting(
     starts: Mapping[TopicPartition, int],
     now: datetime,
 ) -> dict[str, float]:
-    """The record at a lagging partition's committed offset is the oldest one its group has not
-    taken: one fetch per lagging partition, nothing read when the agency is keeping up."""
+    """The oldest record a lagging agency group has not taken is the one at its committed offset;
+    when it was written is found by timestamp (ops/head_search.py), never by reading it: the ops
+    principal may not read a referral. One ListOffsets request per round for every lagging
+    partition, nothing asked when the agencies keep up."""
     agency_of_group = {agency_group(kafka=kafka, agency=agency): agency for agency in AGENCIES}
     heads = domain.waiting_heads(lags=lags, agency_of_group=agency_of_group, starts=starts)
-    records = await reader.read(positions={TopicPartition(*tp): offset for tp, (offset, _) in heads.items()})
+    now_ms = int(now.timestamp() * 1000)
+    searches = head_search.begin(heads={tp: offset for tp, (offset, _) in heads.items()}, now_ms=now_ms)
+    for _round in range(head_search.rounds_needed(now_ms=now_ms)):
+        asked = head_search.probes(searches)
+        if not asked:
+            break
+        answers = await reader.offsets_for_times(timestamps={TopicPartition(*tp): at for tp, at in asked.items()})
+        searches = head_search.narrow(searches, asked=asked, answers=answers)
     return domain.oldest_waiting(
         agencies=AGENCIES,
         agency_of={tp: agency for tp, (_, agency) in heads.items()},
-        head_timestamps_ms={tp: found[0].timestamp if found else None for tp, found in records.items()},
+        head_timestamps_ms=head_search.head_timestamps(searches),
         now=now,
     )
