@@ -16,6 +16,7 @@ import argparse
 import logging
 import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec], outcome: Outcome) 
     if missing:
         _wait(admin.create_topics([NewTopic(s.name, s.partitions, s.replication_factor, config=dict(s.config))
                                    for s in missing], operation_timeout=_TIMEOUT))
+        _until_led(admin, [spec.name for spec in missing])
         outcome.created_topics += [spec.name for spec in missing]
     present = [spec for spec in specs if spec.name in existing]
     for spec in present:
@@ -206,10 +208,35 @@ def ensure_acls(admin: AdminClient, kafka: KafkaSettings, outcome: Outcome) -> N
     stale = [b for b in present if b not in wanted]
     if missing:
         _wait(admin.create_acls(missing))
+        _until_present(admin, match_all, missing)
     if stale:
         _wait(admin.delete_acls([AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host,
                                                   b.operation, b.permission_type) for b in stale]))
     outcome.added_acls, outcome.removed_acls = len(missing), len(stale)
+
+
+def _until_present(admin: AdminClient, match_all: AclBindingFilter, bindings: list[AclBinding]) -> None:
+    """A created ACL is in force once the broker's authorizer has it, a moment after the controller
+    took it: a service started right after the set-up would otherwise be refused."""
+    deadline = time.monotonic() + _TIMEOUT
+    while not set(bindings) <= set(admin.describe_acls(match_all).result(timeout=_TIMEOUT)):
+        if time.monotonic() > deadline:
+            raise SetupError("the broker did not show the new ACLs within 30 s")
+        time.sleep(0.1)
+
+
+def _until_led(admin: AdminClient, names: list[str]) -> None:
+    """A topic just created has no partition leader for a moment; a consumer started then fails."""
+    deadline = time.monotonic() + _TIMEOUT
+    while True:
+        topics = admin.list_topics(timeout=_TIMEOUT).topics
+        pending = [n for n in names if n not in topics or topics[n].error is not None
+                   or any(p.leader < 0 for p in topics[n].partitions.values())]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise SetupError(f"topics without a leader after 30 s: {', '.join(pending)}")
+        time.sleep(0.1)
 
 
 def apply(setup: SetupSettings) -> Outcome:

@@ -1,0 +1,73 @@
+"""An agency whose own system reads its referrals straight from Kafka with its own login (the
+example consumer, run as the agency's IT team would) and reports its moves back by the signed
+callback: the whole Kafka-native path of docs/agency-it.md, against the secured broker."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.support.examples import intake_for, thai_national_id
+from tests.support.fake_agency_system import FakeAgencySystem
+from tests.support.infrastructure import REPO
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "welfare-shared-secret-0123456789"
+
+
+def example_consumer(kafka_cluster, kafka_env, *, agency: str, records: int) -> list[dict]:  # noqa: ANN001
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap, "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
+           "KAFKA_USERNAME": f"agency-{agency}", "KAFKA_PASSWORD_FILE": str(kafka_cluster.password_file(f"agency-{agency}")),
+           "KAFKA_TOPIC_PREFIX": kafka_env["KAFKA_TOPIC_PREFIX"], "KAFKA_GROUP_PREFIX": kafka_env["KAFKA_GROUP_PREFIX"]}
+    done = subprocess.run([sys.executable, "examples/agency_consumer.py", agency, "--max-records", str(records)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_a_kafka_native_agency_reads_its_queue_and_reports_back_by_callback(
+    start_service, kafka_cluster, kafka_env, identity,
+):
+    link = json.dumps({"welfare": {"secret": SECRET}})  # no url: nothing is pushed
+    agency = start_service("agency-adapters", {"AGENCY_WEBHOOKS": link})
+    start_service("reporting")
+    start_service("routing")
+    intake = start_service("intake")
+    rng = random.Random(12)
+    bodies = [intake_for(thai_national_id(rng), needs=["wage_rights", "job_registration"]) for _ in range(2)]
+    for body in bodies:
+        answer = httpx.post(f"{intake.url}/v1/intakes", json=body, timeout=10, auth=identity.auth("clerk-6406"))
+        assert answer.status_code == 202, answer.text
+
+    read = example_consumer(kafka_cluster, kafka_env, agency="welfare", records=2)
+    assert {r["need_code"] for r in read} == {"wage_rights"}
+    assert len({r["referral_id"] for r in read}) == 2
+
+    system = FakeAgencySystem(secret=SECRET, slow_seconds=0)
+    for referral in read:
+        path = f"/v1/agency-systems/welfare/referrals/{referral['referral_id']}/status"
+        body = json.dumps({"status": "accepted"}).encode()
+        answer = httpx.post(f"{agency.url}{path}", content=body, timeout=10,
+                            headers={"content-type": "application/json", **system.sign(method="POST", path=path, body=body)})
+        assert answer.status_code == 200, answer.text
+
+    officer = identity.auth("officer-welfare-64")
+    queue = eventually(
+        lambda: httpx.get(f"{agency.url}/v1/agencies/welfare/referrals", params={"status": "accepted"}, auth=officer).json(),
+        until=lambda q: len(q["referrals"]) == 2, timeout=30)
+    assert {r["referral_id"] for r in queue["referrals"]} == {r["referral_id"] for r in read}
+    # Nothing was pushed: the link has no url.
+    link_state = httpx.get(f"{agency.url}/v1/agencies/welfare/webhook", auth=identity.auth("ops")).json()
+    assert link_state["url"] is None and sum(link_state["deliveries"].values()) == 0
+    # The signed move still passes through the lifecycle: accepting twice is refused.
+    path = f"/v1/agency-systems/welfare/referrals/{read[0]['referral_id']}/status"
+    body = json.dumps({"status": "accepted"}).encode()
+    again = httpx.post(f"{agency.url}{path}", content=body, timeout=10,
+                       headers={"content-type": "application/json", **system.sign(method="POST", path=path, body=body)})
+    assert again.status_code == 409 and "allowed_moves" in again.json()
