@@ -18,7 +18,7 @@ from shared.db.outbox import OutboxMessage
 from shared.kafka import build_broker
 from shared.topics import Topics
 from tests.support.examples import intake_event
-from tests.support.in_process import kafka_settings, running
+from tests.support.in_process import kafka_settings, ops_login, running
 from tests.support.kafka_io import json_of, produce, read_topic
 from tests.support.tokens import LocalIssuer
 
@@ -58,7 +58,8 @@ async def test_an_assignment_delivered_twice_is_stored_and_announced_once(kafka_
 
 
 async def test_reporting_counts_a_replayed_intake_and_assignment_once(kafka_env, database_url):
-    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env, service="reporting"), oidc=OIDC)
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env, service="reporting"), oidc=OIDC,
+                                 **ops_login())
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     intake = intake_event(received_at=datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
     routed = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
@@ -119,7 +120,8 @@ async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_
     from tests.support.examples import intake_for, thai_national_id
     import random
 
-    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env, service="reporting"), oidc=OIDC)
+    settings = ReportingSettings(database_url=database_url("reporting"), kafka=kafka_settings(kafka_env, service="reporting"), oidc=OIDC,
+                                 **ops_login())
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
     rng = random.Random(7)

@@ -27,7 +27,7 @@ from routing.settings import RoutingSettings
 from shared.auth import OidcSettings
 from shared.auth.guard import served_routes
 from tests.support.examples import contract_example
-from tests.support.in_process import kafka_settings, running
+from tests.support.in_process import kafka_settings, ops_login, running
 from tests.support.polling import eventually_async
 from tests.support.tokens import LocalIssuer
 
@@ -180,7 +180,8 @@ async def four_services(tmp_path, kafka_env):  # noqa: ANN001, ANN201
     oidc = OidcSettings(issuer=ISSUER.issuer)
     webhook = {"employment": {"url": "http://127.0.0.1:9/never", "secret": "s" * 32}}
     apps = {
-        "reporting": reporting_app(ReportingSettings(database_url=f"sqlite:///{tmp_path}/r.db", kafka=kafka("reporting"), oidc=oidc)),
+        "reporting": reporting_app(ReportingSettings(database_url=f"sqlite:///{tmp_path}/r.db", kafka=kafka("reporting"), oidc=oidc,
+                                                     **ops_login())),
         "agency-adapters": agency_app(AgencySettings(database_url=f"sqlite:///{tmp_path}/a.db", kafka=kafka("agency-adapters"), oidc=oidc,
                                                      webhooks=webhook)),
         "routing": routing_app(RoutingSettings(database_url=f"sqlite:///{tmp_path}/g.db", kafka=kafka("routing"), oidc=oidc)),

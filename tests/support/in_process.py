@@ -19,6 +19,12 @@ def kafka_settings(kafka_env: dict[str, str], *, service: str) -> KafkaSettings:
     return kafka
 
 
+def ops_login() -> dict:
+    """ReportingSettings keywords for the ops view's own principal."""
+    ops = SERVICE_PRINCIPALS["ops"]
+    return {"ops_kafka_username": ops, "ops_kafka_password_file": cluster().password_file(ops)}
+
+
 @contextlib.asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan started (tables, topics, broker, background loops)."""
