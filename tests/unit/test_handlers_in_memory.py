@@ -2,32 +2,11 @@
 
 from typing import Any
 
-import pytest
 from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from prometheus_client import CollectorRegistry
 
-from routing.handlers import register_routing_handlers
-from routing.models import TABLES
-from shared.db import OutboxRelay, create_tables, make_engine, session_factory
-from shared.catalog import default_catalog
-from shared.kafka import DeadLetterHeaders, build_broker
-from shared.settings import KafkaSettings
+from shared.kafka import DeadLetterHeaders
 from tests.support.examples import intake_event
-
-
-@pytest.fixture
-async def routing_broker(tmp_path):
-    kafka = KafkaSettings(topic_prefix="unit.")
-    broker = build_broker(bootstrap_servers="unused:9092", service="routing", registry=CollectorRegistry())
-    engine = make_engine(f"sqlite:///{tmp_path}/routing.db")
-    await create_tables(engine, TABLES)
-    register_routing_handlers(
-        broker=broker, kafka=kafka, catalog=default_catalog(), sessions=session_factory(engine),
-        relay=OutboxRelay(engine=engine, broker=broker),
-    )
-    yield broker, kafka.topics
-    await engine.dispose()
 
 
 async def test_routing_publishes_one_assignment_per_need_on_the_agency_topics(routing_broker):

@@ -2,44 +2,19 @@
 The secured-broker tests prove the ACLs suffice (the whole suite runs on them) and refuse what
 they must; these check, without a broker, that they grant no more than the issue allows."""
 
-from zoneinfo import ZoneInfo
-
-from prometheus_client import CollectorRegistry
-
-from agency_adapters.handlers import register_agency_consumers
-from intake.handlers import register_status_handlers
-from reporting.handlers import register_reporting_handlers
-from reporting.ops.handlers import register_overdue_handler
-from routing.handlers import register_routing_handlers
 from shared.agencies import AGENCIES
-from shared.catalog import default_catalog
-from shared.kafka import build_broker
 from shared.kafka.topology import (
     SERVICE_PRINCIPALS, acls_of, agency_principal, all_acls, service_usage, topic_specs, usage_of,
 )
 from shared.settings import KafkaSettings
 from shared.topics import dead_letter_topic
+from tests.support.subscriptions import subscriptions
 
 KAFKA = KafkaSettings(topic_prefix="unit.", group_prefix="unit.")
 
 
-def _subscriptions() -> dict[str, dict[str, tuple[str, ...]]]:
-    """Service -> {group: topics}, as each composition root registers its consumers."""
-    brokers = {name: build_broker(bootstrap_servers="unused:9092", service=name, registry=CollectorRegistry())
-               for name in ("intake", "routing", "agency-adapters", "reporting")}
-    register_status_handlers(broker=brokers["intake"], kafka=KAFKA, sessions=None)
-    register_routing_handlers(broker=brokers["routing"], kafka=KAFKA, catalog=default_catalog(), sessions=None,
-                              relay=None)
-    register_agency_consumers(broker=brokers["agency-adapters"], kafka=KAFKA, sessions=None, relay=None)
-    register_reporting_handlers(broker=brokers["reporting"], kafka=KAFKA, sessions=None, catalog=default_catalog(),
-                                zone=ZoneInfo("Asia/Bangkok"))
-    register_overdue_handler(broker=brokers["reporting"], kafka=KAFKA, sessions=None)
-    return {name: {s.group_id: tuple(sorted(s.topic_names)) for s in broker.subscribers}
-            for name, broker in brokers.items()}
-
-
 def test_each_service_consumes_exactly_what_its_principal_is_declared_to():
-    for service, groups in _subscriptions().items():
+    for service, groups in subscriptions(KAFKA).items():
         declared = {group: tuple(sorted(topics)) for group, topics in service_usage(KAFKA, service).consumes.items()}
         assert groups == declared, service
 

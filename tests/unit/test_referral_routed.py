@@ -20,8 +20,6 @@ from intake.domain import PlannedReferral
 from intake.handlers import register_status_handlers
 from intake.models import TABLES as INTAKE_TABLES
 from routing.domain import announcements, route_intake
-from routing.handlers import register_routing_handlers
-from routing.models import TABLES as ROUTING_TABLES
 from shared import ids
 from shared.catalog import default_catalog
 from shared.catalog.outcomes import default_outcomes
@@ -79,18 +77,6 @@ def test_an_assignment_is_announced_twice_and_an_unroutable_need_once():
                                   correlation_id="i", producer="routing", referral_id="r", intake_id="i",
                                   need_code="moon_landing", reason="not in the catalog")
     assert announcements(unroutable, topics=topics) == [(topics.referral_unroutable, unroutable)]
-
-
-@pytest.fixture
-async def routing_broker(tmp_path):
-    kafka = KafkaSettings(topic_prefix="unit.")
-    broker = build_broker(bootstrap_servers="unused:9092", service="routing", registry=CollectorRegistry())
-    engine = make_engine(f"sqlite:///{tmp_path}/routing.db")
-    await create_tables(engine, ROUTING_TABLES)
-    register_routing_handlers(broker=broker, kafka=kafka, catalog=default_catalog(), sessions=session_factory(engine),
-                              relay=OutboxRelay(engine=engine, broker=broker))
-    yield broker, kafka.topics
-    await engine.dispose()
 
 
 async def test_routing_publishes_a_person_free_routed_event_for_every_assignment(routing_broker):
