@@ -3,17 +3,14 @@ example consumer, run as the agency's IT team would) and reports its moves back 
 callback: the whole Kafka-native path of docs/agency-it.md, against the secured broker."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from tests.support.examples import intake_for, thai_national_id
 from tests.support.fake_agency_system import FakeAgencySystem
-from tests.support.infrastructure import REPO
+from tests.support.agency_example import run_example_consumer
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +19,7 @@ SECRET = "welfare-shared-secret-0123456789"
 
 
 def example_consumer(kafka_cluster, kafka_env, *, agency: str, records: int) -> list[dict]:  # noqa: ANN001
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap, "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
-           "KAFKA_USERNAME": f"agency-{agency}", "KAFKA_PASSWORD_FILE": str(kafka_cluster.password_file(f"agency-{agency}")),
-           "KAFKA_TOPIC_PREFIX": kafka_env["KAFKA_TOPIC_PREFIX"], "KAFKA_GROUP_PREFIX": kafka_env["KAFKA_GROUP_PREFIX"]}
-    done = subprocess.run([sys.executable, "examples/agency_consumer.py", agency, "--max-records", str(records)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=90, check=False)
+    done = run_example_consumer(kafka_cluster, kafka_env, agency=agency, records=records)
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 

@@ -29,6 +29,7 @@ from shared.kafka.connection import client_options
 from shared.kafka.topology import topic_specs
 from shared.topics import Topics
 from tests.support.examples import intake_event, intake_for, thai_national_id
+from tests.support.agency_example import EXAMPLE, example_consumer_env, run_example_consumer
 from tests.support.infrastructure import REPO
 from tests.support.kafka_io import json_of, produce, read_topic
 from tests.support.polling import eventually, eventually_async
@@ -168,15 +169,6 @@ async def test_the_skills_principal_reads_its_own_topic_and_nothing_of_welfare(k
 # ------------------------------------------------- the agency's own system --
 
 
-def example_consumer_env(kafka_cluster, kafka_env: dict[str, str], agency: str) -> dict[str, str]:  # noqa: ANN001
-    """What an agency's IT team is given (docs/agency-it.md): its login, the CA, the namespace."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    principal = f"agency-{agency}"
-    return {**base, "KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap, "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
-            "KAFKA_USERNAME": principal, "KAFKA_PASSWORD_FILE": str(kafka_cluster.password_file(principal)),
-            "KAFKA_TOPIC_PREFIX": kafka_env["KAFKA_TOPIC_PREFIX"], "KAFKA_GROUP_PREFIX": kafka_env["KAFKA_GROUP_PREFIX"]}
-
-
 def printed_ids(output: str) -> list[str]:
     """The referrals the example printed, one JSON line each (a line still being written is skipped)."""
     return [json.loads(line)["referral_id"] for line in output.splitlines(keepends=True)
@@ -186,10 +178,7 @@ def printed_ids(output: str) -> list[str]:
 async def test_the_welfare_principal_reads_its_own_topic_with_the_example_consumer(kafka_cluster, kafka_env):
     referrals = assigned(WELFARE_NEED, 3)
     await put(kafka_env, Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]).referral_assigned("welfare"), referrals)
-    ended = subprocess.run(
-        [sys.executable, "examples/agency_consumer.py", "welfare", "--max-records", str(len(referrals))],
-        cwd=REPO, env=example_consumer_env(kafka_cluster, kafka_env, "welfare"),
-        capture_output=True, text=True, timeout=120, check=False)
+    ended = run_example_consumer(kafka_cluster, kafka_env, agency="welfare", records=len(referrals))
     assert ended.returncode == 0, ended.stderr[-3000:]
     printed = printed_ids(ended.stdout)
     assert sorted(printed) == sorted(r.referral_id for r in referrals), ended.stdout
@@ -326,7 +315,7 @@ async def test_one_agency_password_rotated_while_the_pipeline_runs_loses_nothing
     topic = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]).referral_assigned("welfare")
     group = f"{kafka_env['KAFKA_GROUP_PREFIX']}welfare.backoffice"
     password_file = kafka_cluster.password_file("agency-welfare")
-    consumer_argv = [sys.executable, "examples/agency_consumer.py", "welfare"]
+    consumer_argv = [sys.executable, *EXAMPLE, "welfare"]
     consumer_env = example_consumer_env(kafka_cluster, kafka_env, "welfare")
     first, first_out = background("welfare-consumer-1", consumer_argv, consumer_env)
 
