@@ -53,13 +53,13 @@ def postgres() -> PostgresForTests:
 
 
 @pytest.fixture
-def kafka_env(kafka_cluster: KafkaCluster, identity: Identity) -> dict[str, str]:
+def kafka_env(kafka_cluster: KafkaCluster, identity: Identity) -> Iterator[dict[str, str]]:
     """Topic and group namespaces of this test alone, so tests never read each other's messages,
     laid down by the project's set-up (topics and ACLs); the broker's CA; and the issuer every
     service trusts. Each service adds its own login (tests.support.processes.service_env)."""
     run = f"t{uuid.uuid4().hex[:8]}"
     kafka_cluster.provision(topic_prefix=f"{run}.", group_prefix=f"{run}.", partitions=3)
-    return {
+    yield {
         "SONGTOR_OIDC_ISSUER": identity.issuer,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap,
         "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
@@ -67,6 +67,7 @@ def kafka_env(kafka_cluster: KafkaCluster, identity: Identity) -> dict[str, str]
         "KAFKA_GROUP_PREFIX": f"{run}.",
         "KAFKA_PARTITIONS": "3",
     }
+    kafka_cluster.remove(topic_prefix=f"{run}.", group_prefix=f"{run}.")
 
 
 @pytest.fixture(params=DATABASES)

@@ -248,6 +248,31 @@ def apply(setup: SetupSettings) -> Outcome:
     return outcome
 
 
+def remove_namespace(setup: SetupSettings) -> None:
+    """Takes a namespace away again: its topics, its consumer groups and the ACLs of our principals
+    on them (a test's, or a deployment being retired). Logins stay: other namespaces share them.
+    Refuses the empty prefix, which would be the whole estate."""
+    kafka = setup.kafka
+    if not kafka.topic_prefix or not kafka.group_prefix or kafka.group_prefix == "songtor.":
+        raise SetupError("remove_namespace needs a topic and group prefix of its own")
+    admin = admin_client(kafka)
+    match_all = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
+                                 AclOperation.ANY, AclPermissionType.ANY)
+    names = set(principals())
+    ours = [b for b in admin.describe_acls(match_all).result(timeout=_TIMEOUT) if _ours(b, names=names, kafka=kafka)]
+    if ours:
+        _wait(admin.delete_acls([AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host,
+                                                  b.operation, b.permission_type) for b in ours]))
+    groups = [g.group_id for g in admin.list_consumer_groups().result(timeout=_TIMEOUT).valid
+              if g.group_id.startswith(kafka.group_prefix)]
+    if groups:
+        for future in admin.delete_consumer_groups(groups).values():
+            future.exception(timeout=_TIMEOUT)  # a group still in use stays; its topics go anyway
+    topics = [name for name in admin.list_topics(timeout=_TIMEOUT).topics if name.startswith(kafka.topic_prefix)]
+    if topics:
+        _wait(admin.delete_topics(topics, operation_timeout=_TIMEOUT))
+
+
 def describe_plan(kafka: KafkaSettings) -> str:
     lines = [f"{s.name}  partitions={s.partitions} replicas={s.replication_factor} "
              + " ".join(f"{k}={v}" for k, v in sorted(s.config.items())) for s in topic_specs(kafka)]

@@ -36,6 +36,7 @@ def intake_url(kafka_cluster, identity, tmp_path_factory):
     ).start()
     yield service.url
     service.stop()
+    kafka_cluster.remove(topic_prefix=f"{run}.", group_prefix=f"{run}.")
 
 
 @dataclass(frozen=True)
