@@ -20,6 +20,7 @@ import ssl
 import sys
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 
 def handle(referral: dict) -> None:
@@ -44,11 +45,13 @@ async def consume(agency: str, *, group: str, max_records: int | None) -> None:
         enable_auto_commit=False,  # commit only what was handed over
         auto_offset_reset="earliest",  # a new group starts with every waiting referral
     )
-    await consumer.start()
     seen = 0
     try:
+        await consumer.start()
         while max_records is None or seen < max_records:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=50)
+            # Never take more than is still wanted: what is taken is handed over, then committed.
+            wanted = 50 if max_records is None else min(50, max_records - seen)
+            batch = await consumer.getmany(timeout_ms=1000, max_records=wanted)
             for records in batch.values():
                 for record in records:
                     handle(json.loads(record.value))
@@ -70,6 +73,8 @@ def main() -> None:
         asyncio.run(consume(args.agency, group=group, max_records=args.max_records))
     except KeyboardInterrupt:
         sys.exit(0)
+    except KafkaError as exc:  # e.g. a wrong password, or a topic or group this login may not use
+        sys.exit(f"refused by Kafka: {exc}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ def build_broker(
     message, which for a referral means a person silently dropped.
     """
     dead_letters = DeadLetterMiddleware(service=service, registry=registry)
+    logger = logger or logging.getLogger(f"songtor.{service}.kafka")
+    logger.addFilter(_drop_topic_creation_notice)
     prometheus = KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="songtor")
     return KafkaBroker(
         bootstrap_servers,
@@ -36,10 +38,19 @@ def build_broker(
         # Outermost first: the correlation id is set for everything inside, including the
         # dead-letter decision; dead-lettering wraps the metrics so that failures are still counted.
         middlewares=(CorrelationMiddleware, dead_letters, prometheus),
-        logger=logger or logging.getLogger(f"songtor.{service}.kafka"),
+        logger=logger,
         graceful_timeout=15.0,
         security=security,
+        # Topics are the set-up's (shared/kafka/topology.py): FastStream would otherwise try to create
+        # a missing one at subscriber start, with one partition, and no login here may create.
+        allow_auto_create_topics=False,
     )
+
+
+def _drop_topic_creation_notice(record: logging.LogRecord) -> bool:
+    """FastStream warns at every subscriber start that it creates no topics; a service has checked
+    its topics before (shared/kafka/topic_check.py), so the warning would only mislead an operator."""
+    return not str(record.msg).startswith("Auto create topics is disabled")
 
 
 def reliable_subscriber_options(*, group_id: str) -> dict[str, Any]:
