@@ -185,6 +185,15 @@ def _binding(acl: Acl) -> AclBinding:
                       f"User:{acl.principal}", "*", AclOperation[acl.operation], AclPermissionType.ALLOW)
 
 
+_EVERY_ACL = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
+                              AclOperation.ANY, AclPermissionType.ANY)
+
+
+def _delete_acls(admin: AdminClient, bindings: list[AclBinding]) -> None:
+    _wait(admin.delete_acls([AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host,
+                                              b.operation, b.permission_type) for b in bindings]))
+
+
 def _ours(binding: AclBinding, *, names: set[str], kafka: KafkaSettings) -> bool:
     """A binding this namespace's set-up owns: one of our principals, on one of our names (other
     namespaces on the same cluster, e.g. parallel test runs, keep theirs)."""
@@ -199,27 +208,24 @@ def _ours(binding: AclBinding, *, names: set[str], kafka: KafkaSettings) -> bool
 def ensure_acls(admin: AdminClient, kafka: KafkaSettings, outcome: Outcome) -> None:
     wanted = {_binding(acl) for acl in all_acls(kafka)}
     names = set(principals())
-    match_all = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
-                                 AclOperation.ANY, AclPermissionType.ANY)
-    every = admin.describe_acls(match_all).result(timeout=_TIMEOUT)
+    every = admin.describe_acls(_EVERY_ACL).result(timeout=_TIMEOUT)
     present = {b for b in every if _ours(b, names=names, kafka=kafka)}
     cluster = {b for b in every if b.restype == ResourceType.BROKER}
     missing = [b for b in wanted if b not in present and b not in cluster]
     stale = [b for b in present if b not in wanted]
     if missing:
         _wait(admin.create_acls(missing))
-        _until_present(admin, match_all, missing)
+        _until_present(admin, missing)
     if stale:
-        _wait(admin.delete_acls([AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host,
-                                                  b.operation, b.permission_type) for b in stale]))
+        _delete_acls(admin, stale)
     outcome.added_acls, outcome.removed_acls = len(missing), len(stale)
 
 
-def _until_present(admin: AdminClient, match_all: AclBindingFilter, bindings: list[AclBinding]) -> None:
+def _until_present(admin: AdminClient, bindings: list[AclBinding]) -> None:
     """A created ACL is in force once the broker's authorizer has it, a moment after the controller
     took it: a service started right after the set-up would otherwise be refused."""
     deadline = time.monotonic() + _TIMEOUT
-    while not set(bindings) <= set(admin.describe_acls(match_all).result(timeout=_TIMEOUT)):
+    while not set(bindings) <= set(admin.describe_acls(_EVERY_ACL).result(timeout=_TIMEOUT)):
         if time.monotonic() > deadline:
             raise SetupError("the broker did not show the new ACLs within 30 s")
         time.sleep(0.1)
@@ -256,13 +262,10 @@ def remove_namespace(setup: SetupSettings) -> None:
     if not kafka.topic_prefix or not kafka.group_prefix or kafka.group_prefix == "songtor.":
         raise SetupError("remove_namespace needs a topic and group prefix of its own")
     admin = admin_client(kafka)
-    match_all = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,
-                                 AclOperation.ANY, AclPermissionType.ANY)
     names = set(principals())
-    ours = [b for b in admin.describe_acls(match_all).result(timeout=_TIMEOUT) if _ours(b, names=names, kafka=kafka)]
+    ours = [b for b in admin.describe_acls(_EVERY_ACL).result(timeout=_TIMEOUT) if _ours(b, names=names, kafka=kafka)]
     if ours:
-        _wait(admin.delete_acls([AclBindingFilter(b.restype, b.name, b.resource_pattern_type, b.principal, b.host,
-                                                  b.operation, b.permission_type) for b in ours]))
+        _delete_acls(admin, ours)
     groups = [g.group_id for g in admin.list_consumer_groups().result(timeout=_TIMEOUT).valid
               if g.group_id.startswith(kafka.group_prefix)]
     if groups:

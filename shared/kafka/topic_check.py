@@ -48,7 +48,8 @@ def problems_with(*, spec: TopicSpec, error_code: int, partitions: list[Mapping]
 
 async def check_topics(*, kafka: KafkaSettings, names: list[str], service: str) -> None:
     """Raises TopicSetupError naming each topic that is missing or set up otherwise than declared."""
-    specs = [spec for spec in topic_specs(kafka) if spec.name in set(names)]
+    wanted = set(names)
+    specs = [spec for spec in topic_specs(kafka) if spec.name in wanted]
     admin = AIOKafkaAdminClient(client_id=f"songtor-{service}-check", **client_options(kafka))
     await admin.start()
     try:

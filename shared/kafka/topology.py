@@ -9,7 +9,7 @@ a topic, and an agency reads its own topic and nothing more.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from shared.agencies import AGENCIES, Agency
@@ -75,9 +75,11 @@ class Usage:
     # Topics whose settings it checks at start.
     checks: tuple[str, ...] = ()
 
+    def topics_consumed(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(topic for topics in self.consumes.values() for topic in topics))
+
     def topics_read(self) -> tuple[str, ...]:
-        consumed = [topic for topics in self.consumes.values() for topic in topics]
-        return tuple(dict.fromkeys([*consumed, *self.reads]))
+        return tuple(dict.fromkeys([*self.topics_consumed(), *self.reads]))
 
 
 # ---------------------------------------------------------------- topics --
@@ -151,19 +153,15 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
               groups_prefixed=(agency_group_prefix(kafka=kafka, agency=agency),))
         for agency in AGENCIES
     ]
-    with_checks = [
-        Usage(u.principal, u.consumes, u.produces, u.reads, u.describes, u.describes_groups_prefixed,
-              u.groups_prefixed, checks=_used_by(u))
-        for u in services.values()
-    ]
+    with_checks = [replace(usage, checks=_used_by(usage)) for usage in services.values()]
     return [*with_checks, ops, *agencies]
 
 
 def _used_by(usage: Usage) -> tuple[str, ...]:
     """What a service checks at start: what it reads and writes, dead-letter twins included (a
     missing one would only show when the first poison message arrives)."""
-    consumed = [topic for topics in usage.consumes.values() for topic in topics]
-    return tuple(dict.fromkeys([*usage.topics_read(), *usage.produces, *map(dead_letter_topic, consumed)]))
+    return tuple(dict.fromkeys([*usage.topics_read(), *usage.produces,
+                                *map(dead_letter_topic, usage.topics_consumed())]))
 
 
 def usage_of(kafka: KafkaSettings, principal: str) -> Usage:
@@ -185,8 +183,7 @@ def acls_of(usage: Usage) -> list[Acl]:
 
     read = usage.topics_read()
     # A consumer that cannot handle a message hands it to the dead-letter twin of its topic.
-    consumed = [topic for topics in usage.consumes.values() for topic in topics]
-    writes = [*usage.produces, *(dead_letter_topic(topic) for topic in consumed)]
+    writes = [*usage.produces, *map(dead_letter_topic, usage.topics_consumed())]
     acls = [
         *on_topics(read, "READ", "DESCRIBE"),
         *on_topics(writes, "WRITE", "DESCRIBE"),
