@@ -46,6 +46,12 @@ class KafkaSettings(BaseSettings):
                                      "real cluster).")
     dead_letter_retention_days: int = Field(default=90, ge=1, description="How long a dead letter waits for its "
                                             "re-drive before the broker deletes it.")
+    # The producer (shared/kafka/broker.py): a few milliseconds of linger turn an outbox batch into a
+    # few requests instead of one per event; lz4 costs little CPU (cramjam provides it).
+    producer_linger_ms: int = Field(default=5, ge=0, le=1000, description="How long the producer waits to fill "
+                                    "a batch before sending it.")
+    producer_compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = Field(
+        default="lz4", description="Compression of the producer's batches (none, or a codec every consumer reads).")
 
     @property
     def topics(self) -> Topics:

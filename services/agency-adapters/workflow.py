@@ -75,7 +75,7 @@ async def move_referral(bench: Workbench, *, referral_id: str, move: Move, gate:
             # Intake learns where the referral went from this twin, without the person.
             add_to_outbox(session, topic=bench.topics.referral_routed, key=transferred_to, event=routed_from(continuation))
         await session.commit()
-    await bench.relay.flush_or_defer()
+    bench.relay.wake()  # published by the relay loop; the move is durable in the outbox already
     return MoveAnswer(200, {"referral_id": referral_id, "status": move.status, "version": version,
                             "transferred_to": transferred_to})
 

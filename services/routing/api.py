@@ -109,7 +109,7 @@ def routing_router(
                 add_to_outbox(session, topic=topic, key=row.referral_id, event=announced)
             await session.commit()
             answer = explanation_of(row)
-        await relay.flush_or_defer()
+        relay.wake()  # the relay loop publishes it; the triage is durable in the outbox already
         return answer
 
     return router

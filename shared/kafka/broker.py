@@ -11,6 +11,9 @@ from prometheus_client import CollectorRegistry
 
 from shared.kafka.correlation import CorrelationMiddleware
 from shared.kafka.dead_letter import DeadLetterMiddleware
+from shared.settings import KafkaSettings
+
+_PRODUCER_DEFAULTS = KafkaSettings.model_fields
 
 
 def build_broker(
@@ -20,11 +23,14 @@ def build_broker(
     registry: CollectorRegistry,
     logger: logging.Logger | None = None,
     security: BaseSecurity | None = None,
+    linger_ms: int = _PRODUCER_DEFAULTS["producer_linger_ms"].default,
+    compression: str = _PRODUCER_DEFAULTS["producer_compression"].default,
 ) -> KafkaBroker:
     """A broker whose producer is idempotent (acks=all) and whose consumers dead-letter poison.
 
     aiokafka defaults to acks=1 without idempotence: a leader crash can lose an acknowledged
     message, which for a referral means a person silently dropped.
+    `linger_ms`, `compression`: KafkaSettings.producer_linger_ms and producer_compression.
     """
     dead_letters = DeadLetterMiddleware(service=service, registry=registry)
     logger = logger or logging.getLogger(f"songtor.{service}.kafka")
@@ -35,6 +41,8 @@ def build_broker(
         client_id=f"songtor-{service}",
         enable_idempotence=True,
         acks="all",
+        linger_ms=linger_ms,
+        compression_type=None if compression == "none" else compression,
         # Outermost first: the correlation id is set for everything inside, including the
         # dead-letter decision; dead-lettering wraps the metrics so that failures are still counted.
         middlewares=(CorrelationMiddleware, dead_letters, prometheus),

@@ -75,7 +75,7 @@ class MonthCloser:
             if (report := await self._publish(key=key, previous=previous, now=now, closed_by=closed_by)) is not None:
                 published.append(report)
         if published and self._relay is not None:
-            await self._relay.flush_or_defer()
+            self._relay.wake()
         return published
 
     async def _publish(
