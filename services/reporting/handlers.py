@@ -1,6 +1,6 @@
-"""Reporting consumers: one consumer group per topic family, each event's effect (effects.py,
-shared with the rebuild from the log) applied once through the inbox, on fact rows locked by
-the repository."""
+"""Reporting consumers: one consumer group per topic family, reading batches; each batch's
+effect (effects.py, shared with the rebuild from the log) applied once through the inbox, in one
+transaction, on fact rows the effect locks together."""
 
 from zoneinfo import ZoneInfo
 
@@ -10,9 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import effects
 from shared.catalog import NeedCatalog
-from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
-from shared.db import apply_once
-from shared.kafka import reliable_subscriber_options
+from shared.db import apply_batch_once
+from shared.kafka.batches import batch_subscriber
 from shared.settings import KafkaSettings
 
 
@@ -27,25 +26,16 @@ def register_reporting_handlers(
     topics = kafka.topics
     families = effects.families(catalog=catalog, zone=zone)
 
-    def options(consumer: str) -> dict:
-        return reliable_subscriber_options(group_id=kafka.group(consumer))
-
-    async def apply(consumer: str, event) -> None:  # noqa: ANN001
+    def subscribe(consumer: str, *topic_names: str, name: str) -> None:
         family = families[consumer]
-        await apply_once(sessions, consumer=consumer, event_id=event.event_id, effect=effects.effect_of(family, event))
 
-    @broker.subscriber(topics.intake_submitted, **options(effects.INTAKES))
-    async def on_intake_submitted(intake: IntakeSubmittedV1) -> None:
-        await apply(effects.INTAKES, intake)
+        async def handle(events: list) -> None:
+            await apply_batch_once(sessions, consumer=family.consumer, events=events, effect=family.apply_batch)
 
-    @broker.subscriber(*topics.all_assigned(), **options(effects.ASSIGNED))
-    async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        await apply(effects.ASSIGNED, event)
+        batch_subscriber(broker, *topic_names, group_id=kafka.group(consumer), model=family.model, handle=handle,
+                         name=name)
 
-    @broker.subscriber(topics.referral_updated, **options(effects.UPDATED))
-    async def on_referral_updated(event: ReferralUpdatedV1) -> None:
-        await apply(effects.UPDATED, event)
-
-    @broker.subscriber(topics.referral_unroutable, **options(effects.UNROUTABLE))
-    async def on_need_unroutable(event: NeedUnroutableV1) -> None:
-        await apply(effects.UNROUTABLE, event)
+    subscribe(effects.INTAKES, topics.intake_submitted, name="on_intake_submitted")
+    subscribe(effects.ASSIGNED, *topics.all_assigned(), name="on_referral_assigned")
+    subscribe(effects.UPDATED, topics.referral_updated, name="on_referral_updated")
+    subscribe(effects.UNROUTABLE, topics.referral_unroutable, name="on_need_unroutable")

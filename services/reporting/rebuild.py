@@ -7,8 +7,9 @@ topic the facts are made from (intake.submitted, referral.assigned.<agency> for 
 agencies, referral.updated, referral.unroutable) from its beginning up to the end offsets
 captured when the command starts; later events are left to the service. Each event goes through
 the very effects the live consumers apply (reporting.effects), recorded in the same inbox under
-the same consumer names. Topics are read one after another, partitions interleaved: the order
-across topics and partitions does not matter, because every effect merges whatever it finds
+the same consumer names, in batches as the live consumers read them. Topics are read one after
+another, partitions interleaved: neither the order across topics and partitions nor how the
+events fall into batches matters, because every effect merges whatever it finds
 (see reporting.effects). Kafka, catalog, outcomes and time zone come from the same environment
 as the service (KAFKA_*, SONGTOR_*, REPORTING_*). It prints the events per topic and the time
 taken. Exit status 0 when done, 1 when it refused or an event could not be applied.
@@ -51,7 +52,7 @@ from reporting.models import TABLES
 from reporting.rebuild_copy import COPIED_TABLES, copy_tables
 from reporting.settings import ReportingSettings
 from shared.catalog import load_catalog
-from shared.db import claim_event, create_tables, make_engine, session_factory
+from shared.db import apply_batch_once, create_tables, make_engine, session_factory
 from shared.kafka.connection import client_options
 
 EXIT_DONE, EXIT_FAILED = 0, 1
@@ -161,25 +162,29 @@ async def _replay_topic(consumer: AIOKafkaConsumer, *, partitions: list[TopicPar
 
 async def _apply_batch(records: list, *, family: effects.Family, sessions: async_sessionmaker[AsyncSession],
                        count: TopicCount) -> None:
-    """One transaction per batch, each event claimed in the inbox as `apply_once` does: the same
-    effects as one transaction per event, without a commit per event over millions of them."""
-    async with sessions() as session:
-        for record in records:
-            try:
-                event = family.model.model_validate_json(record.value or b"")
-            except ValidationError:
-                count.unreadable += 1
-                continue
-            if not await claim_event(session, consumer=family.consumer, event_id=event.event_id):
-                count.duplicates += 1
-                continue
-            try:
-                await family.apply(session, event)
-            except Exception as error:
-                raise RebuildError(f"{record.topic} partition {record.partition} offset {record.offset}: "
-                                   f"{type(error).__name__}: {error}") from error
-            count.applied += 1
-        await session.commit()
+    """The batch as the live consumer applies one (`apply_batch_once` with the family's batch
+    effect): one transaction, the events claimed in the inbox under the same consumer name."""
+    events = []
+    for record in records:
+        try:
+            events.append(family.model.model_validate_json(record.value or b""))
+        except ValidationError:
+            count.unreadable += 1
+    try:
+        applied = await apply_batch_once(sessions, consumer=family.consumer, events=events, effect=family.apply_batch)
+    except Exception as error:
+        raise RebuildError(f"{_culprit(records)}: {type(error).__name__}: {error}") from error
+    count.applied += len(applied)
+    count.duplicates += len(events) - len(applied)
+
+
+def _culprit(records: list) -> str:
+    """Where the failed batch was read: its first and last offset in each partition."""
+    spans: dict[tuple[str, int], list[int]] = {}
+    for record in records:
+        spans.setdefault((record.topic, record.partition), []).append(record.offset)
+    return "; ".join(f"{topic} partition {partition} offsets {min(offsets)}-{max(offsets)}"
+                     for (topic, partition), offsets in sorted(spans.items()))
 
 
 def report(replay: Replay, *, out: TextIO) -> None:

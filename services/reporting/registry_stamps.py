@@ -13,8 +13,9 @@ live consumer before that import commits. `restamp_after_import` closes it: once
 committed, the facts received since its `imported_at` are stamped again.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,8 +23,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.models import IntakeServiceFact, ReferralFact
-from reporting.registries.lookup import registry_status_at
-from reporting.registries.models import RegistryImport, RegistryKind
+from reporting.registries.lookup import day_of
+from reporting.registries.models import RegistryImport, RegistryKind, RegistryMember
 from shared.db import stored_utc
 
 _COLUMNS = {
@@ -31,16 +32,66 @@ _COLUMNS = {
     RegistryKind.TPMAP: ("tpmap_registry", "tpmap_registry_import_id"),
 }
 STAMP_FIELDS = tuple(name for pair in _COLUMNS.values() for name in pair)
+# Persons per membership query: well under SQLite's bound-parameter limit.
+_LOOKUP_CHUNK = 5_000
+Wanted = tuple[str, datetime]  # (person_ref, received_at)
 
 
 async def stamp_at(session: AsyncSession, *, person_ref: str, received_at: datetime) -> dict[str, Any]:
     """The stamp columns for a person referred at `received_at`: {column: value}."""
-    at = stored_utc(received_at)
-    stamp: dict[str, Any] = {}
-    for kind, (flag, import_id) in _COLUMNS.items():
-        status = (await registry_status_at(session, kind=kind, person_refs=[person_ref], at=at, known_at=at))[person_ref]
-        stamp[flag], stamp[import_id] = status.on_registry, status.import_id
-    return stamp
+    return (await stamps_at(session, wanted=[(person_ref, received_at)]))[(person_ref, received_at)]
+
+
+async def stamps_at(session: AsyncSession, *, wanted: Iterable[Wanted]) -> dict[Wanted, dict[str, Any]]:
+    """The stamp of each (person_ref, received_at), keyed by that pair, in two queries however
+    many are asked: the imports that can be in effect for any of them, then which of the persons
+    those imports list. Which import answers a given moment is chosen here by the rule of
+    registries.lookup.registry_import_at (latest effective date on or before the day, then the
+    latest loaded, then the highest id; loaded no later than the moment)."""
+    asked = list(dict.fromkeys(wanted))
+    if not asked:
+        return {}
+    latest = max(stored_utc(at) for _, at in asked).astimezone(UTC)
+    found = await session.exec(select(RegistryImport).where(
+        col(RegistryImport.kind).in_([kind.value for kind in _COLUMNS]),
+        col(RegistryImport.effective_date) <= day_of(latest), col(RegistryImport.imported_at) <= latest))
+    imports: dict[str, list[RegistryImport]] = {}
+    for row in found.all():
+        imports.setdefault(row.kind, []).append(row)
+    chosen = {(kind, at): _in_effect(imports.get(kind.value, []), at=stored_utc(at))
+              for kind in _COLUMNS for at in {at for _, at in asked}}
+    listed = await _listed(session, import_ids={i.id for i in chosen.values() if i is not None},
+                           person_refs={ref for ref, _ in asked})
+    stamps: dict[Wanted, dict[str, Any]] = {}
+    for ref, at in asked:
+        stamp: dict[str, Any] = {}
+        for kind, (flag, import_id) in _COLUMNS.items():
+            snapshot = chosen[(kind, at)]
+            stamp[flag] = None if snapshot is None else (snapshot.id, ref) in listed
+            stamp[import_id] = None if snapshot is None else snapshot.id
+        stamps[(ref, at)] = stamp
+    return stamps
+
+
+def _in_effect(imports: list[RegistryImport], *, at: datetime) -> RegistryImport | None:
+    day = day_of(at)
+    candidates = [i for i in imports if i.effective_date <= day and stored_utc(i.imported_at) <= at]
+    return max(candidates, key=lambda i: (i.effective_date, stored_utc(i.imported_at), i.id or 0), default=None)
+
+
+async def _listed(session: AsyncSession, *, import_ids: set[int | None], person_refs: set[str]) -> set[tuple[int, str]]:
+    """(import_id, person_ref) of the persons the imports list."""
+    if not import_ids:
+        return set()
+    listed: set[tuple[int, str]] = set()
+    refs = sorted(person_refs)
+    for start in range(0, len(refs), _LOOKUP_CHUNK):
+        found = await session.exec(
+            select(RegistryMember.import_id, RegistryMember.person_ref).distinct()
+            .where(col(RegistryMember.import_id).in_(sorted(i for i in import_ids if i is not None)),
+                   col(RegistryMember.person_ref).in_(refs[start:start + _LOOKUP_CHUNK])))
+        listed.update((import_id, ref) for import_id, ref in found.all())
+    return listed
 
 
 def apply_stamp(fact: ReferralFact | IntakeServiceFact, *, stamp: dict[str, Any]) -> None:
@@ -60,9 +111,11 @@ async def restamp_after_import(engine: AsyncEngine, *, import_id: int) -> int:
         for model in (ReferralFact, IntakeServiceFact):
             received = col(model.intake_received_at)
             found = await session.exec(select(model).where(received >= since, col(model.person_ref).is_not(None)))
-            for fact in found.all():
-                assert fact.intake_received_at is not None and fact.person_ref is not None
-                stamp = await stamp_at(session, person_ref=fact.person_ref, received_at=fact.intake_received_at)
+            facts = [(fact, (fact.person_ref or "", stored_utc(fact.intake_received_at))) for fact in found.all()
+                     if fact.intake_received_at is not None]
+            stamps = await stamps_at(session, wanted=[key for _, key in facts])
+            for fact, key in facts:
+                stamp = stamps[key]
                 if any(getattr(fact, name) != value for name, value in stamp.items()):
                     apply_stamp(fact, stamp=stamp)
                     session.add(fact)

@@ -1,57 +1,132 @@
-"""Reads and writes of the reporting facts. Keyword-only, session passed in."""
+"""Reads and writes of the reporting facts, a batch of events' worth at a time. Keyword-only,
+session passed in.
 
+Locks: the four consumers (and several processes of each) write the same fact rows at once.
+Every function that locks rows takes them in one statement sorted by primary key, and inserts
+missing rows sorted too (PostgreSQL inserts a VALUES list in order, and an uncommitted insert
+holds its key like a lock), so two batches can wait for each other but never deadlock. On
+SQLite the inbox claim, the transaction's first statement, already holds the database's write
+lock, so the reads below cannot go stale and FOR UPDATE (ignored there) is not needed.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import rollups
+from reporting.bulk import chunks, insert_for
 from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
-from shared.db import get_for_update, stored_utc
+from shared.db import stored_utc
 
 
-async def fact_for(session: AsyncSession, *, referral_id: str, intake_id: str) -> ReferralFact:
-    """The referral's fact row, created if this is the first event about it, and locked: the
-    intake, assignment and update consumers write the same rows concurrently."""
-    blank = ReferralFact(referral_id=referral_id, intake_id=intake_id).model_dump(exclude={"referral_id"})
-    fact = await get_for_update(session, ReferralFact, key={"referral_id": referral_id}, create=blank)
-    assert fact is not None, "created above when missing"
-    rollups.note_loaded(session, fact=fact)
-    return fact
+async def insert_missing_facts(session: AsyncSession, *, create: dict[str, str]) -> None:
+    """A blank fact for each referral_id -> intake_id of `create` that has none yet: the first
+    event about a referral creates its row, whichever topic it came from."""
+    if not create:
+        return
+    connection = await session.connection()
+    insert = insert_for(connection)
+    rows = [_blank(referral_id=referral_id, intake_id=intake_id) for referral_id, intake_id in sorted(create.items())]
+    for chunk in chunks(rows, width=len(rows[0])):
+        await connection.execute(insert(ReferralFact).values(list(chunk)).on_conflict_do_nothing(index_elements=["referral_id"]))
 
 
-async def locked_fact(session: AsyncSession, *, referral_id: str) -> ReferralFact | None:
-    """The fact, locked until the transaction ends, or None; never creates one."""
-    fact = await get_for_update(session, ReferralFact, key={"referral_id": referral_id})
-    if fact is not None:
+def _blank(*, referral_id: str, intake_id: str) -> dict:
+    # The model's own defaults (status "submitted", version 0...): SQLModel keeps them in Python,
+    # not in the table, so a Core INSERT must name them.
+    fact = ReferralFact(referral_id=referral_id, intake_id=intake_id)
+    return {name: value for name, value in fact.model_dump().items() if value is not None}
+
+
+async def lock_facts(session: AsyncSession, *, referral_ids: Iterable[str]) -> list[ReferralFact]:
+    """The facts of these ids that exist, locked until the transaction ends, in key order.
+
+    Reloaded even when the session holds them (populate_existing): a row another transaction
+    changed before we took its lock must be seen as it is now. The session flushes its own
+    pending changes first (autoflush), so none of ours is lost."""
+    keys = sorted(set(referral_ids))
+    found: list[ReferralFact] = []
+    for chunk in chunks(keys, width=1):
+        query = (
+            select(ReferralFact).where(col(ReferralFact.referral_id).in_(chunk))
+            .order_by(col(ReferralFact.referral_id)).with_for_update().execution_options(populate_existing=True)
+        )
+        found.extend((await session.exec(query)).all())
+    for fact in found:
         rollups.note_loaded(session, fact=fact)
-    return fact
+    return found
 
 
 def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
-    """Save a fact loaded by `fact_for` or `locked_fact`; its move between rollup rows is noted
-    and written by the effect's end (rollups.write_pending)."""
+    """Save a fact loaded by `lock_facts`; its move between rollup rows is noted and written by
+    the effect's end (rollups.write_pending). The session's flush writes the rows together."""
     fact.updated_at = datetime.now(UTC)
     session.add(fact)
     rollups.note_saved(session, fact=fact)
 
 
-async def remember_person(
-    session: AsyncSession, *, person_ref: str, full_name: str, national_id: str, as_of: datetime
-) -> None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonSeen:
+    """A person's name and ID as one intake gave them, received at `as_of`."""
+
+    person_ref: str
+    full_name: str
+    national_id: str
+    as_of: datetime
+
+    @property
+    def rank(self) -> tuple[datetime, str]:
+        # The name breaks a tie of two intakes received in the same instant, so either order agrees.
+        return (stored_utc(self.as_of), self.full_name)
+
+
+async def remember_people(session: AsyncSession, *, seen: Sequence[PersonSeen]) -> None:
     """The name of the latest intake wins: a corrected spelling at a later intake reaches the
     next forms. Latest by `as_of` (when the intake was received), kept in `updated_at`, not by
-    when it was consumed: partitions are read in any order, and a rebuild must pick the same name."""
-    person = await get_for_update(session, ReportPerson, key={"person_ref": person_ref},
-                                  create={"full_name": full_name, "national_id": national_id, "updated_at": as_of})
-    assert person is not None, "created above when missing"
-    stored = stored_utc(person.updated_at)
-    # The name breaks a tie of two intakes received in the same instant, so either order agrees.
-    if (stored, person.full_name) <= (as_of, full_name):
-        person.full_name, person.national_id, person.updated_at = full_name, national_id, as_of
-        session.add(person)
+    when it was consumed: partitions are read in any order, and a rebuild must pick the same
+    name. A maximum, so the batch's intakes and the stored row can be compared in any order."""
+    latest: dict[str, PersonSeen] = {}
+    for person in seen:
+        if person.person_ref not in latest or latest[person.person_ref].rank <= person.rank:
+            latest[person.person_ref] = person
+    if not latest:
+        return
+    connection = await session.connection()
+    insert = insert_for(connection)
+    rows = [{"person_ref": ref, "full_name": p.full_name, "national_id": p.national_id, "updated_at": p.as_of}
+            for ref, p in sorted(latest.items())]
+    for chunk in chunks(rows, width=4):
+        await connection.execute(insert(ReportPerson).values(list(chunk)).on_conflict_do_nothing(index_elements=["person_ref"]))
+    for chunk in chunks(sorted(latest), width=1):
+        query = (select(ReportPerson).where(col(ReportPerson.person_ref).in_(chunk)).order_by(col(ReportPerson.person_ref))
+                 .with_for_update().execution_options(populate_existing=True))
+        for stored in (await session.exec(query)).all():
+            person = latest[stored.person_ref]
+            if (stored_utc(stored.updated_at), stored.full_name) <= person.rank:
+                stored.full_name, stored.national_id, stored.updated_at = person.full_name, person.national_id, person.as_of
+                session.add(stored)
 
 
-async def add_service_facts(session: AsyncSession, *, facts: list[IntakeServiceFact]) -> None:
-    added = [fact for fact in facts if await session.get(IntakeServiceFact, (fact.intake_id, fact.need_code)) is None]
-    session.add_all(added)
+_SERVICE_KEY = (IntakeServiceFact.__table__.c.intake_id, IntakeServiceFact.__table__.c.need_code)
+
+
+async def add_service_facts(session: AsyncSession, *, facts: Sequence[IntakeServiceFact]) -> list[IntakeServiceFact]:
+    """Insert the services not recorded yet (the first of a key wins, as a replayed intake is the
+    same intake); returns those inserted now, which are the ones the rollups count."""
+    unique = {(fact.intake_id, fact.need_code): fact for fact in reversed(facts)}
+    if not unique:
+        return []
+    connection = await session.connection()
+    insert = insert_for(connection)
+    rows = [unique[key].model_dump() for key in sorted(unique)]
+    added: list[IntakeServiceFact] = []
+    for chunk in chunks(rows, width=len(rows[0])):
+        statement = (insert(IntakeServiceFact).values(list(chunk))
+                     .on_conflict_do_nothing(index_elements=["intake_id", "need_code"]).returning(*_SERVICE_KEY))
+        added.extend(unique[(intake_id, need_code)] for intake_id, need_code in await connection.execute(statement))
     rollups.note_services(session, facts=added)
+    return added
+

@@ -4,7 +4,7 @@ MonthlyServiceCount), kept in step with the facts by the transaction that change
 How a change is counted: when the repository loads a fact it notes the rollup key the fact is
 counted under (`note_loaded`); when it saves the fact, the key is compared with the new one
 (`note_saved`), and a move becomes -1 on the old key and +1 on the new. The deltas are written
-at the end of each event's effect (`write_pending`, called by effects.families), sorted by key:
+at the end of each batch's effect (`write_pending`, called by effects.families), sorted by key:
 the rollup rows are shared by every consumer, and taking their locks last and always in the same
 order means two consumers can wait for each other's rows but never deadlock.
 
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from reporting.bulk import chunks, insert_for
 from reporting.models import IntakeServiceFact, MonthlyReferralCount, MonthlyServiceCount, ReferralFact, RollupState
 
 UNKNOWN = ""  # a dimension not known yet (no assignment, no worker type): primary keys cannot be NULL
@@ -73,10 +74,15 @@ async def write_pending(session: AsyncSession) -> None:
 
 
 async def _add(session: AsyncSession, *, table: Table, names: tuple[str, ...], measure: str, deltas: Counter) -> None:
+    """One multi-row upsert for the batch's deltas; its rows in key order, which is the order
+    PostgreSQL takes their locks in."""
+    rows = [{**dict(zip(names, key, strict=True)), measure: deltas[key]} for key in sorted(k for k, n in deltas.items() if n)]
+    if not rows:
+        return
     connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    for key in sorted(k for k, n in deltas.items() if n):
-        statement = dialect.insert(table).values(**dict(zip(names, key, strict=True)), **{measure: deltas[key]})
+    insert = insert_for(connection)
+    for chunk in chunks(rows, width=len(names) + 1):
+        statement = insert(table).values(list(chunk))
         await connection.execute(statement.on_conflict_do_update(
             index_elements=list(names), set_={measure: table.c[measure] + statement.excluded[measure]}))
 

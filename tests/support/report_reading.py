@@ -5,6 +5,7 @@ reading it over HTTP in the test process: `guarded_app` mounts reporting's route
 same token check as the service."""
 
 from datetime import UTC, datetime, time
+from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,7 @@ from shared.catalog.outcomes import load_outcomes
 from shared.contracts import EventEnvelope
 from shared.auth import AuthContext, caller
 from shared.auth.guard import install
-from shared.db import apply_once
+from shared.db import apply_batch_once, claim_events
 from tests.support import report_scenario as scenario
 from tests.support.registry_files import write_registry
 from tests.support.tokens import LocalIssuer
@@ -60,12 +61,33 @@ def catalogs() -> Catalogs:
 
 
 async def apply_events(sessions: async_sessionmaker[AsyncSession], events: list[tuple[str, EventEnvelope]]) -> None:
-    """Each event through the live consumers' effects and inbox, in the order given."""
+    """Each event through the live consumers' batch effects and inbox, in the order given, one
+    event per transaction (a batch of one)."""
     families = effects.families(catalog=default_catalog(), zone=BANGKOK)
     for kind, event in events:
         family = families[KIND_CONSUMER[kind]]
-        await apply_once(sessions, consumer=family.consumer, event_id=event.event_id,
-                         effect=effects.effect_of(family, event))
+        await apply_batch_once(sessions, consumer=family.consumer, events=[event], effect=family.apply_batch)
+
+
+async def apply_in_one_transaction(sessions: async_sessionmaker[AsyncSession],
+                                   events: list[tuple[str, EventEnvelope]]) -> None:
+    """All the events in one transaction, each run of consecutive events of one kind as one
+    batch of its family (claimed in the inbox as `apply_batch_once` claims them): what one batch
+    of a consumer does, and several families' batches sharing one session's objects."""
+    families = effects.families(catalog=default_catalog(), zone=BANGKOK)
+    async with sessions() as session:
+        for kind, run in groupby(events, key=lambda pair: pair[0]):
+            family = families[KIND_CONSUMER[kind]]
+            batch = [event for _, event in run]
+            claimed = await claim_events(session, consumer=family.consumer, event_ids=[e.event_id for e in batch])
+            fresh = []
+            for event in batch:  # the first copy of each id, as apply_batch_once
+                if str(event.event_id) in claimed:
+                    claimed.discard(str(event.event_id))
+                    fresh.append(event)
+            if fresh:
+                await family.apply_batch(session, fresh)
+        await session.commit()
 
 
 def registry_file(directory: Path) -> Path:

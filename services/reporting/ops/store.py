@@ -1,6 +1,6 @@
 """Database reads and writes of the operations view (keyword-only, one session each)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from reporting.bulk import chunks, insert_for
 from reporting.models import IntakeServiceFact, ReferralFact
 from reporting.ops.models import DeadLetterRedrive, OverdueReferral
 from shared.contracts import ReferralOverdueV1
@@ -16,11 +17,20 @@ from shared.contracts import ReferralOverdueV1
 FINAL_STATUSES = ("completed", "declined", "unreachable", "transferred", "cancelled")
 
 
-async def add_overdue(session: AsyncSession, *, event: ReferralOverdueV1) -> None:
-    key = (event.referral_id, event.stage, event.escalation_level)
-    if await session.get(OverdueReferral, key) is None:
-        session.add(OverdueReferral(referral_id=event.referral_id, stage=event.stage, level=event.escalation_level,
-                                    agency=event.agency, announced_at=event.occurred_at))
+async def add_overdue(session: AsyncSession, *, events: Sequence[ReferralOverdueV1]) -> None:
+    """Record the notices not recorded yet, in one statement (a notice repeated, by a re-sent
+    event or a second scan, is the same notice: the first one stays)."""
+    rows = {(e.referral_id, e.stage, e.escalation_level): {
+        "referral_id": e.referral_id, "stage": e.stage, "level": e.escalation_level, "agency": e.agency,
+        "announced_at": e.occurred_at} for e in reversed(events)}
+    if not rows:
+        return
+    connection = await session.connection()
+    insert = insert_for(connection)
+    # Sorted: PostgreSQL inserts in this order, so two batches of the same keys cannot deadlock.
+    for chunk in chunks([rows[key] for key in sorted(rows)], width=5):
+        await connection.execute(insert(OverdueReferral).values(list(chunk))
+                                 .on_conflict_do_nothing(index_elements=["referral_id", "stage", "level"]))
 
 
 async def overdue_by_agency(session: AsyncSession) -> dict[str, int]:
