@@ -11,7 +11,10 @@ the rows in per-key order (relay_turn.py says how).
 A row the broker refuses (its topic is missing, not ours to write, the message is too large...)
 is not retried in a loop: it counts an attempt, keeps its last error, and waits an exponential
 back-off (`next_attempt_at`) while the other rows go on. Rows behind it with the same topic and
-key wait too, since they may not overtake it. `songtor_outbox_publish_failures_total` and
+key wait too, since they may not overtake it. (A refusal that comes only in the broker's answer,
+e.g. no Write ACL, is known after the batch was handed over: the later rows of that key in the
+same batch were sent too, and are refused alike; one that succeeded would have overtaken it.)
+`songtor_outbox_publish_failures_total` and
 `songtor_outbox_rows_retrying` show such rows; the log names each one and its error.
 
 The columns attempts, last_error and next_attempt_at are new: an outbox table made before them
