@@ -8,12 +8,13 @@ from fastapi.responses import JSONResponse
 from intake import repository
 from intake.request import IntakeRequest
 from intake.scope import Submitter, may_read_intake
-from intake.submission import IntakeDesk, Submission, fingerprint, submit_one
+from intake.group_commit import GroupCommitter
+from intake.submission import IntakeDesk, Submission, fingerprint
 from shared.auth import Principal, caller, out_of_scope
 from shared.auth.audit import note_people
 
 
-def intake_router(*, desk: IntakeDesk) -> APIRouter:
+def intake_router(*, desk: IntakeDesk, committer: GroupCommitter) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["intake"])
     catalog, sessions = desk.catalog, desk.sessions
 
@@ -41,7 +42,8 @@ def intake_router(*, desk: IntakeDesk) -> APIRouter:
             idempotency_key=idempotency_key,
             fingerprint=fingerprint(await http_request.body()) if idempotency_key else None,
         )
-        answer = await submit_one(desk, submission)
+        # Answered once its transaction has committed, shared with the intakes arriving meanwhile.
+        answer = await committer.submit(submission)
         return JSONResponse(status_code=answer.status_code, content=answer.body)
 
     @router.get(

@@ -8,6 +8,7 @@ from intake.bulk.api import bulk_router
 from intake.bulk.models import TABLES as BULK_TABLES
 from intake.bulk.worker import BulkWorker
 from intake.clerk_errors import validation_exception_handler
+from intake.group_commit import GroupCommitter
 from intake.handlers import register_status_handlers
 from intake.models import TABLES
 from intake.settings import IntakeSettings
@@ -41,7 +42,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Songtor intake",
         description="Takes in a person's needs from front-line units and refers them onward.",
         routers=[
-            intake_router(desk=desk),
+            intake_router(desk=desk, committer=GroupCommitter(desk=desk)),
             bulk_router(sessions=runtime.sessions, settings=settings.bulk, worker=bulk_worker),
         ],
     )

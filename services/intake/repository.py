@@ -1,8 +1,11 @@
 """Reads and writes of the intake service's tables. Keyword-only, session passed in."""
 
 import json
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +19,54 @@ from shared.db import get_for_update
 OPEN_STATUSES = ("submitted", "assigned", "received", "accepted", "in_progress")
 
 
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """The first answer to an Idempotency-Key, as IdempotencyRecord replays it."""
+
+    request_hash: str
+    status_code: int
+    response_json: str
+
+
+@dataclass(slots=True)
+class NewRows:
+    """What a group of intakes adds to the intake's own tables, written by `insert_rows` with one
+    multi-row INSERT per table: building an ORM object per row cost more than the rest of an
+    intake. (The outbox rows go through shared.db.add_to_outbox, in the same transaction.)"""
+
+    intakes: list[dict] = field(default_factory=list)
+    statuses: list[dict] = field(default_factory=list)
+    answers: list[dict] = field(default_factory=list)
+
+    def add_intake(
+        self, *, event: IntakeSubmittedV1, referrals: list[PlannedReferral], warnings: list[dict], submitted_by: str
+    ) -> None:
+        self.intakes.append({
+            "intake_id": event.intake_id,
+            "received_at": event.received_at,
+            "person_ref": event.person_ref,
+            "program": event.source.program,
+            "org_unit": event.source.org_unit,
+            "province_code": event.person.address.province_code,
+            "submitted_by": submitted_by,
+            "event_json": event.model_dump_json(),
+            "warnings_json": json.dumps(warnings, ensure_ascii=False),
+        })
+        self.statuses.extend(
+            {"referral_id": planned.referral_id, "intake_id": event.intake_id, "need_code": planned.need_code,
+             "person_ref": event.person_ref, "agency": None, "status": "submitted", "status_version": 0,
+             "updated_at": event.received_at}
+            for planned in referrals
+        )
+
+    def add_answer(self, *, key: str, request_hash: str, status_code: int, body: dict) -> StoredAnswer:
+        """Keep the answer for retries with the same Idempotency-Key."""
+        answer = StoredAnswer(request_hash, status_code, json.dumps(body, ensure_ascii=False))
+        self.answers.append({"key": key, "request_hash": request_hash, "status_code": status_code,
+                             "response_json": answer.response_json, "created_at": datetime.now(UTC)})
+        return answer
+
+
 def add_intake(
     session: AsyncSession,
     *,
@@ -24,28 +75,17 @@ def add_intake(
     warnings: list[dict],
     submitted_by: str,
 ) -> None:
-    session.add(
-        IntakeRecord(
-            intake_id=event.intake_id,
-            received_at=event.received_at,
-            person_ref=event.person_ref,
-            program=event.source.program,
-            org_unit=event.source.org_unit,
-            province_code=event.person.address.province_code,
-            submitted_by=submitted_by,
-            event_json=event.model_dump_json(),
-            warnings_json=json.dumps(warnings, ensure_ascii=False),
-        )
-    )
-    for planned in referrals:
-        session.add(
-            ReferralStatusRecord(
-                referral_id=planned.referral_id,
-                intake_id=event.intake_id,
-                need_code=planned.need_code,
-                person_ref=event.person_ref,
-            )
-        )
+    """One intake's rows, added to the session as objects (the group path uses NewRows)."""
+    rows = NewRows()
+    rows.add_intake(event=event, referrals=referrals, warnings=warnings, submitted_by=submitted_by)
+    session.add_all([IntakeRecord(**rows.intakes[0]), *(ReferralStatusRecord(**status) for status in rows.statuses)])
+
+
+async def insert_rows(session: AsyncSession, *, rows: NewRows) -> None:
+    for model, values in ((IntakeRecord, rows.intakes), (ReferralStatusRecord, rows.statuses),
+                          (IdempotencyRecord, rows.answers)):
+        if values:
+            await session.exec(insert(model), params=values)
 
 
 async def get_intake(
@@ -97,28 +137,35 @@ async def add_continuation(session: AsyncSession, *, referral_id: str, transferr
     await get_for_update(session, ReferralStatusRecord, key={"referral_id": referral_id}, create=blank)
 
 
-async def open_referrals(session: AsyncSession, *, person_ref: str, need_codes: list[str]) -> dict[str, str]:
-    """need code -> the person's open referral for it (the oldest, if there were ever two)."""
+async def open_referrals_of(
+    session: AsyncSession, *, person_refs: Collection[str], need_codes: Collection[str]
+) -> dict[str, dict[str, str]]:
+    """person_ref -> need code -> that person's open referral for it (the oldest, if there were
+    ever two), for a whole group of intakes in one query."""
+    if not person_refs or not need_codes:
+        return {}
     rows = await session.exec(
-        select(ReferralStatusRecord.need_code, ReferralStatusRecord.referral_id)
+        select(ReferralStatusRecord.person_ref, ReferralStatusRecord.need_code, ReferralStatusRecord.referral_id)
         .where(
-            ReferralStatusRecord.person_ref == person_ref,
-            col(ReferralStatusRecord.need_code).in_(need_codes),
+            col(ReferralStatusRecord.person_ref).in_(sorted(person_refs)),
+            col(ReferralStatusRecord.need_code).in_(sorted(need_codes)),
             col(ReferralStatusRecord.status).in_(OPEN_STATUSES),
         )
         .order_by(col(ReferralStatusRecord.updated_at).desc())
     )
-    return dict(rows.all())
+    found: dict[str, dict[str, str]] = {}
+    for person_ref, need_code, referral_id in rows.all():
+        found.setdefault(person_ref, {})[need_code] = referral_id  # newest first: the oldest is written last
+    return found
 
 
 async def get_idempotent(session: AsyncSession, *, key: str) -> IdempotencyRecord | None:
     return await session.get(IdempotencyRecord, key)
 
 
-def add_idempotent(session: AsyncSession, *, key: str, request_hash: str, status_code: int, body: dict) -> None:
-    session.add(
-        IdempotencyRecord(
-            key=key, request_hash=request_hash, status_code=status_code,
-            response_json=json.dumps(body, ensure_ascii=False),
-        )
-    )
+async def get_idempotent_many(session: AsyncSession, *, keys: Collection[str]) -> dict[str, IdempotencyRecord]:
+    """The stored answers of those keys that have one, in one query."""
+    if not keys:
+        return {}
+    rows = await session.exec(select(IdempotencyRecord).where(col(IdempotencyRecord.key).in_(sorted(keys))))
+    return {record.key: record for record in rows.all()}
