@@ -62,6 +62,7 @@ def create_runtime(*, service: str, settings: ServiceSettings, tables: Sequence[
     broker = build_broker(
         bootstrap_servers=settings.kafka.bootstrap_servers, service=service, registry=registry,
         security=broker_security(settings.kafka),
+        linger_ms=settings.kafka.producer_linger_ms, compression=settings.kafka.producer_compression,
     )
     engine = make_engine(settings.database_url) if tables else None
     # Each service keeps the audit log of the personal data it serves, beside its own data.

@@ -12,8 +12,8 @@ from agency_adapters import lifecycle, repository
 from agency_adapters.webhooks import store as webhook_store
 from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralAssignedV1
-from shared.db import OutboxRelay, add_to_outbox, apply_once
-from shared.kafka import reliable_subscriber_options
+from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
+from shared.kafka.batches import batch_subscriber
 from shared.settings import KafkaSettings
 
 logger = logging.getLogger("songtor.agency")
@@ -45,12 +45,11 @@ def _register_one(
     topic = kafka.topics.referral_assigned(agency)
     consumer = f"agency.{agency}"
 
-    async def on_referral_assigned(event: ReferralAssignedV1) -> None:
-        if event.agency != agency:
-            raise ValueError(f"referral for agency '{event.agency}' arrived on {topic}")
+    async def effect(session: AsyncSession, events: list[ReferralAssignedV1]) -> None:
         now = datetime.now(UTC)
-
-        async def effect(session: AsyncSession) -> None:
+        for event in events:
+            if event.agency != agency:  # fails this record alone: the batch is split around it
+                raise ValueError(f"referral for agency '{event.agency}' arrived on {topic}")
             repository.add_received(session, event=event, received_at=now)
             receipt = lifecycle.updated_event(
                 referral_id=event.referral_id,
@@ -66,11 +65,12 @@ def _register_one(
             if by_webhook:  # stored with the referral, so a crash can never lose the push
                 webhook_store.add_pending(session, referral_id=event.referral_id, agency=agency, at=now)
 
-        await apply_once(sessions, consumer=consumer, event_id=event.event_id, effect=effect)
+    async def on_referrals_assigned(events: list[ReferralAssignedV1]) -> None:
+        applied = await apply_batch_once(sessions, consumer=consumer, events=events, effect=effect)
         # Also after a redelivery: a crash may have come between the commit and the publish.
-        await relay.flush()
-        logger.info("referral received", extra={"correlation_id": event.intake_id, "referral_id": event.referral_id})
+        relay.wake()
+        logger.info("%d referrals received (%d new)", len(events), len(applied), extra={"agency": agency})
 
     # FastStream names handlers after the function: one name per agency keeps metrics apart.
-    on_referral_assigned.__name__ = f"on_referral_assigned_{agency}"
-    broker.subscriber(topic, **reliable_subscriber_options(group_id=kafka.group(consumer)))(on_referral_assigned)
+    batch_subscriber(broker, topic, group_id=kafka.group(consumer), model=ReferralAssignedV1,
+                     handle=on_referrals_assigned, name=f"on_referral_assigned_{agency}")

@@ -21,7 +21,7 @@ SERVICE = "agency-adapters"
 def build_app(settings: AgencySettings | None = None) -> FastAPI:
     settings = settings or AgencySettings()
     runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
-    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     watch = OverdueWatch(
         sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,

@@ -37,7 +37,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     )
     runtime.on_start.append(lambda: _fill_rollups(runtime.sessions))
     catalogs = Catalogs(needs=catalog, outcomes=load_outcomes(settings.outcomes_path))
-    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone)
     schedule = CloseSchedule(sp12_due_day=settings.sp12_due_day, snb2_due_day=settings.snb2_due_day)

@@ -1,6 +1,6 @@
-"""The routing consumer: decide every need of an intake, record the decisions and queue their
-events in one transaction (inbox + outbox), then publish. A crash anywhere replays the intake
-or publishes what was queued; derived ids make both harmless downstream."""
+"""The routing consumer: decide every need of each intake in a batch, record the decisions and
+queue their events in one transaction (inbox + outbox), then wake the relay. A crash anywhere
+replays the batch or publishes what was queued; derived ids make both harmless downstream."""
 
 import logging
 from datetime import UTC, datetime
@@ -13,8 +13,8 @@ from routing import repository
 from routing.domain import announcements, route_intake
 from shared.catalog import NeedCatalog
 from shared.contracts import IntakeSubmittedV1
-from shared.db import OutboxRelay, add_to_outbox, apply_once
-from shared.kafka import reliable_subscriber_options
+from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
+from shared.kafka.batches import batch_subscriber
 from shared.settings import KafkaSettings
 
 logger = logging.getLogger("songtor.routing")
@@ -30,19 +30,21 @@ def register_routing_handlers(
 ) -> None:
     topics = kafka.topics
 
-    @broker.subscriber(topics.intake_submitted, **reliable_subscriber_options(group_id=kafka.group("routing")))
-    async def on_intake_submitted(intake: IntakeSubmittedV1) -> None:
+    async def effect(session: AsyncSession, intakes: list[IntakeSubmittedV1]) -> None:
         routed_at = datetime.now(UTC)
-        decisions = route_intake(intake=intake, catalog=catalog, routed_at=routed_at)
-
-        async def effect(session: AsyncSession) -> None:
-            for routed in decisions:
+        for intake in intakes:
+            for routed in route_intake(intake=intake, catalog=catalog, routed_at=routed_at):
                 repository.add_decision(
                     session, routed=routed, intake=intake, catalog_version=catalog.version, decided_at=routed_at
                 )
                 for topic, event in announcements(routed.event, topics=topics):
                     add_to_outbox(session, topic=topic, key=routed.referral_id, event=event)
 
-        await apply_once(sessions, consumer="routing", event_id=intake.event_id, effect=effect)
-        await relay.flush()
-        logger.info("routed %d needs", len(decisions), extra={"correlation_id": intake.intake_id})
+    async def on_intakes_submitted(intakes: list[IntakeSubmittedV1]) -> None:
+        applied = await apply_batch_once(sessions, consumer="routing", events=intakes, effect=effect)
+        # Also after a redelivery: a crash may have come between the commit and the publish.
+        relay.wake()
+        logger.info("routed %d intakes (%d new)", len(intakes), len(applied))
+
+    batch_subscriber(broker, topics.intake_submitted, group_id=kafka.group("routing"), model=IntakeSubmittedV1,
+                     handle=on_intakes_submitted, name="on_intake_submitted")

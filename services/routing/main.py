@@ -18,7 +18,7 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     # Refuses to start on a broken catalog, before any message is read.
     catalog = load_catalog(settings.catalog.catalog_path)
     runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
-    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     register_routing_handlers(
         broker=runtime.broker, kafka=settings.kafka, catalog=catalog, sessions=runtime.sessions, relay=relay

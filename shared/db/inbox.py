@@ -1,12 +1,17 @@
 """The consumer inbox: delivery is at-least-once, so every consumer that writes records the
-`event_id`s it applied, in the same transaction as the effect, and ignores them the second time."""
+`event_id`s it applied, in the same transaction as the effect, and ignores them the second time.
 
-from collections.abc import Awaitable, Callable
+Consumers apply a whole batch of events in one transaction (`apply_batch_once`): the batch's ids
+are claimed with one statement, and only the events claimed now get their effect.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 from uuid import UUID
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +22,14 @@ class InboxEntry(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=120)
     event_id: str = Field(primary_key=True, max_length=36)
     processed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class _Event(Protocol):
+    @property
+    def event_id(self) -> UUID: ...
+
+
+Event = TypeVar("Event", bound=_Event)
 
 
 async def claim_event(session: AsyncSession, *, consumer: str, event_id: UUID) -> bool:
@@ -35,6 +48,27 @@ async def claim_event(session: AsyncSession, *, consumer: str, event_id: UUID) -
     return True
 
 
+async def claim_events(session: AsyncSession, *, consumer: str, event_ids: Sequence[UUID]) -> set[str]:
+    """Record that `consumer` applies these events, in one statement; returns the ids claimed now
+    (those it had not applied before). Inside the effect's transaction, as `claim_event`.
+
+    A racing claim of the same id by another transaction waits for it (PostgreSQL) and then
+    claims nothing, so exactly one of the two applies the event."""
+    keys = list(dict.fromkeys(str(event_id) for event_id in event_ids))
+    if not keys:
+        return set()
+    connection = await session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    now = datetime.now(UTC)
+    statement = (
+        insert(InboxEntry)
+        .values([{"consumer": consumer, "event_id": key, "processed_at": now} for key in keys])
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(InboxEntry.__table__.c.event_id)
+    )
+    return set((await connection.execute(statement)).scalars())
+
+
 async def apply_once(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -50,3 +84,29 @@ async def apply_once(
             await effect(session)
         await session.commit()
     return applied
+
+
+async def apply_batch_once(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    consumer: str,
+    events: Sequence[Event],
+    effect: Callable[[AsyncSession, list[Event]], Awaitable[None]],
+) -> list[Event]:
+    """Claim the batch and run `effect` on the events `consumer` had not applied yet (each id
+    once, first occurrence, in the given order), all in one transaction. Returns those events.
+
+    The claim is the transaction's first statement: on SQLite it takes the write lock at once,
+    so the effect's reads cannot go stale under another writer."""
+    async with sessions() as session:
+        claimed = await claim_events(session, consumer=consumer, event_ids=[event.event_id for event in events])
+        fresh: list[Event] = []
+        for event in events:
+            key = str(event.event_id)
+            if key in claimed:
+                claimed.discard(key)
+                fresh.append(event)
+        if fresh:
+            await effect(session, fresh)
+        await session.commit()
+    return fresh

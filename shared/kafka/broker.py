@@ -10,7 +10,7 @@ from faststream.security import BaseSecurity
 from prometheus_client import CollectorRegistry
 
 from shared.kafka.correlation import CorrelationMiddleware
-from shared.kafka.dead_letter import DeadLetterMiddleware
+from shared.kafka.dead_letter import DeadLetterDesk, DeadLetterMiddleware
 from shared.settings import KafkaSettings
 
 _PRODUCER_DEFAULTS = KafkaSettings.model_fields
@@ -32,11 +32,12 @@ def build_broker(
     message, which for a referral means a person silently dropped.
     `linger_ms`, `compression`: KafkaSettings.producer_linger_ms and producer_compression.
     """
-    dead_letters = DeadLetterMiddleware(service=service, registry=registry)
+    desk = DeadLetterDesk(service=service, registry=registry)
+    dead_letters = DeadLetterMiddleware(desk=desk)
     logger = logger or logging.getLogger(f"songtor.{service}.kafka")
     logger.addFilter(_drop_topic_creation_notice)
     prometheus = KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="songtor")
-    return KafkaBroker(
+    broker = KafkaBroker(
         bootstrap_servers,
         client_id=f"songtor-{service}",
         enable_idempotence=True,
@@ -53,6 +54,12 @@ def build_broker(
         # a missing one at subscriber start, with one partition, and no login here may create.
         allow_auto_create_topics=False,
     )
+    # The batched subscribers dead-letter through the same desk (shared/kafka/batches.py).
+    broker.context.set_global(DEAD_LETTER_DESK, desk)
+    return broker
+
+
+DEAD_LETTER_DESK = "songtor_dead_letter_desk"
 
 
 def _drop_topic_creation_notice(record: logging.LogRecord) -> bool:

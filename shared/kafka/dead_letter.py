@@ -62,8 +62,9 @@ class DeadLetterHeaders:
     SERVICE = "dlq.service"
 
 
-class DeadLetterMiddleware:
-    """Broker middleware factory; FastStream calls it once per consumed message."""
+class DeadLetterDesk:
+    """Sends a message to `<topic>.dlq` with the dlq.* headers, and counts it; one per service,
+    shared by the per-message middleware and the batched subscribers (shared/kafka/batches.py)."""
 
     def __init__(self, *, service: str, registry: CollectorRegistry) -> None:
         self.service = service
@@ -79,6 +80,47 @@ class DeadLetterMiddleware:
             ["service", "topic", "exception_class"],
             registry=registry,
         )
+
+    async def send(self, broker: Any, record: ConsumerRecord, exc: BaseException, *, group: str) -> None:
+        reason = describe_failure(exc)
+        headers = {
+            DeadLetterHeaders.ORIGINAL_TOPIC: record.topic,
+            DeadLetterHeaders.ORIGINAL_PARTITION: str(record.partition),
+            DeadLetterHeaders.ORIGINAL_OFFSET: str(record.offset),
+            DeadLetterHeaders.CONSUMER_GROUP: group,
+            DeadLetterHeaders.EXCEPTION_CLASS: type(exc).__name__,
+            DeadLetterHeaders.EXCEPTION_MESSAGE: reason,
+            DeadLetterHeaders.SERVICE: self.service,
+        }
+        # The original bytes are kept as they were, so a re-drive after a fix sends the same thing.
+        await broker.publish(
+            record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
+        )
+        self.dead_letters.labels(self.service, record.topic, group, type(exc).__name__).inc()
+        logger.error(
+            "dead-lettered %s[%d]@%d for group %s: %s",
+            record.topic, record.partition, record.offset, group, type(exc).__name__,
+        )
+
+    async def back_off(self, *, topic: str, where: str, attempt: int, exc: BaseException) -> None:
+        """Wait before a retry: 0.5 s doubling per consecutive failure, capped."""
+        self.transient_failures.labels(self.service, topic, type(exc).__name__).inc()
+        delay = min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempt - 1))
+        logger.warning("transient failure on %s (attempt %d, retry in %.1fs): %s",
+                       where, attempt, delay, type(exc).__name__)
+        await asyncio.sleep(delay)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+class DeadLetterMiddleware:
+    """Broker middleware factory; FastStream calls it once per consumed message. Batches are the
+    batched subscriber's to judge (shared/kafka/batches.py): it isolates the poison itself."""
+
+    def __init__(self, *, desk: DeadLetterDesk) -> None:
+        self.desk = desk
         # Consecutive transient failures per (topic, partition, offset), for the backoff.
         self._attempts: dict[tuple[str, int, int], int] = {}
 
@@ -118,34 +160,9 @@ class _DeadLetterScope(BaseMiddleware):
     async def _back_off(self, position: tuple[str, int, int], topic: str, exc: BaseException) -> None:
         attempt = self.owner._attempts.get(position, 0) + 1
         self.owner._attempts[position] = attempt
-        self.owner.transient_failures.labels(self.owner.service, topic, type(exc).__name__).inc()
-        delay = min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempt - 1))
-        logger.warning(
-            "transient failure on %s[%d]@%d (attempt %d, retry in %.1fs): %s",
-            *position, attempt, delay, type(exc).__name__,
-        )
-        await asyncio.sleep(delay)
+        await self.owner.desk.back_off(topic=topic, where="%s[%d]@%d" % position, attempt=attempt, exc=exc)
 
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
         handler = self.context.get("handler_")
         group = getattr(handler, "group_id", None) or ""
-        broker = self.context.get("broker")
-        reason = describe_failure(exc)
-        headers = {
-            DeadLetterHeaders.ORIGINAL_TOPIC: record.topic,
-            DeadLetterHeaders.ORIGINAL_PARTITION: str(record.partition),
-            DeadLetterHeaders.ORIGINAL_OFFSET: str(record.offset),
-            DeadLetterHeaders.CONSUMER_GROUP: group,
-            DeadLetterHeaders.EXCEPTION_CLASS: type(exc).__name__,
-            DeadLetterHeaders.EXCEPTION_MESSAGE: reason,
-            DeadLetterHeaders.SERVICE: self.owner.service,
-        }
-        # The original bytes are kept as they were, so a re-drive after a fix sends the same thing.
-        await broker.publish(
-            record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
-        )
-        self.owner.dead_letters.labels(self.owner.service, record.topic, group, type(exc).__name__).inc()
-        logger.error(
-            "dead-lettered %s[%d]@%d for group %s: %s",
-            record.topic, record.partition, record.offset, group, type(exc).__name__,
-        )
+        await self.owner.desk.send(self.context.get("broker"), record, exc, group=group)

@@ -12,8 +12,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,12 +21,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
-from routing.domain import route_intake
-from shared.catalog import default_catalog
 from shared.kafka.connection import client_options
 from shared.kafka.topology import topic_specs
 from shared.topics import Topics
-from tests.support.examples import intake_event, intake_for, thai_national_id
+from tests.support.examples import assigned_events as assigned, intake_for, thai_national_id
 from tests.support.agency_example import EXAMPLE, example_consumer_env, run_example_consumer
 from tests.support.infrastructure import REPO
 from tests.support.kafka_io import json_of, produce, read_topic
@@ -43,17 +39,6 @@ DAY_MS = str(24 * 60 * 60 * 1000)
 
 def namespace(kafka_env: dict[str, str]) -> dict[str, str]:
     return {"topic_prefix": kafka_env["KAFKA_TOPIC_PREFIX"], "group_prefix": kafka_env["KAFKA_GROUP_PREFIX"]}
-
-
-def assigned(need: str, count: int) -> list:
-    """ReferralAssignedV1 events as routing makes them, one per fresh intake with this one need."""
-    rng = random.Random()
-    events = []
-    for _ in range(count):
-        intake = intake_event(intake_for(thai_national_id(rng), needs=[need]), intake_id=str(uuid.uuid4()))
-        (routed,) = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
-        events.append(routed.event)
-    return events
 
 
 async def put(kafka_env: dict[str, str], topic: str, events: list) -> None:

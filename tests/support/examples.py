@@ -47,3 +47,20 @@ def intake_event(body: dict | None = None, *, intake_id: str = "11111111-2222-33
         received_at=received_at or datetime(2026, 11, 2, 2, 30, tzinfo=UTC),
         person_ref=ids.person_ref(national_id=body["person"]["national_id"] if body else "3640100456781", key="test-key"),
     )
+
+
+def assigned_events(need: str, count: int) -> list:
+    """ReferralAssignedV1 events as routing makes them, one per fresh intake with this one need."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from routing.domain import route_intake
+    from shared.catalog import default_catalog
+
+    rng = random.Random()
+    events = []
+    for _ in range(count):
+        intake = intake_event(intake_for(thai_national_id(rng), needs=[need]), intake_id=str(uuid.uuid4()))
+        (routed,) = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
+        events.append(routed.event)
+    return events

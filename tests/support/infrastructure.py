@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
 PG_SCRIPT = REPO / "deploy" / "postgres" / "pg.sh"
 TEST_KAFKA_PORT = int(os.environ.get("SONGTOR_TEST_KAFKA_PORT", "19092"))
-TEST_DATA = REPO / ".data" / "test"
+# Overridable so that two checkouts or two people can run suites side by side (with their own ports).
+TEST_DATA = Path(os.environ.get("SONGTOR_TEST_DATA", REPO / ".data" / "test"))
 
 
 class InfrastructureError(RuntimeError):

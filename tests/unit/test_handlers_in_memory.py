@@ -10,7 +10,7 @@ from tests.support.examples import intake_event
 
 
 async def test_routing_publishes_one_assignment_per_need_on_the_agency_topics(routing_broker):
-    broker, topics = routing_broker
+    broker, topics, relay = routing_broker
     received: dict[str, list[dict]] = {}
 
     def capture_on(topic: str) -> None:
@@ -24,6 +24,7 @@ async def test_routing_publishes_one_assignment_per_need_on_the_agency_topics(ro
     async with TestKafkaBroker(broker) as test_broker:
         intake = intake_event()
         await test_broker.publish(intake, topics.intake_submitted, key=intake.intake_id.encode())
+        await relay.flush()
 
     assert {t.removeprefix("unit.referral.assigned."): len(v) for t, v in received.items()} == {
         "employment": 1, "skills": 1, "social_security": 2,
@@ -31,7 +32,7 @@ async def test_routing_publishes_one_assignment_per_need_on_the_agency_topics(ro
 
 
 async def test_a_malformed_intake_goes_to_the_dead_letter_topic_with_its_reason(routing_broker):
-    broker, topics = routing_broker
+    broker, topics, _relay = routing_broker
     dead: list = []
 
     @broker.subscriber(f"{topics.intake_submitted}.dlq")

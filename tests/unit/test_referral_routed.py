@@ -80,7 +80,7 @@ def test_an_assignment_is_announced_twice_and_an_unroutable_need_once():
 
 
 async def test_routing_publishes_a_person_free_routed_event_for_every_assignment(routing_broker):
-    broker, topics = routing_broker
+    broker, topics, relay = routing_broker
     assigned_ids: list[str] = []
     routed: list[tuple[bytes, bytes]] = []
 
@@ -95,6 +95,7 @@ async def test_routing_publishes_a_person_free_routed_event_for_every_assignment
     async with TestKafkaBroker(broker) as test_broker:
         intake = intake_event()
         await test_broker.publish(intake, topics.intake_submitted, key=intake.intake_id.encode())
+        await relay.flush()
 
     assert len(routed) == len(assigned_ids) == 4
     assert sorted(json.loads(body)["referral_id"] for _, body in routed) == sorted(assigned_ids)
