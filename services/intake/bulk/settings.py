@@ -18,7 +18,9 @@ class BulkSettings(BaseSettings):
         default=512 * 1024 * 1024, ge=1,
         description="Largest size an XLSX may unpack to; a larger one (or a zip bomb) is refused before parsing.",
     )
-    batch_size: int = Field(default=200, ge=1, le=5000, description="Rows submitted per transaction.")
+    # Measured on a 10,000-row sheet, intake side alone: batches of 500 took ~10% less time than
+    # 200, and 1,000 only ~3% less again, for twice as long between progress reports.
+    batch_size: int = Field(default=500, ge=1, le=5000, description="Rows submitted per transaction.")
     poll_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for queued jobs.")
     lease_seconds: float = Field(
         default=30.0, gt=0,

@@ -1,8 +1,9 @@
 """The background worker that runs bulk intake jobs, one at a time, batch by batch.
 
 Each batch: read rows (in a thread: openpyxl and validation are CPU work), submit the valid
-ones with `submit_many` (which commits its own transaction), then record the batch's outcome
-and error lines in one transaction. A process that dies between the two leaves the batch
+ones with `submit_many` (the path of the API's intakes too: one transaction for the batch, with
+one read of its keys, one of its people's open referrals and one insert per table, whatever its
+size), then record the batch's outcome and error lines in one transaction. A process that dies between the two leaves the batch
 unrecorded; the job is resumed from its last recorded row, and the rows submitted again carry
 the same Idempotency-Key (`bulk:<job>:<row>`), so `submit_many` replays the stored answers
 instead of creating a second intake.
