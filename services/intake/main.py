@@ -24,7 +24,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     catalog = load_catalog(settings.catalog.catalog_path)
     runtime = create_runtime(service=SERVICE, settings=settings, tables=[*TABLES, *BULK_TABLES])
-    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker)
+    relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     register_status_handlers(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions)
     desk = IntakeDesk(
