@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError
 
-from intake.submission import Answer, IntakeDesk, Submission, submit_one, take_in, wake_relay
+from intake.submission import Answer, IntakeDesk, Submission, submit_one, take_in
 
 logger = logging.getLogger("songtor.intake")
 
@@ -56,7 +56,7 @@ class GroupCommitter:
                 if not group:
                     continue
                 outcomes = await self._settle([submission for submission, _ in group])
-                await wake_relay(self._desk.relay)
+                self._desk.relay.wake()
                 for (_, answer), outcome in zip(group, outcomes, strict=True):
                     if answer.done():
                         continue  # its client went away meanwhile

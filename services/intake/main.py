@@ -42,7 +42,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Songtor intake",
         description="Takes in a person's needs from front-line units and refers them onward.",
         routers=[
-            intake_router(desk=desk, committer=GroupCommitter(desk=desk)),
+            intake_router(desk=desk, committer=GroupCommitter(desk=desk, max_group=settings.group_commit_max)),
             bulk_router(sessions=runtime.sessions, settings=settings.bulk, worker=bulk_worker),
         ],
     )

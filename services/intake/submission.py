@@ -88,7 +88,7 @@ async def submit_many(desk: IntakeDesk, submissions: Sequence[Submission]) -> li
     async with desk.sessions() as session:
         answers = await take_in(session, desk, submissions)
         await session.commit()
-    await wake_relay(desk.relay)
+    desk.relay.wake()  # publishes in its own loop: no caller waits for the broker
     return answers
 
 
@@ -178,15 +178,6 @@ def _take_in_one(
         stored[key] = rows.add_answer(key=key, request_hash=submission.fingerprint or "", status_code=202, body=body)
     logger.info("intake accepted", extra={"correlation_id": intake_id})
     return Answer(202, body)
-
-
-async def wake_relay(relay: OutboxRelay) -> None:
-    """After a commit: the relay publishes in its own loop, so no caller waits for the broker.
-    A relay without `wake` (an older one, or a test's stand-in) is flushed here, as before."""
-    if (wake := getattr(relay, "wake", None)) is not None:
-        wake()
-    else:
-        await relay.flush_or_defer()
 
 
 def _replay(stored: IdempotencyRecord | repository.StoredAnswer, submission: Submission) -> Answer:

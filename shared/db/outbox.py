@@ -139,14 +139,6 @@ class OutboxRelay:
                 return published
             await asyncio.sleep(0.02)  # another relay is publishing rows this one held back
 
-    async def flush_or_defer(self) -> None:
-        """Publish now if the broker answers; a failure is only a delay (the loop publishes later).
-        Kept for callers not yet on wake()."""
-        try:
-            await self.flush()
-        except Exception:  # noqa: BLE001
-            logger.warning("publish deferred to the outbox relay loop", exc_info=True)
-
     async def pending(self) -> int:
         async with self._engine.connect() as connection:
             t = OutboxMessage.__table__

@@ -41,7 +41,7 @@ Handle = Callable[[list[Model]], Awaitable[None]]
 DEFAULT_MAX_RECORDS = 500
 # How long a poll waits for a first record; a batch is whatever has arrived by then, never
 # held back to fill up, so a lone referral is not delayed.
-BATCH_TIMEOUT_MS = 100
+BATCH_TIMEOUT_MS = 50
 _MAX_CONFLICT_ATTEMPTS = 5
 _REMEMBERED_DEAD = 10_000
 

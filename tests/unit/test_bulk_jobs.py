@@ -40,7 +40,7 @@ class RelayLeftForLater:
     async def flush(self) -> int:
         return 0
 
-    async def flush_or_defer(self) -> None:
+    def wake(self) -> None:
         return None
 
 
