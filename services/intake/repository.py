@@ -102,29 +102,6 @@ async def get_intake(
     return record, list(statuses.all())
 
 
-async def record_status(
-    session: AsyncSession,
-    *,
-    referral_id: str,
-    status: str,
-    version: int,
-    agency: str | None = None,
-) -> None:
-    """Move the referral's status forward; events may arrive out of order across topics, so an
-    older fact (lower version) never overwrites a newer one."""
-    row = await get_for_update(session, ReferralStatusRecord, key={"referral_id": referral_id})
-    if row is None:
-        return  # an intake this service never accepted (e.g. another intake instance's DB)
-    if agency is not None:
-        row.agency = agency
-    # Triage routes an unroutable need by hand: its assignment supersedes "unroutable".
-    if version > row.status_version or (row.status == "unroutable" and status == "assigned"):
-        row.status = status
-        row.status_version = version
-    row.updated_at = datetime.now(UTC)
-    session.add(row)
-
-
 async def add_continuation(session: AsyncSession, *, referral_id: str, transferred_from: str) -> None:
     """A referral another agency continues (a transfer) is shown with the intake and counts as
     open for dedupe, like the one it replaces."""
