@@ -141,6 +141,9 @@ def _pipeline_lines(pipe: Mapping, baseline: float) -> Iterator[str]:
     services = {name: value for name, value in cpu.items() if name in pipe["services"]}
     yield (f"    service CPU {sum(services.values()):.2f} ms/referral: "
            + ", ".join(f"{name} {value:.2f}" for name, value in services.items()))
+    if idle := pipe.get("idle_cpu_ms_per_s"):
+        yield ("    idle CPU just before, ms per second (x the run's seconds / referrals to set against the above): "
+               + ", ".join(f"{name} {value:.1f}" for name, value in idle.items()))
     others = {name: value for name, value in cpu.items() if name not in pipe["services"]}
     if others:
         yield "    outside the services: " + ", ".join(f"{name} {value:.2f} ms" for name, value in others.items())

@@ -6,6 +6,7 @@ logged in as their own principals, the way deploy/local/run_stack.py starts them
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -197,6 +198,11 @@ def start_services(infra: Infrastructure, *, prefix: str, partitions: int, urls:
                    first_port: int) -> Services:
     services = Services()
     (folder / "logs").mkdir(parents=True, exist_ok=True)
+    for port in range(first_port, first_port + len(SERVICES)):
+        # Else /health would be answered by whatever holds the port (a service left by a killed run).
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(f"port {port} is taken (a service of an earlier run?): see `ss -ltnp`")
     for offset, (name, module, env_prefix) in enumerate(SERVICES):
         port = first_port + offset
         env = {**os.environ, **infra.python_path(), **infra.service_env(name, prefix=prefix, partitions=partitions),

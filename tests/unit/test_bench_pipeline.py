@@ -80,6 +80,7 @@ def _result() -> dict:
                 "referrals_accepted_per_s": 196.0, "assigned_seconds": 50.0, "assigned_per_s": 120.0, "seconds": 64.0,
                 "referrals_per_s": 93.75, "services": ["reporting", "intake"],
                 "cpu_ms_per_referral": {"reporting": 8.5, "intake": 9.0, "kafka broker": 1.5},
+                "idle_cpu_ms_per_s": {"reporting": 12.0, "intake": 3.0, "kafka broker": 20.0},
                 "rss_kb_after": {"reporting": 204800, "intake": 153600}}
     latency = {"referrals_per_s_offered": 46.9, "seconds": 60, "intakes": 703, "poll_ms": 50, "referrals": 2812,
                "expected": 2812, "missing": 0, "p50_ms": 150.0, "p90_ms": 300.0, "p99_ms": 480.0,
@@ -104,6 +105,7 @@ def test_the_report_prints_each_figure_with_its_ratio_to_the_relay():
     assert "intake accepted 49.0 intakes/s (196.0 referrals/s, 0.031x)" in text
     assert "service CPU 17.50 ms/referral: reporting 8.50, intake 9.00" in text
     assert "outside the services: kafka broker 1.50 ms" in text
+    assert "reporting 12.0, intake 3.0, kafka broker 20.0" in text
     assert "p99 480 ms" in text and "0 of 2812 not seen" in text
     assert "upload to last counted 170.0 s = 588.2 referrals/s (0.094x)" in text
     assert any(line.split()[:4] == ["intake", "150.0", "151.0", "155.0"] for line in lines)
