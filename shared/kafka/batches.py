@@ -43,6 +43,9 @@ DEFAULT_MAX_RECORDS = 500
 # held back to fill up, so a lone referral is not delayed.
 BATCH_TIMEOUT_MS = 50
 _MAX_CONFLICT_ATTEMPTS = 5
+# A record that does not decode is reported as the `event` it should have been ("event.intake_id:
+# Field required"), the words of the dead-letter reasons since the first consumers.
+EVENT = "event"
 _REMEMBERED_DEAD = 10_000
 
 Position = tuple[str, int, int]
@@ -97,8 +100,15 @@ class BatchRunner(Generic[Model]):
                 unreadable.append((record, exc))
         await self._apply(decoded)
         for record, exc in unreadable:
-            await self._dead_letter(record, exc)
+            await self._dead_letter(record, exc, subject=EVENT)
         self._failures = 0
+        for record, event in decoded:
+            if _position(record) not in self._dead:
+                # One line per event with the intake it descends from: an intake can be followed
+                # through every service's log, although a batch carries many.
+                logger.info("handled %s", getattr(event, "event_type", "event"),
+                            extra={"correlation_id": getattr(event, "correlation_id", None),
+                                   "event_id": str(getattr(event, "event_id", ""))})
 
     async def _apply(self, pairs: list[tuple[ConsumerRecord, Model]], *, conflicts: int = 0) -> None:
         if not pairs:
@@ -127,8 +137,8 @@ class BatchRunner(Generic[Model]):
         logger.warning("record %s fails on its own: %s", _where(pairs), type(failure).__name__, exc_info=failure)
         await self._dead_letter(record, failure)
 
-    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
-        await self._desk.send(self._broker, record, exc, group=self._group)
+    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, *, subject: str | None = None) -> None:
+        await self._desk.send(self._broker, record, exc, group=self._group, subject=subject)
         self._dead[_position(record)] = None
         while len(self._dead) > _REMEMBERED_DEAD:
             self._dead.popitem(last=False)

@@ -38,12 +38,13 @@ _MAX_BACKOFF_SECONDS = 30.0
 _MAX_REASON_CHARS = 1000
 
 
-def describe_failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException, *, subject: str | None = None) -> str:
     """Why a message failed, without echoing its content: a validation error's text would
-    otherwise carry the input values (a national ID) into headers and logs."""
+    otherwise carry the input values (a national ID) into headers and logs. `subject` names what
+    was validated (a batch decodes each record as the `event`), in front of each field's path."""
     if isinstance(exc, ValidationError):
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}"
+            f"{'.'.join(str(part) for part in (subject, *error['loc']) if part is not None) or 'message'}: {error['msg']}"
             for error in exc.errors(include_input=False, include_url=False)
         )
         return f"{exc.error_count()} validation error(s): {problems}"[:_MAX_REASON_CHARS]
@@ -81,8 +82,9 @@ class DeadLetterDesk:
             registry=registry,
         )
 
-    async def send(self, broker: Any, record: ConsumerRecord, exc: BaseException, *, group: str) -> None:
-        reason = describe_failure(exc)
+    async def send(self, broker: Any, record: ConsumerRecord, exc: BaseException, *, group: str,
+                   subject: str | None = None) -> None:
+        reason = describe_failure(exc, subject=subject)
         headers = {
             DeadLetterHeaders.ORIGINAL_TOPIC: record.topic,
             DeadLetterHeaders.ORIGINAL_PARTITION: str(record.partition),

@@ -65,6 +65,7 @@ async def test_every_referral_is_counted_once_after_a_consumer_service_is_killed
     rng = random.Random(2026)
     bodies = [intake_for(thai_national_id(rng)) for _ in range(INTAKES)]
     crashed = asyncio.Event()
+    restarted: list[asyncio.Future] = []
 
     async def crash_once(count: int) -> None:
         if count == INTAKES // 4 and victim != "intake":
@@ -76,10 +77,11 @@ async def test_every_referral_is_counted_once_after_a_consumer_service_is_killed
                 await asyncio.sleep(0.5)
             killed.kill_hard()
             # restart in a thread: it waits for health, and intakes keep streaming meanwhile
-            asyncio.get_running_loop().run_in_executor(None, killed.start)
+            restarted.append(asyncio.get_running_loop().run_in_executor(None, killed.start))
 
     accepted = await _submit_all(intake.url, bodies, clerk=identity.auth("clerk-6406"), after_each=crash_once)
     assert crashed.is_set()
+    await restarted[0]  # the counts are read from the services, the victim among them
     assert len({a["intake_id"] for a in accepted}) == INTAKES
     expected = INTAKES * NEEDS_EACH
 

@@ -25,7 +25,7 @@ class Desk:
         self.sent: list[tuple[int, int, str]] = []
         self.backoffs = 0
 
-    async def send(self, _broker, record, exc, *, group):  # noqa: ANN001, ANN201
+    async def send(self, _broker, record, exc, *, group, subject=None):  # noqa: ANN001, ANN201
         self.sent.append((record.partition, record.offset, type(exc).__name__))
 
     async def back_off(self, **_):  # noqa: ANN003, ANN201
