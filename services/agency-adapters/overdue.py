@@ -50,8 +50,13 @@ class OverdueWatch:
         now = datetime.now(UTC)
         announced = 0
         async with self._sessions() as session:
+            # Only the columns a deadline needs: whole rows (with each person) of every open
+            # referral would be hundreds of MB at a province's volumes, every scan.
             open_referrals = (
-                await session.exec(select(AgencyReferral).where(
+                await session.exec(select(
+                    AgencyReferral.referral_id, AgencyReferral.intake_id, AgencyReferral.agency,
+                    AgencyReferral.status, AgencyReferral.assigned_at,
+                ).where(
                     col(AgencyReferral.status).not_in(FINAL_STATUSES), col(AgencyReferral.agency).in_(self._agencies),
                 ))
             ).all()

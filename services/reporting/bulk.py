@@ -1,5 +1,11 @@
-"""Multi-row statements the same way on SQLite and PostgreSQL: the dialect's INSERT (for its
-ON CONFLICT clauses) and rows cut into statements that stay within the bound-parameter limits."""
+"""Set-based statements the same way on SQLite and PostgreSQL: the dialect's INSERT (for its
+ON CONFLICT clauses), and long IN lists cut to stay within the bound-parameter limits.
+
+Rows are inserted by executemany (`connection.execute(insert(...), rows)`), which SQLAlchemy
+sends as multi-row INSERTs of its own ("insertmanyvalues"), RETURNING included: one cached
+statement whatever the batch's size. A VALUES list built per batch would be compiled and cached
+once per size, and a cached statement of a few hundred rows holds thousands of bound parameters
+(a service's memory grew by hundreds of MB that way under load)."""
 
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar

@@ -30,8 +30,7 @@ async def insert_missing_facts(session: AsyncSession, *, create: dict[str, str])
     connection = await session.connection()
     insert = insert_for(connection)
     rows = [_blank(referral_id=referral_id, intake_id=intake_id) for referral_id, intake_id in sorted(create.items())]
-    for chunk in chunks(rows, width=len(rows[0])):
-        await connection.execute(insert(ReferralFact).values(list(chunk)).on_conflict_do_nothing(index_elements=["referral_id"]))
+    await connection.execute(insert(ReferralFact).on_conflict_do_nothing(index_elements=["referral_id"]), rows)
 
 
 def _blank(*, referral_id: str, intake_id: str) -> dict:
@@ -98,8 +97,7 @@ async def remember_people(session: AsyncSession, *, seen: Sequence[PersonSeen]) 
     insert = insert_for(connection)
     rows = [{"person_ref": ref, "full_name": p.full_name, "national_id": p.national_id, "updated_at": p.as_of}
             for ref, p in sorted(latest.items())]
-    for chunk in chunks(rows, width=4):
-        await connection.execute(insert(ReportPerson).values(list(chunk)).on_conflict_do_nothing(index_elements=["person_ref"]))
+    await connection.execute(insert(ReportPerson).on_conflict_do_nothing(index_elements=["person_ref"]), rows)
     for chunk in chunks(sorted(latest), width=1):
         query = (select(ReportPerson).where(col(ReportPerson.person_ref).in_(chunk)).order_by(col(ReportPerson.person_ref))
                  .with_for_update().execution_options(populate_existing=True))
@@ -122,11 +120,9 @@ async def add_service_facts(session: AsyncSession, *, facts: Sequence[IntakeServ
     connection = await session.connection()
     insert = insert_for(connection)
     rows = [unique[key].model_dump() for key in sorted(unique)]
-    added: list[IntakeServiceFact] = []
-    for chunk in chunks(rows, width=len(rows[0])):
-        statement = (insert(IntakeServiceFact).values(list(chunk))
-                     .on_conflict_do_nothing(index_elements=["intake_id", "need_code"]).returning(*_SERVICE_KEY))
-        added.extend(unique[(intake_id, need_code)] for intake_id, need_code in await connection.execute(statement))
+    statement = (insert(IntakeServiceFact).on_conflict_do_nothing(index_elements=["intake_id", "need_code"])
+                 .returning(*_SERVICE_KEY))
+    added = [unique[(intake_id, need_code)] for intake_id, need_code in await connection.execute(statement, rows)]
     rollups.note_services(session, facts=added)
     return added
 

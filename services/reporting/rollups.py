@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting.bulk import chunks, insert_for
+from reporting.bulk import insert_for
 from reporting.models import IntakeServiceFact, MonthlyReferralCount, MonthlyServiceCount, ReferralFact, RollupState
 
 UNKNOWN = ""  # a dimension not known yet (no assignment, no worker type): primary keys cannot be NULL
@@ -81,10 +81,9 @@ async def _add(session: AsyncSession, *, table: Table, names: tuple[str, ...], m
         return
     connection = await session.connection()
     insert = insert_for(connection)
-    for chunk in chunks(rows, width=len(names) + 1):
-        statement = insert(table).values(list(chunk))
-        await connection.execute(statement.on_conflict_do_update(
-            index_elements=list(names), set_={measure: table.c[measure] + statement.excluded[measure]}))
+    statement = insert(table)
+    await connection.execute(statement.on_conflict_do_update(
+        index_elements=list(names), set_={measure: table.c[measure] + statement.excluded[measure]}), rows)
 
 
 async def backfill(sessions: async_sessionmaker[AsyncSession]) -> int | None:

@@ -60,13 +60,16 @@ async def claim_events(session: AsyncSession, *, consumer: str, event_ids: Seque
     connection = await session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     now = datetime.now(UTC)
+    # Executemany, which SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"): one cached
+    # statement whatever the batch's size (a VALUES list built here would be compiled and cached
+    # once per size, and each cached 500-row statement holds thousands of bound parameters).
     statement = (
         insert(InboxEntry)
-        .values([{"consumer": consumer, "event_id": key, "processed_at": now} for key in keys])
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
         .returning(InboxEntry.__table__.c.event_id)
     )
-    return set((await connection.execute(statement)).scalars())
+    rows = [{"consumer": consumer, "event_id": key, "processed_at": now} for key in keys]
+    return set((await connection.execute(statement, rows)).scalars())
 
 
 async def apply_once(

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting.bulk import chunks, insert_for
+from reporting.bulk import insert_for
 from reporting.models import IntakeServiceFact, ReferralFact
 from reporting.ops.models import DeadLetterRedrive, OverdueReferral
 from shared.contracts import ReferralOverdueV1
@@ -28,9 +28,8 @@ async def add_overdue(session: AsyncSession, *, events: Sequence[ReferralOverdue
     connection = await session.connection()
     insert = insert_for(connection)
     # Sorted: PostgreSQL inserts in this order, so two batches of the same keys cannot deadlock.
-    for chunk in chunks([rows[key] for key in sorted(rows)], width=5):
-        await connection.execute(insert(OverdueReferral).values(list(chunk))
-                                 .on_conflict_do_nothing(index_elements=["referral_id", "stage", "level"]))
+    await connection.execute(insert(OverdueReferral).on_conflict_do_nothing(index_elements=["referral_id", "stage", "level"]),
+                             [rows[key] for key in sorted(rows)])
 
 
 async def overdue_by_agency(session: AsyncSession) -> dict[str, int]:
