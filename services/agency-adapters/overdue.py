@@ -2,7 +2,7 @@
 each newly reached rung of the escalation ladder once (table + outbox, one transaction)."""
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -58,6 +58,7 @@ class OverdueWatch:
                     AgencyReferral.status, AgencyReferral.assigned_at,
                 ).where(
                     col(AgencyReferral.status).not_in(FINAL_STATUSES), col(AgencyReferral.agency).in_(self._agencies),
+                    col(AgencyReferral.assigned_at) < self._youngest_possibly_late(today),
                 ))
             ).all()
             known = {
@@ -85,6 +86,14 @@ class OverdueWatch:
             await self._relay.flush()
             logger.info("announced %d overdue notices", announced)
         return announced
+
+    def _youngest_possibly_late(self, today: date) -> datetime:
+        """No referral can be late before its shortest deadline has passed, and a deadline of N
+        working days ends at least N calendar days after the day of assignment: referrals
+        assigned since the start of that day (Bangkok) are not even read."""
+        policies = [self._policies.get(agency, DeadlinePolicy()) for agency in self._agencies]
+        grace = min((min(p.acknowledge_days, p.finish_days) for p in policies), default=1)
+        return datetime.combine(today - timedelta(days=grace), time.min, tzinfo=BANGKOK).astimezone(UTC)
 
     async def run(self) -> None:
         await every(self._interval, self.scan, what="overdue scan", logger=logger)
