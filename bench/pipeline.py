@@ -175,7 +175,9 @@ class Run:
                 "samples_kb": samples}
 
 
-async def one_database(infra: Infrastructure, args: argparse.Namespace, tokens: Tokens, database: str) -> dict:
+async def one_database(infra: Infrastructure, args: argparse.Namespace, tokens: Tokens, database: str,
+                       found: dict) -> None:
+    """Fills `found` phase by phase, so a later phase's failure keeps the figures of the earlier ones."""
     prefix = f"bench-{database}."
     folder = args.data / database
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,7 +186,7 @@ async def one_database(infra: Infrastructure, args: argparse.Namespace, tokens: 
     urls = database_urls(database=database, folder=folder)
     services = start_services(infra, prefix=prefix, partitions=args.partitions, urls=urls, folder=folder,
                               first_port=args.first_port)
-    run, found = Run(infra=infra, services=services, urls=urls, args=args, tokens=tokens), {}
+    run = Run(infra=infra, services=services, urls=urls, args=args, tokens=tokens)
     try:
         say(f"{database}: throughput, {args.intakes} intakes")
         found["pipeline"] = await run.throughput()
@@ -204,7 +206,6 @@ async def one_database(infra: Infrastructure, args: argparse.Namespace, tokens: 
         from shared.kafka.topology import SETUP_PRINCIPAL
         remove_namespace(SetupSettings(secrets_dir=infra.kafka_dir / "secrets",
                                        kafka=infra.login(SETUP_PRINCIPAL, prefix=prefix)))
-    return found
 
 
 def _code(args: argparse.Namespace) -> dict:
@@ -246,11 +247,12 @@ async def bench(args: argparse.Namespace) -> dict:
                                      partitions=args.partitions)
         await measure_relay("before")
         for database in args.databases:
+            found = result["databases"][database] = {}
             try:
-                result["databases"][database] = await one_database(infra, args, tokens, database)
-            except (Exception, SystemExit) as exc:  # one database's failure must not lose the other's figures
+                await one_database(infra, args, tokens, database, found)
+            except (Exception, SystemExit) as exc:  # a failure must not lose the figures measured before it
                 say(f"{database} failed: {type(exc).__name__}: {exc}")
-                result["databases"][database] = {"error": f"{type(exc).__name__}: {exc}"}
+                found["error"] = f"{type(exc).__name__}: {exc}"
         await measure_relay("after")
     finally:
         infra.stop()
