@@ -70,19 +70,21 @@ async def referrals_assigned(session: AsyncSession, *, events: Sequence[Referral
 
 
 async def referrals_updated(session: AsyncSession, *, events: Sequence[ReferralUpdatedV1], zone: ZoneInfo) -> None:
-    batch = await FactBatch.load(session, create=_facts_of(events))
-    for event in events:
-        fact = batch.fact(event.referral_id)
-        projection.apply_updated(fact, event=event, zone=zone)
-        batch.changed(fact)
-    await batch.finish()
+    await _each_on_its_fact(session, events=events, apply=lambda fact, event: projection.apply_updated(
+        fact, event=event, zone=zone))
 
 
 async def needs_unroutable(session: AsyncSession, *, events: Sequence[NeedUnroutableV1], catalog: NeedCatalog) -> None:
+    await _each_on_its_fact(session, events=events, apply=lambda fact, event: projection.apply_unroutable(
+        fact, event=event, catalog=catalog))
+
+
+async def _each_on_its_fact(session: AsyncSession, *, events: Sequence[Any], apply: Callable[[Any, Any], None]) -> None:
+    """The batch's facts loaded and locked at once, each event applied to its own, written once."""
     batch = await FactBatch.load(session, create=_facts_of(events))
     for event in events:
         fact = batch.fact(event.referral_id)
-        projection.apply_unroutable(fact, event=event, catalog=catalog)
+        apply(fact, event)
         batch.changed(fact)
     await batch.finish()
 
