@@ -44,16 +44,10 @@ async def test_two_relays_on_one_database_publish_each_row_once_and_in_order(dat
     sent: list[str] = []
     relays = [OutboxRelay(engine=engine, broker=RecordingBroker(sent), batch_size=50) for engine in engines]
 
-    async def write(first: int, count: int) -> None:
-        async with session_factory(engines[0])() as session:
-            for n in range(first, first + count):
-                add_to_outbox(session, topic="t", key=f"k{n % 7}", event=envelope(n))
-            await session.commit()
-
     try:
-        await write(0, ROWS // 2)
+        await write_rows(engines[0], 0, ROWS // 2, keys=7)
         # Both relays flush while more rows arrive, several times over.
-        await asyncio.gather(*(relay.flush() for relay in relays), write(ROWS // 2, ROWS // 2),
+        await asyncio.gather(*(relay.flush() for relay in relays), write_rows(engines[0], ROWS // 2, ROWS // 2, keys=7),
                              *(relay.flush() for relay in relays))
         await asyncio.gather(*(relay.flush() for relay in relays))
         assert await relays[0].pending() == 0
