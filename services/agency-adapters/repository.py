@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agency_adapters.lifecycle import Move
 from agency_adapters.models import AgencyReferral, ReferralMove
 from shared.contracts import ReferralAssignedV1
+from shared.db import stage
 
 ASSIGNED_VERSION = 1
 RECEIVED_VERSION = 2  # assignment is version 1; the agency's receipt is its first move
@@ -21,30 +22,22 @@ def province_of(event: ReferralAssignedV1) -> str:
     return event.person.address.province_code
 
 
-def add_received(session: AsyncSession, *, event: ReferralAssignedV1, received_at: datetime) -> AgencyReferral:
-    referral = AgencyReferral(
-        referral_id=event.referral_id,
-        agency=event.agency,
-        intake_id=event.intake_id,
-        need_code=event.need_code,
-        need_note=event.need_note,
-        category=event.category,
-        person_ref=event.person_ref,
-        province_code=province_of(event),
-        person_json=event.person.model_dump_json(),
-        status="received",
-        version=RECEIVED_VERSION,
-        transferred_from=event.transferred_from,
-        assigned_at=event.occurred_at,
-        updated_at=received_at,
-    )
-    session.add(referral)
+def add_received(session: AsyncSession, *, event: ReferralAssignedV1, received_at: datetime) -> None:
+    """The referral as received, and its first two moves: written at commit with the rest of the
+    batch (shared.db.staged), as nothing reads them back before."""
+    stage(session, AgencyReferral, {
+        "referral_id": event.referral_id, "agency": event.agency, "intake_id": event.intake_id,
+        "need_code": event.need_code, "need_note": event.need_note, "category": event.category,
+        "person_ref": event.person_ref, "province_code": province_of(event),
+        "person_json": event.person.model_dump_json(), "status": "received", "version": RECEIVED_VERSION,
+        "transferred_from": event.transferred_from, "assigned_at": event.occurred_at, "updated_at": received_at,
+    })
     how = f"transferred from referral {event.transferred_from}" if event.transferred_from else f"routing rule {event.routing_rule}"
-    add_move(session, referral_id=event.referral_id, version=ASSIGNED_VERSION, status="assigned",
-             previous_status=None, actor=event.producer, at=event.occurred_at, move=Move(status="assigned", actor=event.producer, note=how))
-    add_move(session, referral_id=event.referral_id, version=RECEIVED_VERSION, status="received",
-             previous_status="assigned", actor="system", at=received_at)
-    return referral
+    stage(session, ReferralMove, _move_row(referral_id=event.referral_id, version=ASSIGNED_VERSION, status="assigned",
+                                           previous_status=None, actor=event.producer, at=event.occurred_at,
+                                           move=Move(status="assigned", actor=event.producer, note=how)))
+    stage(session, ReferralMove, _move_row(referral_id=event.referral_id, version=RECEIVED_VERSION, status="received",
+                                           previous_status="assigned", actor="system", at=received_at))
 
 
 def add_move(
@@ -58,17 +51,21 @@ def add_move(
     at: datetime,
     move: Move | None = None,
 ) -> None:
-    session.add(
-        ReferralMove(
-            referral_id=referral_id, version=version, status=status, previous_status=previous_status,
-            actor=actor, at=at,
-            outcome_code=move.outcome_code if move else None,
-            outcome_details_json=json.dumps(move.details if move else {}, ensure_ascii=False),
-            reason_code=move.reason_code if move else None,
-            reason=move.reason if move else None,
-            note=move.note if move else None,
-        )
-    )
+    session.add(ReferralMove(**_move_row(referral_id=referral_id, version=version, status=status,
+                                         previous_status=previous_status, actor=actor, at=at, move=move)))
+
+
+def _move_row(*, referral_id: str, version: int, status: str, previous_status: str | None, actor: str,
+              at: datetime, move: Move | None = None) -> dict:
+    return {
+        "referral_id": referral_id, "version": version, "status": status, "previous_status": previous_status,
+        "actor": actor, "at": at,
+        "outcome_code": move.outcome_code if move else None,
+        "outcome_details_json": json.dumps(move.details if move else {}, ensure_ascii=False),
+        "reason_code": move.reason_code if move else None,
+        "reason": move.reason if move else None,
+        "note": move.note if move else None,
+    }
 
 
 async def history(session: AsyncSession, *, referral_id: str) -> list[ReferralMove]:

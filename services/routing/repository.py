@@ -10,7 +10,7 @@ from routing.domain import UNROUTABLE_RULE, Routed, agency_view_of
 from routing.models import RoutingDecision
 from shared.catalog import RouteDecision
 from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1
-from shared.db import get_for_update
+from shared.db import get_for_update, stage
 
 
 def _history_entry(*, at: datetime, by: str, state: str, agency: str | None, rule: str, reason: str) -> dict:
@@ -29,29 +29,19 @@ def add_decision(
         reason = decision.explanation
         state, agency, category, rule = "routed", decision.agency, decision.category, decision.rule
         person_json = None
-    session.add(
-        RoutingDecision(
-            referral_id=routed.referral_id,
-            intake_id=intake.intake_id,
-            need_code=routed.need_code,
-            need_note=routed.need_note,
-            province_code=intake.person.address.province_code,
-            state=state,
-            agency=agency,
-            category=category,
-            rule=rule,
-            explanation=reason,
-            catalog_version=catalog_version,
-            person_ref=intake.person_ref,
-            person_json=person_json,
-            decided_at=decided_at,
-            decided_by="routing",
-            history_json=json.dumps(
-                [_history_entry(at=decided_at, by="routing", state=state, agency=agency, rule=rule, reason=reason)],
-                ensure_ascii=False,
-            ),
-        )
-    )
+    # Staged, written at commit in one statement with the batch's others (shared.db.staged): a
+    # decision is never read back in the transaction that makes it.
+    stage(session, RoutingDecision, {
+        "referral_id": routed.referral_id, "intake_id": intake.intake_id, "need_code": routed.need_code,
+        "need_note": routed.need_note, "province_code": intake.person.address.province_code, "state": state,
+        "agency": agency, "category": category, "rule": rule, "explanation": reason,
+        "catalog_version": catalog_version, "person_ref": intake.person_ref, "person_json": person_json,
+        "decided_at": decided_at, "decided_by": "routing",
+        "history_json": json.dumps(
+            [_history_entry(at=decided_at, by="routing", state=state, agency=agency, rule=rule, reason=reason)],
+            ensure_ascii=False,
+        ),
+    })
 
 
 async def get_decision(session: AsyncSession, *, referral_id: str, lock: bool = False) -> RoutingDecision | None:

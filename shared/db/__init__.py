@@ -1,9 +1,11 @@
-"""Database helpers: async engines for SQLite and PostgreSQL, the consumer inbox, the outbox."""
+"""Database helpers: async engines for SQLite and PostgreSQL, the consumer inbox, the outbox,
+and rows staged to be written at commit."""
 
 from shared.db.engine import create_tables, make_engine, session_factory, stored_utc
 from shared.db.inbox import InboxEntry, apply_batch_once, apply_once, claim_event, claim_events
 from shared.db.locking import get_for_update
 from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox
+from shared.db.staged import stage
 
 __all__ = [
     "InboxEntry",
@@ -18,5 +20,6 @@ __all__ = [
     "get_for_update",
     "make_engine",
     "session_factory",
+    "stage",
     "stored_utc",
 ]

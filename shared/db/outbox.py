@@ -37,6 +37,8 @@ from sqlmodel import Field, SQLModel
 
 from shared.contracts import EventEnvelope
 from shared.db.relay_turn import ClaimedRow, Failure, RelayTurn
+from shared.db.staged import stage
+from shared.kafka.producer_metadata import track_topics
 
 logger = logging.getLogger("songtor.outbox")
 
@@ -64,9 +66,10 @@ class OutboxMessage(SQLModel, table=True):
 
 
 def add_to_outbox(session, *, topic: str, key: str, event: EventEnvelope) -> None:  # noqa: ANN001
-    session.add(
-        OutboxMessage(event_id=str(event.event_id), topic=topic, key=key, payload=event.model_dump_json())
-    )
+    """Publish `event` once the session's transaction commits; written at that commit with the
+    transaction's other outbox rows in one statement (staged.py), in the order they were added."""
+    stage(session, OutboxMessage, {"event_id": str(event.event_id), "topic": topic, "key": key,
+                                   "payload": event.model_dump_json()})
 
 
 class BrokerUnavailable(RuntimeError):
@@ -162,6 +165,7 @@ class OutboxRelay:
         by_topic: dict[str, list[ClaimedRow]] = defaultdict(list)
         for row in rows:
             by_topic[row.topic].append(row)
+        track_topics(self._broker, set(by_topic))
         sent: list[int] = []
         refused: list[tuple[ClaimedRow, Exception]] = []
         for topic_sent, topic_refused in await asyncio.gather(*(self._publish_topic(r) for r in by_topic.values())):

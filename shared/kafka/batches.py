@@ -89,6 +89,7 @@ class BatchRunner(Generic[Model]):
         self._dead: OrderedDict[Position, None] = OrderedDict()
 
     async def run(self, records: Sequence[ConsumerRecord]) -> None:
+        self._desk.batch_records.labels(self._desk.service, self._group).observe(len(records))
         decoded: list[tuple[ConsumerRecord, Model]] = []
         unreadable: list[tuple[ConsumerRecord, BaseException]] = []
         for record in records:

@@ -15,10 +15,11 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from shared.kafka.producer_metadata import track_topics
 from shared.topics import dead_letter_topic
 
 logger = logging.getLogger("songtor.dead_letter")
@@ -81,6 +82,15 @@ class DeadLetterDesk:
             ["service", "topic", "exception_class"],
             registry=registry,
         )
+        # How full the batches are says whether a consumer keeps up (small batches) or works
+        # through a backlog (batches near max_records), and what a batch's fixed costs weigh.
+        self.batch_records = Histogram(
+            "songtor_consumer_batch_records",
+            "Records in each batch a consumer read and applied.",
+            ["service", "consumer_group"],
+            buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+            registry=registry,
+        )
 
     async def send(self, broker: Any, record: ConsumerRecord, exc: BaseException, *, group: str,
                    subject: str | None = None) -> None:
@@ -95,6 +105,7 @@ class DeadLetterDesk:
             DeadLetterHeaders.SERVICE: self.service,
         }
         # The original bytes are kept as they were, so a re-drive after a fix sends the same thing.
+        track_topics(broker, {dead_letter_topic(record.topic)})
         await broker.publish(
             record.value or b"", dead_letter_topic(record.topic), key=record.key, headers=headers
         )

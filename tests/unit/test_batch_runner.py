@@ -7,10 +7,12 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import ConsumerRecord
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shared.kafka.batches import BatchRunner
+from shared.kafka.dead_letter import DeadLetterDesk
 
 
 class Event(BaseModel):
@@ -18,10 +20,12 @@ class Event(BaseModel):
     n: int
 
 
-class Desk:
-    """Stands in for the dead-letter desk: keeps what it was given instead of publishing it."""
+class Desk(DeadLetterDesk):
+    """The dead-letter desk, keeping what it was given instead of publishing it."""
 
     def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        super().__init__(service="test", registry=self.registry)
         self.sent: list[tuple[int, int, str]] = []
         self.backoffs = 0
 
@@ -75,8 +79,12 @@ async def test_poison_in_the_middle_on_two_partitions_goes_alone_and_the_rest_is
 
 async def test_a_clean_batch_is_one_transaction():
     store = Store()
-    await runner(store, Desk()).run([good(p, i, 10 * p + i) for p in (0, 1) for i in range(50)])
+    desk = Desk()
+    await runner(store, desk).run([good(p, i, 10 * p + i) for p in (0, 1) for i in range(50)])
     assert store.calls == 1 and len(store.applied) == 100
+    labels = {"service": "test", "consumer_group": "g"}
+    assert [desk.registry.get_sample_value(f"songtor_consumer_batch_records_{kind}", labels)
+            for kind in ("count", "sum")] == [1, 100]
 
 
 async def test_a_transient_failure_re_reads_the_whole_batch_and_dead_letters_nothing():

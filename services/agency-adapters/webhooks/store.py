@@ -11,10 +11,12 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from agency_adapters.models import AgencyReferral
 from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
+from shared.db import stage
 
 
 def add_pending(session: AsyncSession, *, referral_id: str, agency: str, at: datetime) -> None:
-    session.add(WebhookDelivery(referral_id=referral_id, agency=agency, state="pending", next_attempt_at=at, created_at=at))
+    stage(session, WebhookDelivery, {"referral_id": referral_id, "agency": agency, "state": "pending",
+                                     "next_attempt_at": at, "created_at": at})
 
 
 async def claim_due(
