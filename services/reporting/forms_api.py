@@ -1,6 +1,7 @@
 """The monthly forms over HTTP: SP-12 per org unit and SNB-2 per province, as CSV or XLSX.
 These are the live forms of the month as the facts stand now."""
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -26,9 +27,11 @@ def _month(text: str):  # noqa: ANN202
         raise HTTPException(status_code=422, detail=f"month: '{text}': {error.reason} / {error.reason_th}") from error
 
 
-def _download(form, fmt: str, request: Request) -> Response:  # noqa: ANN001
+async def _download(form, fmt: str, request: Request) -> Response:  # noqa: ANN001
     note_people(request, person_refs=form.person_refs)  # names and IDs: the audit log says whose
-    return Response(content=render(form, fmt=fmt), media_type=MEDIA_TYPES[fmt],
+    # A province's month is thousands of rows: rendered off the event loop, which the consumers share.
+    content = await asyncio.to_thread(render, form, fmt=fmt)
+    return Response(content=content, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{file_name(form, fmt=fmt)}"'})
 
 
@@ -48,7 +51,7 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         async with sessions() as session:
             form = await form_sources.build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))
-        return _download(form, format, request)
+        return await _download(form, format, request)
 
     @router.get("/snb2", summary="Form SNB-2 (สนบ.2) of one province for one month, as CSV or XLSX")
     async def snb2(
@@ -66,6 +69,6 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         async with sessions() as session:
             form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs,
                                                  generated_at=datetime.now(UTC))
-        return _download(form, format, request)
+        return await _download(form, format, request)
 
     return router

@@ -2,6 +2,7 @@
 month as version 1; afterwards, whenever a scope's facts change, compare and publish an amended
 version that says what changed. Running it again with nothing new changes nothing."""
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -86,27 +87,25 @@ class MonthCloser:
         month = parse_month(month_key)
         async with self._sources.sessions() as session:
             table = await self._build(session, form=form, scope=scope, month_key=month_key, at=now)
-            after = rows_by_person(table)
-            changes: list[dict] = []
-            if previous is not None:
-                before = {k: tuple(v) for k, v in json.loads(previous.rows_json).items()}
-                difference = compare(before=before, after=after)
-                if not difference.any:
-                    return None
-                changes = difference.summary(before=before, after=after)
+            before = None if previous is None else {k: tuple(v) for k, v in json.loads(previous.rows_json).items()}
+            # Comparing and rendering a province's month is seconds of pure Python: off the event
+            # loop, so that the consumers sharing it keep their heartbeats and their pace.
+            version = await asyncio.to_thread(_render_version, table, before=before)
+            if version is None:
+                return None
             due = self._schedule.due_date(form=form, month=month)
-            csv = render(table, fmt="csv")
             report = PublishedReport(
                 form=form, scope=scope, month=month_key, version=(previous.version + 1) if previous else 1,
                 kind="amendment" if previous else "original", due_date=due, closed_at=now,
                 on_time=previous.on_time if previous else now.astimezone(self._sources.zone).date() <= due,
-                people=table.person_count, content_sha256=hashlib.sha256(csv).hexdigest(),
-                rows_json=json.dumps(after, ensure_ascii=False), changes_json=json.dumps(changes, ensure_ascii=False),
-                csv=csv, xlsx=render(table, fmt="xlsx"), closed_by=closed_by,
+                people=table.person_count, content_sha256=hashlib.sha256(version.csv).hexdigest(),
+                rows_json=json.dumps(version.rows, ensure_ascii=False),
+                changes_json=json.dumps(version.changes, ensure_ascii=False),
+                csv=version.csv, xlsx=version.xlsx, closed_by=closed_by,
             )
             session.add(report)
             add_to_outbox(session, topic=self._topics.report_published, key=f"{form}/{scope}/{month_key}",
-                          event=announcement(report, changes=changes))
+                          event=announcement(report, changes=version.changes))
             try:
                 await session.commit()
             except IntegrityError:
@@ -123,6 +122,26 @@ class MonthCloser:
 
     async def run(self) -> None:
         await every(self._interval, self.close_due, what="month close", logger=logger)
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    rows: dict
+    changes: list[dict]
+    csv: bytes
+    xlsx: bytes
+
+
+def _render_version(table: FormTable, *, before: dict | None) -> _Version | None:
+    """The next version of a form from its table: None when nothing differs from `before`."""
+    after = rows_by_person(table)
+    changes: list[dict] = []
+    if before is not None:
+        difference = compare(before=before, after=after)
+        if not difference.any:
+            return None
+        changes = difference.summary(before=before, after=after)
+    return _Version(rows=after, changes=changes, csv=render(table, fmt="csv"), xlsx=render(table, fmt="xlsx"))
 
 
 def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPublishedV1:
