@@ -39,11 +39,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "services"), str(REPO / "bench")]
 
 import pipeline_relay  # noqa: E402
-from pipeline_figures import (cpu_ms_per_item, latency_summary, rate, relay_baseline, report,  # noqa: E402
-                              rss_summary)
+from pipeline_figures import (cpu_ms_per_item, latency_summary, mean_batches, rate, relay_baseline,  # noqa: E402
+                              report, rss_summary)
 from pipeline_load import (NEEDS, Posted, Tokens, counts, intake_body, months_between, post_all,  # noqa: E402
                            post_steadily, upload_sheet, wait_counted, write_sheet)
-from pipeline_stack import (Infrastructure, Services, cpu_ticks, database_urls, export_commit,  # noqa: E402
+from pipeline_profile import Profilers, profile_summary  # noqa: E402
+from pipeline_stack import (Infrastructure, Services, batch_totals, cpu_ticks, database_urls, export_commit,  # noqa: E402
                             postgres_backends, rss_kb, say, start_services, ticks_per_second)
 from pipeline_watch import watch_counted  # noqa: E402
 
@@ -55,8 +56,9 @@ class Run:
     """One database's services and what the phases need to measure them."""
 
     def __init__(self, *, infra: Infrastructure, services: Services, urls: dict[str, str], args: argparse.Namespace,
-                 tokens: Tokens) -> None:
+                 tokens: Tokens, folder: Path) -> None:
         self.infra, self.services, self.urls, self.args, self.tokens = infra, services, urls, args, tokens
+        self.folder = folder
         self.intake = services.by_name("intake").url
         self.reporting = services.by_name("reporting").url
         self.rng = random.Random(len(urls["intake"]) + int(time.time()))
@@ -97,23 +99,35 @@ class Run:
         await asyncio.sleep(IDLE_SECONDS)
         idle = self.cpu_per_referral(idle_before, self.cpu(), IDLE_SECONDS)
         since, before = await self.before()
-        cpu_before = self.cpu()
-        posted = await post_all(url=self.intake, tokens=self.tokens, bodies=bodies, concurrency=args.concurrency)
-        expected = len(posted.accepted) * len(args.needs)
-        caught = await self.counted(since=since, before=before, expected=expected)
-        cpu_after = self.cpu()
+        cpu_before, batches_before = self.cpu(), batch_totals(self.services)
+        profilers = Profilers(folder=self.folder / "profile") if args.profile else None
+        if profilers:
+            profilers.start(self.services.pids())
+        try:
+            posted = await post_all(url=self.intake, tokens=self.tokens, bodies=bodies, concurrency=args.concurrency)
+            expected = len(posted.accepted) * len(args.needs)
+            caught = await self.counted(since=since, before=before, expected=expected)
+            cpu_after, batches_after = self.cpu(), batch_totals(self.services)
+        finally:
+            stacks = profilers.stop() if profilers else {}
         took = (caught.received_at or time.monotonic()) - posted.first
-        return {"intakes": args.intakes, "accepted": len(posted.accepted), "refused": posted.refused[:5],
-                "needs_per_intake": len(args.needs), "referrals": expected, "concurrency": args.concurrency,
-                "intakes_per_s": rate(count=len(posted.accepted), seconds=posted.last - posted.first),
-                "referrals_accepted_per_s": rate(count=expected, seconds=posted.last - posted.first),
-                "assigned_seconds": (caught.assigned_at or time.monotonic()) - posted.first,
-                "assigned_per_s": rate(count=caught.assigned, seconds=(caught.assigned_at or time.monotonic())
+        cpu = self.cpu_per_referral(cpu_before, cpu_after, caught.received)
+        found = {"intakes": args.intakes, "accepted": len(posted.accepted), "refused": posted.refused[:5],
+                 "needs_per_intake": len(args.needs), "referrals": expected, "concurrency": args.concurrency,
+                 "intakes_per_s": rate(count=len(posted.accepted), seconds=posted.last - posted.first),
+                 "referrals_accepted_per_s": rate(count=expected, seconds=posted.last - posted.first),
+                 "assigned_seconds": (caught.assigned_at or time.monotonic()) - posted.first,
+                 "assigned_per_s": rate(count=caught.assigned, seconds=(caught.assigned_at or time.monotonic())
                                        - posted.first),
-                "seconds": took, "counted": caught.received, "complete": caught.received_at is not None,
-                "referrals_per_s": rate(count=caught.received, seconds=took),
-                "cpu_ms_per_referral": self.cpu_per_referral(cpu_before, cpu_after, caught.received),
-                "idle_cpu_ms_per_s": idle, "services": list(self.services.pids()), "rss_kb_after": rss_kb(self.services.pids())}
+                 "seconds": took, "counted": caught.received, "complete": caught.received_at is not None,
+                 "referrals_per_s": rate(count=caught.received, seconds=took),
+                 "cpu_ms_per_referral": cpu,
+                 "mean_batch_records": mean_batches(before=batches_before, after=batches_after),
+                 "idle_cpu_ms_per_s": idle, "services": list(self.services.pids()),
+                 "rss_kb_after": rss_kb(self.services.pids())}
+        if stacks:
+            found["profile"] = profile_summary(texts=stacks, cpu_ms_per_referral=cpu)
+        return found
 
     async def steady(self, *, per_second: float, seconds: float, watch: bool) -> tuple[Posted, dict, bool]:
         """Intakes at `per_second` for `seconds`; with `watch`, each referral's moment of being counted."""
@@ -186,7 +200,7 @@ async def one_database(infra: Infrastructure, args: argparse.Namespace, tokens: 
     urls = database_urls(database=database, folder=folder)
     services = start_services(infra, prefix=prefix, partitions=args.partitions, urls=urls, folder=folder,
                               first_port=args.first_port)
-    run = Run(infra=infra, services=services, urls=urls, args=args, tokens=tokens)
+    run = Run(infra=infra, services=services, urls=urls, args=args, tokens=tokens, folder=folder)
     try:
         say(f"{database}: throughput, {args.intakes} intakes")
         found["pipeline"] = await run.throughput()
@@ -284,6 +298,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kafka-port", type=int, default=49092)
     parser.add_argument("--keycloak-port", type=int, default=48180)
     parser.add_argument("--first-port", type=int, default=18481)
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy each service during the throughput phase: a CPU budget per step (bench extra)")
     parser.add_argument("--commit", help="measure this commit's services (a clean export), not the working tree")
     parser.add_argument("--data", type=Path, default=REPO / ".data" / "bench")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")

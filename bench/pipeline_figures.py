@@ -6,6 +6,8 @@ import math
 import statistics
 from collections.abc import Iterable, Iterator, Mapping
 
+from pipeline_profile import budget_lines
+
 
 def percentile(values: Iterable[float], q: float) -> float:
     """The q-th percentile (0-100), linear between the closest ranks (numpy's default method)."""
@@ -59,6 +61,17 @@ def rss_summary(samples: Iterable[Mapping[str, int]]) -> dict[str, dict[str, flo
             by_name.setdefault(name, []).append(kilobytes)
     return {name: {"first_mib": values[0] / 1024, "last_mib": values[-1] / 1024, "max_mib": max(values) / 1024,
                    "samples": len(values)} for name, values in by_name.items()}
+
+
+def mean_batches(*, before: Mapping[str, tuple[float, float]], after: Mapping[str, tuple[float, float]]
+                 ) -> dict[str, float]:
+    """Mean records per batch of each consumer group between two readings of (batches, records)."""
+    means = {}
+    for group, (batches, records) in after.items():
+        done = batches - before.get(group, (0.0, 0.0))[0]
+        if done > 0:
+            means[group] = (records - before.get(group, (0.0, 0.0))[1]) / done
+    return means
 
 
 def relay_baseline(runs: list[float]) -> float:
@@ -148,3 +161,9 @@ def _pipeline_lines(pipe: Mapping, baseline: float) -> Iterator[str]:
     if others:
         yield "    outside the services: " + ", ".join(f"{name} {value:.2f} ms" for name, value in others.items())
     yield "    RSS after (MiB): " + ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in pipe["rss_kb_after"].items())
+    if batches := pipe.get("mean_batch_records"):
+        yield "    mean records per batch: " + ", ".join(f"{group} {n:.1f}" for group, n in sorted(batches.items()))
+    if profile := pipe.get("profile"):
+        yield ("    CPU budget by step (py-spy samples: "
+               + ", ".join(f"{name} {n:,}" for name, n in profile["samples"].items()) + "):")
+        yield from budget_lines(profile["budget_ms_per_referral"], top=profile["hottest_own_code"])

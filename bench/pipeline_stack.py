@@ -250,6 +250,28 @@ def cpu_ticks(pids: dict[str, int]) -> dict[str, int]:
     return found
 
 
+def batch_totals(services: "Services") -> dict[str, tuple[float, float]]:
+    """Per consumer group: (batches, records) read so far, from each service's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+    found: dict[str, tuple[float, float]] = {}
+    for service in services.running:
+        try:
+            text = httpx.get(f"{service.url}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        for family in text_string_to_metric_families(text):
+            if family.name != "songtor_consumer_batch_records":
+                continue
+            for sample in family.samples:
+                group = sample.labels.get("consumer_group", "")
+                batches, records = found.get(group, (0.0, 0.0))
+                if sample.name.endswith("_count"):
+                    found[group] = (batches + sample.value, records)
+                elif sample.name.endswith("_sum"):
+                    found[group] = (batches, records + sample.value)
+    return found
+
+
 def rss_kb(pids: dict[str, int]) -> dict[str, int]:
     found = {}
     for name, pid in pids.items():

@@ -4,6 +4,7 @@ Keycloak and the services, and is run by hand (bench/README.md)."""
 
 import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,34 @@ def test_the_report_prints_each_figure_with_its_ratio_to_the_relay():
     assert any(line.split()[:4] == ["intake", "150.0", "151.0", "155.0"] for line in lines)
     assert "failed: SystemExit: routing exited (1)" in text
     assert "load average [1.0, 1.2, 1.4] before" in text
+
+
+def test_the_cpu_budget_charges_each_sample_to_its_step_and_leaves_waiting_threads_out():
+    import aiosqlite.core
+    import pipeline_profile as profile
+
+    # aiosqlite's worker thread waits on `tx.get()` and works on `function()` a few lines below.
+    source = Path(aiosqlite.core.__file__).read_text().splitlines()
+    waits = next(n for n, line in enumerate(source, 1) if "tx.get()" in line)
+    assert "function()" in source[waits + 3]
+    loop = "run_forever (asyncio/base_events.py:608);_run_once (asyncio/base_events.py:1884)"
+    folded = "\n".join([
+        f"{loop};EpollSelector.select (selectors.py:468) 50",  # the event loop waiting: not CPU
+        f"{loop};Handle._run (asyncio/events.py:84);route_batch (routing/handlers.py:40);"
+        "BaseModel.model_dump_json (pydantic/main.py:477) 20",
+        f"{loop};Handle._run (asyncio/events.py:84);route_batch (routing/handlers.py:40);"
+        "stage (shared/db/staged.py:37);Session.execute (sqlalchemy/orm/session.py:2300);"
+        "_GenericAlias.__hash__ (typing.py:1300) 10",  # a stdlib helper counts to the library calling it
+        f"{loop};Handle._run (asyncio/events.py:84) 10",
+        f"Thread.run (threading.py:982);_connection_worker_thread (aiosqlite/core.py:{waits + 4}) 10",  # SQLite
+        f"Thread.run (threading.py:982);_connection_worker_thread (aiosqlite/core.py:{waits}) 40",  # its queue
+        "garbled line without a count",
+    ])
+    steps = profile.steps_of(folded)
+    assert steps == {"pydantic": 20, "SQLAlchemy": 10, "event loop": 10, "database driver": 10}
+    assert profile.budget(cpu_ms_per_referral={"routing": 1.0, "intake": 2.0}, samples={"routing": steps}) == {
+        "routing": {"pydantic": 0.4, "SQLAlchemy": 0.2, "event loop": 0.2, "database driver": 0.2}}
+    assert profile.hottest(folded, count=2) == [("route_batch (routing/handlers.py)", 0.4),
+                                                 ("stage (shared/db/staged.py)", 0.2)]
+    lines = list(profile.budget_lines({"routing": {"pydantic": 0.4, "SQLAlchemy": 0.2}}))
+    assert lines[-1].split() == ["total", "0.600", "0.600"]
