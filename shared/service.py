@@ -143,7 +143,7 @@ def create_app(
 def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings, *, service: str) -> None:
     """Run one service in the foreground until SIGINT/SIGTERM."""
     configure_logging(service=service, level=settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         app_factory(),
         host=settings.http_host,
         port=settings.http_port,
@@ -151,3 +151,7 @@ def serve(app_factory: Callable[[], FastAPI], settings: ServiceSettings, *, serv
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    # The port is bound before the lifespan starts the consumers: a service whose port is taken
+    # exits (code 3) before it has read a record, instead of consuming until its shutdown ends.
+    socket = config.bind_socket()
+    uvicorn.Server(config).run(sockets=[socket])
