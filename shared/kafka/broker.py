@@ -48,6 +48,9 @@ def build_broker(
         # dead-letter decision; dead-lettering wraps the metrics so that failures are still counted.
         middlewares=(CorrelationMiddleware, dead_letters, prometheus),
         logger=logger,
+        # FastStream's own "Received" / "Processed" lines, one pair per batch, say less than the
+        # batch runner's "handled <event>" lines: kept for debugging, not written at INFO.
+        log_level=logging.DEBUG,
         graceful_timeout=15.0,
         security=security,
         # Topics are the set-up's (shared/kafka/topology.py): FastStream would otherwise try to create

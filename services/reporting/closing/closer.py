@@ -42,6 +42,15 @@ class ReportSources:
     zone: ZoneInfo
 
 
+@dataclass(frozen=True, slots=True)
+class _Latest:
+    """The newest version of a form, without its files: every scan reads one per scope and month."""
+
+    version: int
+    closed_at: datetime
+    on_time: bool
+
+
 class MonthCloser:
     def __init__(self, *, sources: ReportSources, schedule: CloseSchedule, topics: Topics, relay: OutboxRelay | None,
                  interval_seconds: float = 300.0) -> None:
@@ -80,17 +89,17 @@ class MonthCloser:
         return published
 
     async def _publish(
-        self, *, key: Key, previous: PublishedReport | None, now: datetime, closed_by: str,
+        self, *, key: Key, previous: _Latest | None, now: datetime, closed_by: str,
     ) -> PublishedReport | None:
         form_name, scope, month_key = key
         form: Form = form_name  # type: ignore[assignment]
         month = parse_month(month_key)
         async with self._sources.sessions() as session:
             table = await self._build(session, form=form, scope=scope, month_key=month_key, at=now)
-            before = None if previous is None else {k: tuple(v) for k, v in json.loads(previous.rows_json).items()}
             # Comparing and rendering a province's month is seconds of pure Python: off the event
             # loop, so that the consumers sharing it keep their heartbeats and their pace.
-            version = await asyncio.to_thread(_render_version, table, before=before)
+            before_json = None if previous is None else await _rows_json(session, key=key, version=previous.version)
+            version = await asyncio.to_thread(_render_version, table, before_json=before_json)
             if version is None:
                 return None
             due = self._schedule.due_date(form=form, month=month)
@@ -99,7 +108,7 @@ class MonthCloser:
                 kind="amendment" if previous else "original", due_date=due, closed_at=now,
                 on_time=previous.on_time if previous else now.astimezone(self._sources.zone).date() <= due,
                 people=table.person_count, content_sha256=hashlib.sha256(version.csv).hexdigest(),
-                rows_json=json.dumps(version.rows, ensure_ascii=False),
+                rows_json=version.rows_json,
                 changes_json=json.dumps(version.changes, ensure_ascii=False),
                 csv=version.csv, xlsx=version.xlsx, closed_by=closed_by,
             )
@@ -126,22 +135,25 @@ class MonthCloser:
 
 @dataclass(frozen=True, slots=True)
 class _Version:
-    rows: dict
+    rows_json: str
     changes: list[dict]
     csv: bytes
     xlsx: bytes
 
 
-def _render_version(table: FormTable, *, before: dict | None) -> _Version | None:
-    """The next version of a form from its table: None when nothing differs from `before`."""
+def _render_version(table: FormTable, *, before_json: str | None) -> _Version | None:
+    """The next version of a form from its table: None when nothing differs from the version
+    whose rows are `before_json`."""
     after = rows_by_person(table)
     changes: list[dict] = []
-    if before is not None:
+    if before_json is not None:
+        before = {k: tuple(v) for k, v in json.loads(before_json).items()}
         difference = compare(before=before, after=after)
         if not difference.any:
             return None
         changes = difference.summary(before=before, after=after)
-    return _Version(rows=after, changes=changes, csv=render(table, fmt="csv"), xlsx=render(table, fmt="xlsx"))
+    return _Version(rows_json=json.dumps(after, ensure_ascii=False), changes=changes,
+                    csv=render(table, fmt="csv"), xlsx=render(table, fmt="xlsx"))
 
 
 def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPublishedV1:
@@ -189,18 +201,29 @@ def _rows(*results: Iterable) -> Iterable[tuple[str, str, datetime]]:
                 yield str(scope), str(month), stored_utc(changed)
 
 
-async def _latest_versions(session: AsyncSession) -> dict[Key, PublishedReport]:
+async def _latest_versions(session: AsyncSession) -> dict[Key, _Latest]:
     newest = (
         select(PublishedReport.form, PublishedReport.scope, PublishedReport.month,
                func.max(PublishedReport.version).label("version"))
         .group_by(PublishedReport.form, PublishedReport.scope, PublishedReport.month)
         .subquery()
     )
+    # Columns, not whole rows: a province's filed version carries megabytes of CSV, XLSX and rows.
     rows = await session.exec(
-        select(PublishedReport).join(
+        select(PublishedReport.form, PublishedReport.scope, PublishedReport.month, PublishedReport.version,
+               PublishedReport.closed_at, PublishedReport.on_time).join(
             newest,
             (col(PublishedReport.form) == newest.c.form) & (col(PublishedReport.scope) == newest.c.scope)
             & (col(PublishedReport.month) == newest.c.month) & (col(PublishedReport.version) == newest.c.version),
         )
     )
-    return {(r.form, r.scope, r.month): r for r in rows.all()}
+    return {(form, scope, month): _Latest(version=version, closed_at=closed_at, on_time=on_time)
+            for form, scope, month, version, closed_at, on_time in rows.all()}
+
+
+async def _rows_json(session: AsyncSession, *, key: Key, version: int) -> str:
+    form, scope, month = key
+    found = await session.exec(select(PublishedReport.rows_json).where(
+        PublishedReport.form == form, PublishedReport.scope == scope, PublishedReport.month == month,
+        PublishedReport.version == version))
+    return found.one()
