@@ -133,8 +133,8 @@ def budget(*, cpu_ms_per_referral: Mapping[str, float], samples: Mapping[str, Co
     return out
 
 
-def budget_lines(table: Mapping[str, Mapping[str, float]], *, top: Mapping[str, Iterable[tuple[str, float]]] = {}
-                 ) -> Iterator[str]:
+def budget_lines(table: Mapping[str, Mapping[str, float]], *,
+                 top: Mapping[str, Iterable[tuple[str, float]]] | None = None) -> Iterator[str]:
     """A table, steps down and services across, in ms per referral, with each service's own hottest functions."""
     services = list(table)
     steps = sorted({s for row in table.values() for s in row}, key=lambda s: -sum(r.get(s, 0) for r in table.values()))
@@ -144,7 +144,7 @@ def budget_lines(table: Mapping[str, Mapping[str, float]], *, top: Mapping[str, 
         yield "    " + f"{step:22}" + "".join(f"{c:17.3f}" for c in cells) + f"{sum(cells):9.3f}"
     totals = [sum(table[name].values()) for name in services]
     yield "    " + f"{'total':22}" + "".join(f"{c:17.3f}" for c in totals) + f"{sum(totals):9.3f}"
-    for name, functions in top.items():
+    for name, functions in (top or {}).items():
         listed = ", ".join(f"{fn} {share:.0%}" for fn, share in functions)
         if listed:
             yield f"    {name} hottest call sites in own code (share of its samples): {listed}"

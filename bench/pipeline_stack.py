@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline_figures import parse_proc_stat, parse_vm_rss
 
@@ -250,9 +251,8 @@ def cpu_ticks(pids: dict[str, int]) -> dict[str, int]:
     return found
 
 
-def batch_totals(services: "Services") -> dict[str, tuple[float, float]]:
+def batch_totals(services: Services) -> dict[str, tuple[float, float]]:
     """Per consumer group: (batches, records) read so far, from each service's /metrics."""
-    from prometheus_client.parser import text_string_to_metric_families
     found: dict[str, tuple[float, float]] = {}
     for service in services.running:
         try:

@@ -8,6 +8,7 @@ inherits the same intake, so the person is listed once with the help that actual
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -142,13 +143,9 @@ async def build_sp12(
     province = geothai.province(org_unit[:2])
     helps = await helps_in_month(session, month=month.key, catalogs=catalogs, org_unit=org_unit)
     name = f"หน่วยบริการชุมชนแรงงานนอกระบบ อำเภอ{district.name_th}" if district else org_unit
-
-    def build() -> FormTable:  # pure, and a province's month is seconds of it: off the event loop
-        form = sp12_form(org_unit=org_unit, org_unit_name=name, province_name=province.name_th if province else "",
-                         month=month, rows=sp12_rows(helps), generated_at=generated_at)
-        return replace(form, person_refs=frozenset(h.person_ref for h in helps))
-
-    return await asyncio.to_thread(build)
+    return await _form_of(helps, lambda: sp12_form(
+        org_unit=org_unit, org_unit_name=name, province_name=province.name_th if province else "", month=month,
+        rows=sp12_rows(helps), generated_at=generated_at))
 
 
 async def build_snb2(
@@ -157,10 +154,12 @@ async def build_snb2(
     found = geothai.province(province)
     helps = await helps_in_month(session, month=month.key, catalogs=catalogs, province=province)
     used = await registry_snapshots(session, helps=helps)
+    return await _form_of(helps, lambda: snb2_form(
+        province_name=found.name_th if found else province, province_code=province, month=month,
+        rows=snb2_rows(helps), generated_at=generated_at, snapshots=used))
 
-    def build() -> FormTable:  # pure, and a province's month is seconds of it: off the event loop
-        form = snb2_form(province_name=found.name_th if found else province, province_code=province, month=month,
-                         rows=snb2_rows(helps), generated_at=generated_at, snapshots=used)
-        return replace(form, person_refs=frozenset(h.person_ref for h in helps))
 
-    return await asyncio.to_thread(build)
+async def _form_of(helps: list[Help], make: Callable[[], FormTable]) -> FormTable:
+    """The form `make` builds, naming the people it lists; pure, and a province's month is seconds
+    of it, so it runs off the event loop."""
+    return await asyncio.to_thread(lambda: replace(make(), person_refs=frozenset(h.person_ref for h in helps)))

@@ -38,10 +38,6 @@ def stage(session: Any, model: type[SQLModel], row: dict[str, Any]) -> None:
     rows.append(row)
 
 
-def staged_count(session: Any) -> int:
-    return sum(len(rows) for rows in session.info.get(_STAGED, {}).values())
-
-
 @event.listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
     staged: dict[Table, list[dict]] | None = session.info.pop(_STAGED, None)

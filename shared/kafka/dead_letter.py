@@ -66,7 +66,8 @@ class DeadLetterHeaders:
 
 class DeadLetterDesk:
     """Sends a message to `<topic>.dlq` with the dlq.* headers, and counts it; one per service,
-    shared by the per-message middleware and the batched subscribers (shared/kafka/batches.py)."""
+    shared by the per-message middleware and the batched subscribers (shared/kafka/batches.py),
+    whose batch sizes it counts too (the one consumer-side object every subscriber is given)."""
 
     def __init__(self, *, service: str, registry: CollectorRegistry) -> None:
         self.service = service
