@@ -6,12 +6,16 @@ compare forms cell by cell instead of trusting bytes of a zip archive.
 
 import csv
 import io
+from copy import copy
 from datetime import UTC, datetime
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from reporting.forms.table import Cell, FormTable
@@ -65,73 +69,86 @@ def _csv_cell(value: Cell) -> str:
 
 
 def render_xlsx(form: FormTable) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = form.sheet_name
+    """Streamed (openpyxl's write-only mode): a province's month is 100,000 rows, which as a
+    normal workbook is a third of a gigabyte of cell objects the process never gives back; here
+    each row is written out as it is made. Layout is set before the first row, as streaming needs."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(form.sheet_name)
     last_column = form.width
-    row_number = 0
-
-    for title in form.title_lines:
-        row_number += 1
-        _put(sheet, row_number, 1, title, font=Font(name=FONT_NAME, size=TITLE_SIZE, bold=True),
-             alignment=Alignment(horizontal="center", vertical="center"))
-        sheet.merge_cells(start_row=row_number, start_column=1, end_row=row_number, end_column=last_column)
-
-    header_start = row_number + 1
-    header_font = Font(name=FONT_NAME, size=BODY_SIZE, bold=True)
-    header_alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for header in form.header_rows:
-        row_number += 1
-        for column, value in enumerate(header, start=1):
-            _put(sheet, row_number, column, value, font=header_font, alignment=header_alignment, border=_BOX)
-    for first_row, first_column, last_row, end_column in form.header_merges:
-        sheet.merge_cells(start_row=header_start + first_row - 1, start_column=first_column,
-                          end_row=header_start + last_row - 1, end_column=end_column)
-
-    body_font = Font(name=FONT_NAME, size=BODY_SIZE)
-    for values in form.rows:
-        row_number += 1
-        for column, value in enumerate(values, start=1):
-            # Numbers, IDs and tick marks sit centred in their boxes, as a clerk writes them on paper.
-            centred = isinstance(value, int) or (column - 1) in form.text_columns or len(str(value or "")) <= 1
-            cell = _put(sheet, row_number, column, value, font=body_font, border=_BOX,
-                        alignment=Alignment(horizontal="center" if centred else "left", vertical="top",
-                                            wrap_text=True))
-            if (column - 1) in form.text_columns:
-                # Text, not a number: 13 digits would show as 3.64E+12 and lose a leading zero.
-                cell.number_format = "@"
-
-    for note in form.note_lines:
-        row_number += 1
-        _put(sheet, row_number, 1, note, font=body_font, alignment=Alignment(horizontal="left", vertical="top"))
-        sheet.merge_cells(start_row=row_number, start_column=1, end_row=row_number, end_column=last_column)
-
+    header_start = len(form.title_lines) + 1
+    header_end = header_start + len(form.header_rows) - 1
     for column, width in enumerate(form.column_widths, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
-    header_end = header_start + len(form.header_rows) - 1
-    sheet.freeze_panes = sheet.cell(row=header_end + 1, column=1)
+    sheet.freeze_panes = f"A{header_end + 1}"
     sheet.print_title_rows = f"{header_start}:{header_end}"
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+    styles = _Styles(sheet)
+    for row_number, title in enumerate(form.title_lines, start=1):
+        sheet.append([styles.cell(title, "title")])
+        _merge(sheet, row_number, 1, row_number, last_column)
+    for header in form.header_rows:
+        # Every box of the header drawn, those a merge covers too, so the merged boxes keep their lines.
+        sheet.append([styles.cell(value, "header") for value in header])
+    for first_row, first_column, last_row, end_column in form.header_merges:
+        _merge(sheet, header_start + first_row - 1, first_column, header_start + last_row - 1, end_column)
+    for values in form.rows:
+        sheet.append([styles.cell(value, _body_style(form, column, value)) for column, value in enumerate(values)])
+    for row_number, note in enumerate(form.note_lines, start=header_end + len(form.rows) + 1):
+        sheet.append([styles.cell(note, "note")])
+        _merge(sheet, row_number, 1, row_number, last_column)
 
     _set_properties(workbook, form)
     return _reproducible_zip(workbook, form.generated_at)
 
 
-def _put(sheet, row: int, column: int, value: Cell, *, font: Font, alignment: Alignment,  # noqa: ANN001
-         border: Border | None = None):  # noqa: ANN202
-    cell = sheet.cell(row=row, column=column)
-    cell.value = None if value == "" else value
-    if isinstance(value, str) and value.startswith("="):
-        # openpyxl stores a string starting with = as a formula; a name is never one.
-        cell.data_type = "s"
-    cell.font = font
-    cell.alignment = alignment
-    if border is not None:
-        cell.border = border
-    return cell
+def _body_style(form: FormTable, column: int, value: Cell) -> str:
+    if column in form.text_columns:
+        # Text, not a number: 13 digits would show as 3.64E+12 and lose a leading zero.
+        return "text"
+    # Numbers, IDs and tick marks sit centred in their boxes, as a clerk writes them on paper.
+    return "centred" if isinstance(value, int) or len(str(value or "")) <= 1 else "left"
+
+
+def _merge(sheet, first_row: int, first_column: int, last_row: int, last_column: int) -> None:  # noqa: ANN001
+    sheet.merged_cells.add(CellRange(min_row=first_row, min_col=first_column, max_row=last_row, max_col=last_column))
+
+
+class _Styles:
+    """Cells of the form's few styles. A style set on a cell is looked up in the workbook's style
+    tables by value each time; a row of a big form would pay that per cell, so each style is
+    made once and its index array copied to the cells that wear it."""
+
+    def __init__(self, sheet) -> None:  # noqa: ANN001
+        body, boxed = Font(name=FONT_NAME, size=BODY_SIZE), {"border": _BOX}
+        top = {"vertical": "top", "wrap_text": True}
+        specs = {
+            "title": ({"font": Font(name=FONT_NAME, size=TITLE_SIZE, bold=True),
+                       "alignment": Alignment(horizontal="center", vertical="center")}),
+            "header": {"font": Font(name=FONT_NAME, size=BODY_SIZE, bold=True), **boxed,
+                       "alignment": Alignment(horizontal="center", vertical="center", wrap_text=True)},
+            "centred": {"font": body, **boxed, "alignment": Alignment(horizontal="center", **top)},
+            "left": {"font": body, **boxed, "alignment": Alignment(horizontal="left", **top)},
+            "text": {"font": body, **boxed, "alignment": Alignment(horizontal="center", **top), "number_format": "@"},
+            "note": {"font": body, "alignment": Alignment(horizontal="left", vertical="top")},
+        }
+        self._sheet, self._arrays = sheet, {}
+        for name, spec in specs.items():
+            template = WriteOnlyCell(sheet)
+            for attribute, value in spec.items():
+                setattr(template, attribute, value)
+            self._arrays[name] = template._style
+
+    def cell(self, value: Cell, style: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self._sheet, value=None if value == "" else value)
+        if isinstance(value, str) and value.startswith("="):
+            # openpyxl stores a string starting with = as a formula; a name is never one.
+            cell.data_type = "s"
+        cell._style = copy(self._arrays[style])
+        return cell
 
 
 def _set_properties(workbook: Workbook, form: FormTable) -> None:
