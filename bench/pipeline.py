@@ -100,9 +100,7 @@ class Run:
         idle = self.cpu_per_referral(idle_before, self.cpu(), IDLE_SECONDS)
         since, before = await self.before()
         cpu_before, batches_before = self.cpu(), batch_totals(self.services)
-        profilers = Profilers(folder=self.folder / "profile") if args.profile else None
-        if profilers:
-            profilers.start(self.services.pids())
+        profilers = self._profilers("profile")
         try:
             posted = await post_all(url=self.intake, tokens=self.tokens, bodies=bodies, concurrency=args.concurrency)
             expected = len(posted.accepted) * len(args.needs)
@@ -157,17 +155,32 @@ class Run:
         write_sheet(path, rows=self.args.sheet_rows)
         since, before = await self.before()
         cpu_before = self.cpu()
-        started, status = await upload_sheet(url=self.intake, tokens=self.tokens, sheet=path,
-                                             timeout=max(600.0, self.args.sheet_rows / 5),
-                                             progress=lambda s: say(f"sheet: {s['rows_done']} rows done"))
-        caught = await self.counted(since=since, before=before, expected=status["accepted"])
-        cpu_after = self.cpu()
+        profilers = self._profilers("profile-sheet")
+        try:
+            started, status = await upload_sheet(url=self.intake, tokens=self.tokens, sheet=path,
+                                                 timeout=max(600.0, self.args.sheet_rows / 5),
+                                                 progress=lambda s: say(f"sheet: {s['rows_done']} rows done"))
+            caught = await self.counted(since=since, before=before, expected=status["accepted"])
+            cpu_after = self.cpu()
+        finally:
+            stacks = profilers.stop() if profilers else {}
         seconds = (caught.received_at or time.monotonic()) - started
-        return {"rows": self.args.sheet_rows, "state": status["state"], "accepted": status["accepted"],
-                "refused": status["refused"], "job_seconds": status["duration_seconds"] or 0.0, "seconds": seconds,
-                "counted": caught.received, "complete": caught.received_at is not None,
-                "referrals_per_s": rate(count=caught.received, seconds=seconds),
-                "cpu_ms_per_referral": self.cpu_per_referral(cpu_before, cpu_after, caught.received)}
+        cpu = self.cpu_per_referral(cpu_before, cpu_after, caught.received)
+        found = {"rows": self.args.sheet_rows, "state": status["state"], "accepted": status["accepted"],
+                 "refused": status["refused"], "job_seconds": status["duration_seconds"] or 0.0, "seconds": seconds,
+                 "counted": caught.received, "complete": caught.received_at is not None,
+                 "referrals_per_s": rate(count=caught.received, seconds=seconds), "cpu_ms_per_referral": cpu}
+        if stacks:
+            found["profile"] = profile_summary(texts=stacks, cpu_ms_per_referral=cpu)
+        return found
+
+    def _profilers(self, name: str) -> Profilers | None:
+        """With --profile, py-spy attached to every service until stop()."""
+        if not self.args.profile:
+            return None
+        profilers = Profilers(folder=self.folder / name)
+        profilers.start(self.services.pids())
+        return profilers
 
     async def soak(self, *, referrals_per_s: float) -> dict:
         samples: list[dict[str, int]] = []

@@ -133,6 +133,8 @@ def report(result: Mapping) -> Iterator[str]:
                    f"({rate(count=sheet['accepted'], seconds=sheet['job_seconds']):,.1f} rows/s), upload to last "
                    f"counted {sheet['seconds']:.1f} s = {sheet['referrals_per_s']:,.1f} referrals/s "
                    f"({_x(sheet['referrals_per_s'], baseline)})")
+            yield "    CPU ms per referral: " + ", ".join(f"{name} {ms:.2f}" for name, ms in sheet.get("cpu_ms_per_referral", {}).items())
+            yield from _profile_lines(sheet)
         if "soak" in found:
             soak = found["soak"]
             yield (f"RSS under {soak['minutes']:.1f} min of load at {soak['referrals_per_s_offered']:.1f} referrals/s "
@@ -163,7 +165,11 @@ def _pipeline_lines(pipe: Mapping, baseline: float) -> Iterator[str]:
     yield "    RSS after (MiB): " + ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in pipe["rss_kb_after"].items())
     if batches := pipe.get("mean_batch_records"):
         yield "    mean records per batch: " + ", ".join(f"{group} {n:.1f}" for group, n in sorted(batches.items()))
-    if profile := pipe.get("profile"):
+    yield from _profile_lines(pipe)
+
+
+def _profile_lines(phase: Mapping) -> Iterator[str]:
+    if profile := phase.get("profile"):
         yield ("    CPU budget by step (py-spy samples: "
                + ", ".join(f"{name} {n:,}" for name, n in profile["samples"].items()) + "):")
         yield from budget_lines(profile["budget_ms_per_referral"], top=profile["hottest_own_code"])
