@@ -21,6 +21,7 @@ What a batch promises, whatever fails:
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from aiokafka import ConsumerRecord
@@ -39,9 +40,10 @@ Handle = Callable[[list[Model]], Awaitable[None]]
 # Large enough that a batch's fixed costs (a transaction, a commit, an offset commit) are spread
 # thin, small enough that a split to isolate poison costs few round trips (log2 of it).
 DEFAULT_MAX_RECORDS = 500
-# How long a poll waits for a first record; a batch is whatever has arrived by then, never
-# held back to fill up, so a lone referral is not delayed.
-BATCH_TIMEOUT_MS = 50
+# How long an idle poll waits for a first record before polling again. A poll returns as soon as
+# records arrive (a batch is whatever has arrived, never held back to fill up), so this sets only
+# how often an idle consumer wakes, not how long a record waits (see _poll_without_pause).
+BATCH_TIMEOUT_MS = 100
 _MAX_CONFLICT_ATTEMPTS = 5
 # A record that does not decode is reported as the `event` it should have been ("event.intake_id:
 # Field required"), the words of the dead-letter reasons since the first consumers.
@@ -70,8 +72,26 @@ def batch_subscriber(
 
     consume.__name__ = name  # FastStream names handlers (and their metrics) after the function
     options = {**reliable_subscriber_options(group_id=group_id), "max_poll_records": max_records}
-    broker.subscriber(*topics, batch=True, max_records=max_records, batch_timeout_ms=BATCH_TIMEOUT_MS,
-                      decoder=_undecoded, **options)(consume)
+    subscriber = broker.subscriber(*topics, batch=True, max_records=max_records, batch_timeout_ms=BATCH_TIMEOUT_MS,
+                                   decoder=_undecoded, **options)
+    subscriber(consume)
+    _poll_without_pause(subscriber)
+
+
+def _poll_without_pause(subscriber: Any) -> None:
+    """FastStream 0.7's batch subscriber sleeps for `batch_timeout_ms` after every poll that found
+    nothing (BatchSubscriber.get_msg), so an idle consumer is deaf half the time: a record arriving
+    then waits up to that long, at every hop of a referral. Its poll is replaced by one that only
+    waits in the consumer, which wakes the moment a record is fetched."""
+    max_records = subscriber.max_records
+
+    async def get_msg(consumer: Any) -> tuple[ConsumerRecord, ...]:
+        found = await consumer.getmany(timeout_ms=BATCH_TIMEOUT_MS, max_records=max_records)
+        return tuple(chain.from_iterable(found.values()))
+
+    if not hasattr(subscriber, "get_msg"):
+        raise TypeError(f"{type(subscriber).__name__} has no get_msg: FastStream's batch subscriber changed")
+    subscriber.get_msg = get_msg
 
 
 async def _undecoded(_message: Any) -> None:

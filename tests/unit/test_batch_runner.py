@@ -5,13 +5,16 @@ that is not the records' fault re-reads the whole batch."""
 import json
 from uuid import uuid4
 
+import anyio
 import pytest
 from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from shared.kafka.batches import BatchRunner
+from shared.kafka.batches import BATCH_TIMEOUT_MS, DEFAULT_MAX_RECORDS, BatchRunner, batch_subscriber
+from shared.kafka.broker import DEAD_LETTER_DESK
 from shared.kafka.dead_letter import DeadLetterDesk
 
 
@@ -111,3 +114,30 @@ async def test_a_poison_record_met_again_after_a_re_read_is_not_dead_lettered_tw
     await batch_runner.run(batch)
     await batch_runner.run(batch)  # as after a rebalance or a nack
     assert desk.sent == [(0, 1, "ValueError")]
+
+
+async def test_an_idle_poll_polls_again_at_once_instead_of_sleeping(monkeypatch):
+    # FastStream's own batch poll sleeps as long again after finding nothing, leaving a consumer
+    # deaf to a record arriving meanwhile; the subscriber's poll only waits inside getmany.
+    broker = KafkaBroker()
+    broker.context.set_global(DEAD_LETTER_DESK, Desk())
+    batch_subscriber(broker, "t", group_id="g", model=Event, handle=Store().handle, name="consume_t")
+    (subscriber,) = broker.subscribers
+
+    async def no_sleep(*_):  # noqa: ANN002, ANN202
+        raise AssertionError("the poll slept after an empty fetch")
+
+    monkeypatch.setattr(anyio, "sleep", no_sleep)
+
+    class Consumer:
+        def __init__(self, answers: list[dict]) -> None:
+            self.answers, self.waits = answers, []
+
+        async def getmany(self, *, timeout_ms: int, max_records: int) -> dict:
+            self.waits.append((timeout_ms, max_records))
+            return self.answers.pop(0)
+
+    consumer = Consumer([{}, {"t-0": [good(0, 0, 1)], "t-1": [good(1, 0, 2), good(1, 1, 3)]}])
+    assert await subscriber.get_msg(consumer) == ()
+    assert [r.offset for r in await subscriber.get_msg(consumer)] == [0, 0, 1]
+    assert consumer.waits == [(BATCH_TIMEOUT_MS, DEFAULT_MAX_RECORDS)] * 2
