@@ -1,10 +1,10 @@
 """The referral facts one batch of events touches: created when missing, loaded and locked
-together, changed in memory by the pure projections, written by the session's flush.
+together as plain rows, changed in memory by the pure projections, written back together.
 
 Several events of one batch can be about the same referral (two updates of it, its assignment
 and the assignment of the transfer that continues it), and each must see what the one before it
-did. So a batch keeps one dict referral_id -> fact for all its events, and the session's
-identity map keeps the same objects for every statement of the transaction.
+did. So a batch keeps one dict referral_id -> row for all its events, and a row is read from the
+database once per batch (`_asked`): a second read would lose the batch's changes to it.
 """
 
 from collections.abc import Iterable
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import projection, repository
-from reporting.models import ReferralFact
+from reporting.models import FactRow
 from shared import ids
 from shared.agencies import AGENCIES
 
@@ -27,9 +27,9 @@ def continuations(referral_id: str) -> list[str]:
 class FactBatch:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._facts: dict[str, ReferralFact] = {}
+        self._facts: dict[str, FactRow] = {}
         self._asked: set[str] = set()  # ids looked up, found or not: a missing row is not asked twice
-        self._changed: dict[str, ReferralFact] = {}
+        self._changed: dict[str, FactRow] = {}
 
     @classmethod
     async def load(cls, session: AsyncSession, *, create: dict[str, str], origins: Iterable[str] = ()) -> "FactBatch":
@@ -47,25 +47,23 @@ class FactBatch:
         for fact in await repository.lock_facts(self._session, referral_ids=fresh):
             self._facts[fact.referral_id] = fact
 
-    def fact(self, referral_id: str) -> ReferralFact:
+    def fact(self, referral_id: str) -> FactRow:
         """A fact named in `create`: it exists, made by `load` if it had to be."""
         return self._facts[referral_id]
 
-    def find(self, referral_id: str) -> ReferralFact | None:
+    def find(self, referral_id: str) -> FactRow | None:
         return self._facts.get(referral_id)
 
-    def changed(self, fact: ReferralFact) -> None:
+    def changed(self, fact: FactRow) -> None:
         self._changed[fact.referral_id] = fact
 
     async def finish(self) -> None:
-        """Carry intakes to continuations, then hand every changed fact to the session once and
-        note its rollup move."""
+        """Carry intakes to continuations, then write every changed fact once and note its rollup move."""
         await self._carry_intake_to_transfers(list(self._changed.values()))
-        for fact in self._changed.values():
-            repository.save_fact(self._session, fact=fact)
+        await repository.write_facts(self._session, facts=list(self._changed.values()))
         self._changed.clear()
 
-    async def _carry_intake_to_transfers(self, origins: list[ReferralFact]) -> None:
+    async def _carry_intake_to_transfers(self, origins: list[FactRow]) -> None:
         """A continuation whose assignment was applied before its origin knew its intake
         inherited nothing; it gets the intake now. Continuation ids derive from the origin and
         the agency, so only a transferred fact costs a look-up, and a chain of transfers is

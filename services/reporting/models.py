@@ -1,6 +1,8 @@
 """Reporting facts: one row per referral, one per service delivered at intake."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
@@ -46,6 +48,29 @@ class ReferralFact(SQLModel, table=True):
     tpmap_registry: bool | None = None
     tpmap_registry_import_id: int | None = None
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+FACT_COLUMNS: tuple[str, ...] = tuple(column.name for column in ReferralFact.__table__.columns)
+
+
+class FactRow:
+    """A referral_facts row as plain attributes, for the consumers' read-modify-write: the
+    projections change it as they would a ReferralFact, without the ORM's instrumentation on
+    every attribute and its unit of work at flush (a third of reporting's SQLAlchemy time under
+    load), and repository.write_facts writes a batch's changed rows in one statement."""
+
+    __slots__ = FACT_COLUMNS
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        for name, value in zip(FACT_COLUMNS, values, strict=True):
+            setattr(self, name, value)
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FACT_COLUMNS}
+
+
+AnyFact = ReferralFact | FactRow
+"""What the projections take: a loaded row in the consumers, a model in tests and tools."""
 
 
 class IntakeServiceFact(SQLModel, table=True):

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reporting.models import IntakeServiceFact, ReferralFact
+from reporting.models import AnyFact, IntakeServiceFact
 from reporting.registry_stamps import STAMP_FIELDS, apply_stamp
 from shared import ids
 from shared.catalog import NeedCatalog
@@ -63,7 +63,7 @@ def services_at_intake(
 
 
 def apply_intake(
-    fact: ReferralFact, *, intake: IntakeSubmittedV1, need_code: str, zone: ZoneInfo, stamp: dict[str, Any]
+    fact: AnyFact, *, intake: IntakeSubmittedV1, need_code: str, zone: ZoneInfo, stamp: dict[str, Any]
 ) -> None:
     address = intake.person.address
     apply_stamp(fact, stamp=stamp)
@@ -81,7 +81,7 @@ def apply_intake(
     fact.intake_month = month_of(intake.received_at, zone=zone)
 
 
-def apply_assigned(fact: ReferralFact, *, event: ReferralAssignedV1) -> None:
+def apply_assigned(fact: AnyFact, *, event: ReferralAssignedV1) -> None:
     fact.intake_id = event.intake_id
     fact.need_code = event.need_code
     fact.agency = event.agency
@@ -92,14 +92,14 @@ def apply_assigned(fact: ReferralFact, *, event: ReferralAssignedV1) -> None:
         fact.status, fact.status_version = "assigned", ASSIGNED_VERSION
 
 
-def inherit_intake(fact: ReferralFact, *, origin: ReferralFact) -> None:
+def inherit_intake(fact: AnyFact, *, origin: AnyFact) -> None:
     """A referral transferred to another agency continues the same intake: same place, month
     and person, so the forms count it where the original was counted."""
     for name in _INTAKE_FIELDS:
         setattr(fact, name, getattr(origin, name))
 
 
-def apply_updated(fact: ReferralFact, *, event: ReferralUpdatedV1, zone: ZoneInfo) -> None:
+def apply_updated(fact: AnyFact, *, event: ReferralUpdatedV1, zone: ZoneInfo) -> None:
     fact.intake_id = event.intake_id
     fact.agency = fact.agency or event.agency
     if event.version <= fact.status_version:
@@ -109,7 +109,7 @@ def apply_updated(fact: ReferralFact, *, event: ReferralUpdatedV1, zone: ZoneInf
     fact.completed_month = month_of(event.occurred_at, zone=zone) if event.status in _FINAL else None
 
 
-def apply_unroutable(fact: ReferralFact, *, event: NeedUnroutableV1, catalog: NeedCatalog) -> None:
+def apply_unroutable(fact: AnyFact, *, event: NeedUnroutableV1, catalog: NeedCatalog) -> None:
     fact.intake_id = event.intake_id
     fact.need_code = event.need_code
     definition = catalog.get(event.need_code)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting.models import IntakeServiceFact, ReferralFact
+from reporting.models import AnyFact, IntakeServiceFact, ReferralFact
 from reporting.registries.lookup import day_of
 from reporting.registries.models import RegistryImport, RegistryKind, RegistryMember
 from shared.db import stored_utc
@@ -94,7 +94,7 @@ async def _listed(session: AsyncSession, *, import_ids: set[int | None], person_
     return listed
 
 
-def apply_stamp(fact: ReferralFact | IntakeServiceFact, *, stamp: dict[str, Any]) -> None:
+def apply_stamp(fact: AnyFact | IntakeServiceFact, *, stamp: dict[str, Any]) -> None:
     for name, value in stamp.items():
         setattr(fact, name, value)
 

@@ -13,13 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import rollups
 from reporting.bulk import chunks, insert_for
-from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
+from reporting.models import FactRow, IntakeServiceFact, ReferralFact, ReportPerson
 from shared.db import stored_utc
+
+
+_FACTS = ReferralFact.__table__
+# SET every column from the row's values, WHERE the key is the row's (an executemany of one statement).
+_UPDATE_FACT = update(_FACTS).where(_FACTS.c.referral_id == bindparam("fact_key"))
 
 
 async def insert_missing_facts(session: AsyncSession, *, create: dict[str, str]) -> None:
@@ -35,31 +42,35 @@ async def insert_missing_facts(session: AsyncSession, *, create: dict[str, str])
     await connection.execute(insert(ReferralFact).on_conflict_do_nothing(index_elements=["referral_id"]), rows)
 
 
-async def lock_facts(session: AsyncSession, *, referral_ids: Iterable[str]) -> list[ReferralFact]:
-    """The facts of these ids that exist, locked until the transaction ends, in key order.
-
-    Reloaded even when the session holds them (populate_existing): a row another transaction
-    changed before we took its lock must be seen as it is now. The session flushes its own
-    pending changes first (autoflush), so none of ours is lost."""
+async def lock_facts(session: AsyncSession, *, referral_ids: Iterable[str]) -> list[FactRow]:
+    """The facts of these ids that exist, locked until the transaction ends, in key order, as
+    plain rows: read as they are now, after any change another transaction committed before we
+    took the lock. The caller keeps the rows it changes and writes them with `write_facts`."""
     keys = sorted(set(referral_ids))
-    found: list[ReferralFact] = []
+    connection = await session.connection()
+    found: list[FactRow] = []
     for chunk in chunks(keys, width=1):
-        query = (
-            select(ReferralFact).where(col(ReferralFact.referral_id).in_(chunk))
-            .order_by(col(ReferralFact.referral_id)).with_for_update().execution_options(populate_existing=True)
-        )
-        found.extend((await session.exec(query)).all())
+        query = select_rows(_FACTS).where(_FACTS.c.referral_id.in_(chunk)).order_by(_FACTS.c.referral_id).with_for_update()
+        found.extend(FactRow(row) for row in await connection.execute(query))
     for fact in found:
         rollups.note_loaded(session, fact=fact)
     return found
 
 
-def save_fact(session: AsyncSession, *, fact: ReferralFact) -> None:
-    """Save a fact loaded by `lock_facts`; its move between rollup rows is noted and written by
-    the effect's end (rollups.write_pending). The session's flush writes the rows together."""
-    fact.updated_at = datetime.now(UTC)
-    session.add(fact)
-    rollups.note_saved(session, fact=fact)
+async def write_facts(session: AsyncSession, *, facts: Sequence[FactRow]) -> None:
+    """Write back facts loaded by `lock_facts` and changed, in one executemany UPDATE by key (the
+    rows are locked, so every column is written as held); their moves between rollup rows are
+    noted and written at the effect's end (rollups.write_pending)."""
+    if not facts:
+        return
+    now = datetime.now(UTC)
+    rows = []
+    for fact in sorted(facts, key=lambda f: f.referral_id):
+        fact.updated_at = now
+        rollups.note_saved(session, fact=fact)
+        rows.append({"fact_key": fact.referral_id, **fact.values()})
+    connection = await session.connection()
+    await connection.execute(_UPDATE_FACT, rows)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,7 +24,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.bulk import insert_for
-from reporting.models import IntakeServiceFact, MonthlyReferralCount, MonthlyServiceCount, ReferralFact, RollupState
+from reporting.models import (AnyFact, IntakeServiceFact, MonthlyReferralCount, MonthlyServiceCount, ReferralFact,
+                              RollupState)
 
 UNKNOWN = ""  # a dimension not known yet (no assignment, no worker type): primary keys cannot be NULL
 _LOADED, _REFERRALS, _SERVICES = "rollups.loaded", "rollups.referrals", "rollups.services"
@@ -33,7 +34,7 @@ _SERVICE_KEY = ("province_code", "intake_month", "need_code")
 ReferralKey = tuple[str, str, str, str, str, str]
 
 
-def counted_key(fact: ReferralFact) -> ReferralKey | None:
+def counted_key(fact: AnyFact) -> ReferralKey | None:
     """The rollup row a fact is counted in; None while its intake is unknown (the monthly
     summary counts a referral only once it knows the province and month of its intake)."""
     if not fact.has_intake or fact.province_code is None or fact.intake_month is None:
@@ -42,11 +43,11 @@ def counted_key(fact: ReferralFact) -> ReferralKey | None:
             fact.status, fact.worker_type or UNKNOWN)
 
 
-def note_loaded(session: AsyncSession, *, fact: ReferralFact) -> None:
+def note_loaded(session: AsyncSession, *, fact: AnyFact) -> None:
     session.info.setdefault(_LOADED, {})[fact.referral_id] = counted_key(fact)
 
 
-def note_saved(session: AsyncSession, *, fact: ReferralFact) -> None:
+def note_saved(session: AsyncSession, *, fact: AnyFact) -> None:
     loaded: dict = session.info.setdefault(_LOADED, {})
     before, after = loaded.get(fact.referral_id), counted_key(fact)
     if before == after:
