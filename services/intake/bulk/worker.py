@@ -1,9 +1,10 @@
 """The background worker that runs bulk intake jobs, one at a time, batch by batch.
 
-Each batch: read rows (in a thread: openpyxl and validation are CPU work), submit the valid
-ones with `submit_many` (the path of the API's intakes too: one transaction for the batch, with
-one read of its keys, one of its people's open referrals and one insert per table, whatever its
-size), then record the batch's outcome and error lines in one transaction. A process that dies between the two leaves the batch
+Each batch: read rows (in a thread: openpyxl and validation are CPU work; the next batch is read
+while this one is submitted), submit the valid ones with `submit_many` (the path of the API's
+intakes too: one transaction for the batch, with one read of its keys, one of its people's open
+referrals and one insert per table, whatever its size), then record the batch's outcome and
+error lines in one transaction. A process that dies between the two leaves the batch
 unrecorded; the job is resumed from its last recorded row, and the rows submitted again carry
 the same Idempotency-Key (`bulk:<job>:<row>`), so `submit_many` replays the stored answers
 instead of creating a second intake.
@@ -16,7 +17,7 @@ import os
 import socket
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -128,14 +129,23 @@ class BulkWorker:
                 raise SheetError(" ".join(match.problems) + " " + expected_headers())
             defaults = RowDefaults(consent_recorded_at=job.received_at.astimezone(self._zone), zone=self._zone,
                                    submitter=job_submitter(job))
-            while True:
-                batch = await asyncio.to_thread(
-                    self._next_batch, data, after=job.last_row, match=match, defaults=defaults, job_id=job.job_id
-                )
-                if batch is None:
-                    return
-                await self._submit(job, batch, match)
+
+            def read_after(row: int) -> Awaitable[Batch | None]:
+                return asyncio.to_thread(self._next_batch, data, after=row, match=match, defaults=defaults,
+                                         job_id=job.job_id)
+
+            batch = await read_after(job.last_row)
+            while batch is not None:
+                # The next batch is read and checked in a thread while this one is submitted, so
+                # the sheet's CPU work overlaps the database's round trips.
+                reading = asyncio.ensure_future(read_after(batch.last_row))
+                try:
+                    await self._submit(job, batch, match)
+                except BaseException:
+                    await asyncio.wait([reading])  # its thread reads the file: done before the file is closed
+                    raise
                 job.last_row = batch.last_row
+                batch = await reading
 
     def _next_batch(
         self, data: Iterator[Row], *, after: int, match: HeaderMatch, defaults: RowDefaults, job_id: str
