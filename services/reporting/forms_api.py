@@ -7,6 +7,7 @@ from typing import Literal
 
 import geothai
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from starlette.background import BackgroundTask
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +17,7 @@ from reporting.forms import MEDIA_TYPES, MonthError, file_name, parse_month, ren
 from reporting.scope import require_org_unit, require_province
 from shared.auth import Principal, caller
 from shared.auth.audit import note_people
+from shared.memory import give_back_memory
 
 Format = Literal["csv", "xlsx"]
 
@@ -31,7 +33,8 @@ async def _download(form, fmt: str, request: Request) -> Response:  # noqa: ANN0
     note_people(request, person_refs=form.person_refs)  # names and IDs: the audit log says whose
     # A province's month is thousands of rows: rendered off the event loop, which the consumers share.
     content = await asyncio.to_thread(render, form, fmt=fmt)
-    return Response(content=content, media_type=MEDIA_TYPES[fmt],
+    # After the answer is sent and the form freed: its pages go back to the system (shared/memory.py).
+    return Response(content=content, media_type=MEDIA_TYPES[fmt], background=BackgroundTask(give_back_memory),
                     headers={"Content-Disposition": f'attachment; filename="{file_name(form, fmt=fmt)}"'})
 
 

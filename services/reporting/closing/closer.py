@@ -28,6 +28,7 @@ from shared import ids
 from shared.background import every
 from shared.contracts import ReportPublishedV1
 from shared.db import OutboxRelay, add_to_outbox, stored_utc
+from shared.memory import give_back_memory
 from shared.topics import Topics
 
 logger = logging.getLogger("songtor.reporting.close")
@@ -71,7 +72,7 @@ class MonthCloser:
         async with self._sources.sessions() as session:
             last_change = await last_change_by_scope(session)
             latest = await _latest_versions(session)
-        published = []
+        published, built = [], False
         for key in sorted(last_change):
             form, scope, month_key = key
             if provinces is not None and scope[:2] not in provinces:
@@ -84,6 +85,11 @@ class MonthCloser:
                 continue  # nothing has changed since the last version
             if (report := await self._publish(key=key, previous=previous, now=now, closed_by=closed_by)) is not None:
                 published.append(report)
+            built = True
+        if built:
+            # A form build frees hundreds of thousands of objects at once: without this the
+            # service keeps their pages, a step of a few hundred MB at the first close.
+            give_back_memory()
         if published and self._relay is not None:
             self._relay.wake()
         return published
