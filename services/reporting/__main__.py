@@ -1,3 +1,5 @@
 from reporting.main import run
 
-run()
+# Guarded: the month close spawns child processes, which import this module again as __mp_main__.
+if __name__ == "__main__":
+    run()

@@ -39,7 +39,8 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     catalogs = Catalogs(needs=catalog, outcomes=load_outcomes(settings.outcomes_path))
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
-    sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone)
+    sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone,
+                            database_url=settings.close_database_url())
     schedule = CloseSchedule(sp12_due_day=settings.sp12_due_day, snb2_due_day=settings.snb2_due_day)
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)

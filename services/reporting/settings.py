@@ -18,6 +18,9 @@ class ReportingSettings(ServiceSettings):
     sp12_due_day: int = Field(default=25, ge=1, le=31)
     snb2_due_day: int = Field(default=5, ge=1, le=31)
     close_scan_seconds: float = Field(default=300.0, gt=0, description="How often due closes and amendments are looked for.")
+    close_in_child_process: bool = Field(
+        default=True, description="Build each form version of the month close in a short-lived child process, "
+        "so that the service's memory stays flat (closing/child.py); an in-memory database builds in process.")
     ops_scan_seconds: float = Field(default=15.0, gt=0, description="How often the ops view asks the broker for lag.")
     # The ops view logs in as a principal of its own (docs/operations.md): it describes every topic
     # and group, reads only the dead-letter topics and writes the event topics for a re-drive, while
@@ -32,3 +35,8 @@ class ReportingSettings(ServiceSettings):
         return self.kafka.model_copy(update={"username": self.ops_kafka_username,
                                              "password": self.ops_kafka_password,
                                              "password_file": self.ops_kafka_password_file})
+
+    def close_database_url(self) -> str | None:
+        """The URL a child process of the month close opens, or None to build in this process."""
+        in_memory = self.database_url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in self.database_url
+        return self.database_url if self.close_in_child_process and not in_memory else None

@@ -31,13 +31,17 @@ def bangkok(*args: int) -> datetime:
     return datetime(*args, tzinfo=BANGKOK)
 
 
-@pytest.fixture
-async def closer(database_url):
-    engine = make_engine(database_url("reporting"))
+@pytest.fixture(params=["in a child process", "in process"])
+async def closer(database_url, request):
+    # The service builds each version in a child process (closing/child.py); tools and an
+    # in-memory database build in process. Both must publish the same versions.
+    url = database_url("reporting")
+    engine = make_engine(url)
     await create_tables(engine, TABLES)
     sessions = session_factory(engine)
     sources = ReportSources(sessions=sessions, zone=BANGKOK,
-                            catalogs=Catalogs(needs=default_catalog(), outcomes=load_outcomes(None)))
+                            catalogs=Catalogs(needs=default_catalog(), outcomes=load_outcomes(None)),
+                            database_url=url if request.param == "in a child process" else None)
     yield MonthCloser(sources=sources, schedule=CloseSchedule(), topics=Topics(prefix="t."), relay=None), sessions
     await engine.dispose()
 

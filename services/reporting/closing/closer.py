@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting import form_sources
-from reporting.closing.changes import compare, rows_by_person
+from reporting.closing.child import BuildOrder, Built, ChildBuilder, build_table
 from reporting.closing.models import PublishedReport
+from reporting.closing.render_step import Key, render_version, rows_json
 from reporting.closing.schedule import CloseSchedule, Form
 from reporting.form_sources import Catalogs
-from reporting.forms import FormTable, parse_month, render
+from reporting.forms import parse_month
 from reporting.models import IntakeServiceFact, ReferralFact
 from shared import ids
 from shared.background import every
@@ -32,7 +32,6 @@ from shared.memory import give_back_memory
 from shared.topics import Topics
 
 logger = logging.getLogger("songtor.reporting.close")
-Key = tuple[str, str, str]  # form, scope, month
 SYSTEM = "system"  # closed_by of what the background loop publishes
 
 
@@ -41,6 +40,9 @@ class ReportSources:
     sessions: async_sessionmaker[AsyncSession]
     catalogs: Catalogs
     zone: ZoneInfo
+    database_url: str | None = None
+    """The database `sessions` open, when the close may build its forms in child processes
+    (child.py: the service's memory stays flat); None, builds them in this process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class MonthCloser:
                  interval_seconds: float = 300.0) -> None:
         self._sources, self._schedule, self._topics, self._relay = sources, schedule, topics, relay
         self._interval = interval_seconds
+        self._children = ChildBuilder()
 
     async def close_due(
         self, *, now: datetime | None = None, provinces: Collection[str] | None = None, closed_by: str = SYSTEM,
@@ -99,25 +102,20 @@ class MonthCloser:
     ) -> PublishedReport | None:
         form_name, scope, month_key = key
         form: Form = form_name  # type: ignore[assignment]
-        month = parse_month(month_key)
+        built = await self._build(key=key, previous=previous, now=now)
+        if built is None:
+            return None
+        version = built.version
+        due = self._schedule.due_date(form=form, month=parse_month(month_key))
+        report = PublishedReport(
+            form=form, scope=scope, month=month_key, version=(previous.version + 1) if previous else 1,
+            kind="amendment" if previous else "original", due_date=due, closed_at=now,
+            on_time=previous.on_time if previous else now.astimezone(self._sources.zone).date() <= due,
+            people=built.person_count, content_sha256=hashlib.sha256(version.csv).hexdigest(),
+            rows_json=version.rows_json, changes_json=json.dumps(version.changes, ensure_ascii=False),
+            csv=version.csv, xlsx=version.xlsx, closed_by=closed_by,
+        )
         async with self._sources.sessions() as session:
-            table = await self._build(session, form=form, scope=scope, month_key=month_key, at=now)
-            # Comparing and rendering a province's month is seconds of pure Python: off the event
-            # loop, so that the consumers sharing it keep their heartbeats and their pace.
-            before_json = None if previous is None else await _rows_json(session, key=key, version=previous.version)
-            version = await asyncio.to_thread(_render_version, table, before_json=before_json)
-            if version is None:
-                return None
-            due = self._schedule.due_date(form=form, month=month)
-            report = PublishedReport(
-                form=form, scope=scope, month=month_key, version=(previous.version + 1) if previous else 1,
-                kind="amendment" if previous else "original", due_date=due, closed_at=now,
-                on_time=previous.on_time if previous else now.astimezone(self._sources.zone).date() <= due,
-                people=table.person_count, content_sha256=hashlib.sha256(version.csv).hexdigest(),
-                rows_json=version.rows_json,
-                changes_json=json.dumps(version.changes, ensure_ascii=False),
-                csv=version.csv, xlsx=version.xlsx, closed_by=closed_by,
-            )
             session.add(report)
             add_to_outbox(session, topic=self._topics.report_published, key=f"{form}/{scope}/{month_key}",
                           event=announcement(report, changes=version.changes))
@@ -128,38 +126,30 @@ class MonthCloser:
         logger.info("published %s/%s/%s version %d (%s)", form, scope, month_key, report.version, report.kind)
         return report
 
-    async def _build(self, session: AsyncSession, *, form: Form, scope: str, month_key: str, at: datetime) -> FormTable:
-        month, catalogs = parse_month(month_key), self._sources.catalogs
-        if form == "sp12":
-            return await form_sources.build_sp12(session, org_unit=scope, month=month, catalogs=catalogs, generated_at=at)
-        return await form_sources.build_snb2(session, province=scope, month=month, catalogs=catalogs,
-                                             generated_at=at)
+    async def _build(self, *, key: Key, previous: _Latest | None, now: datetime) -> Built | None:
+        """The next version's files, or None when nothing changed: in a child process when the
+        sources name their database (the service), else here, off the event loop (tests, tools)."""
+        form, scope, month_key = key
+        previous_version = None if previous is None else previous.version
+        sources = self._sources
+        if sources.database_url is not None:
+            return await self._children.build(BuildOrder(
+                database_url=sources.database_url, catalogs=sources.catalogs, form=form, scope=scope,
+                month_key=month_key, at=now, previous_version=previous_version))
+        async with sources.sessions() as session:
+            table = await build_table(session, catalogs=sources.catalogs, form=form, scope=scope, month_key=month_key,
+                                      at=now)
+            before = None if previous_version is None else await rows_json(session, key=key, version=previous_version)
+        # Comparing and rendering a province's month is seconds of pure Python: off the event
+        # loop, so that the consumers sharing it keep their heartbeats and their pace.
+        version = await asyncio.to_thread(render_version, table, before_json=before)
+        return None if version is None else Built(person_count=table.person_count, version=version)
 
     async def run(self) -> None:
-        await every(self._interval, self.close_due, what="month close", logger=logger)
-
-
-@dataclass(frozen=True, slots=True)
-class _Version:
-    rows_json: str
-    changes: list[dict]
-    csv: bytes
-    xlsx: bytes
-
-
-def _render_version(table: FormTable, *, before_json: str | None) -> _Version | None:
-    """The next version of a form from its table: None when nothing differs from the version
-    whose rows are `before_json`."""
-    after = rows_by_person(table)
-    changes: list[dict] = []
-    if before_json is not None:
-        before = {k: tuple(v) for k, v in json.loads(before_json).items()}
-        difference = compare(before=before, after=after)
-        if not difference.any:
-            return None
-        changes = difference.summary(before=before, after=after)
-    return _Version(rows_json=json.dumps(after, ensure_ascii=False), changes=changes,
-                    csv=render(table, fmt="csv"), xlsx=render(table, fmt="xlsx"))
+        try:
+            await every(self._interval, self.close_due, what="month close", logger=logger)
+        finally:
+            self._children.close()
 
 
 def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPublishedV1:
@@ -225,11 +215,3 @@ async def _latest_versions(session: AsyncSession) -> dict[Key, _Latest]:
     )
     return {(form, scope, month): _Latest(version=version, closed_at=closed_at, on_time=on_time)
             for form, scope, month, version, closed_at, on_time in rows.all()}
-
-
-async def _rows_json(session: AsyncSession, *, key: Key, version: int) -> str:
-    form, scope, month = key
-    found = await session.exec(select(PublishedReport.rows_json).where(
-        PublishedReport.form == form, PublishedReport.scope == scope, PublishedReport.month == month,
-        PublishedReport.version == version))
-    return found.one()
