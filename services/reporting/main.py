@@ -20,6 +20,7 @@ from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
 from reporting.tpmap_api import tpmap_router
 from shared.catalog import load_catalog
+from shared.memory import fixed_mmap_threshold
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
 from shared.service import create_app, create_runtime, serve
@@ -30,6 +31,7 @@ logger = logging.getLogger("songtor.reporting")
 
 def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
+    fixed_mmap_threshold()  # filed forms are megabytes each: freed, they go back to the system
     runtime = create_runtime(service=SERVICE, settings=settings, tables=[*TABLES, *OPS_TABLES])
     catalog, zone = load_catalog(settings.catalog.catalog_path), ZoneInfo(settings.timezone)
     register_reporting_handlers(

@@ -75,7 +75,7 @@ class MonthCloser:
         async with self._sources.sessions() as session:
             last_change = await last_change_by_scope(session)
             latest = await _latest_versions(session)
-        published, built = [], False
+        published = []
         for key in sorted(last_change):
             form, scope, month_key = key
             if provinces is not None and scope[:2] not in provinces:
@@ -88,11 +88,6 @@ class MonthCloser:
                 continue  # nothing has changed since the last version
             if (report := await self._publish(key=key, previous=previous, now=now, closed_by=closed_by)) is not None:
                 published.append(report)
-            built = True
-        if built:
-            # A form build frees hundreds of thousands of objects at once: without this the
-            # service keeps their pages, a step of a few hundred MB at the first close.
-            give_back_memory()
         if published and self._relay is not None:
             self._relay.wake()
         return published
@@ -147,9 +142,15 @@ class MonthCloser:
 
     async def run(self) -> None:
         try:
-            await every(self._interval, self.close_due, what="month close", logger=logger)
+            await every(self._interval, self._scan, what="month close", logger=logger)
         finally:
             self._children.close()
+
+    async def _scan(self) -> None:
+        await self.close_due()
+        # Only now are the versions' files (megabytes each) freed: their pages go back to the
+        # system, and those of a form built in process (shared/memory.py).
+        give_back_memory()
 
 
 def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPublishedV1:
