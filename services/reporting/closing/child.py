@@ -7,8 +7,10 @@ pages of so many small objects, fragmented), which is a climb over months of clo
 child process that exits afterwards, only the results come back: three large byte strings, whose
 memory is returned whole when they are freed.
 
-The child is started by `spawn` (never `fork`: the parent runs threads and an event loop), reads
-the database through its own engine, and runs one build (`max_tasks_per_child=1`).
+Each child is forked from a fork server, a process started once (never `fork` from reporting
+itself: it runs threads and an event loop) with this module already imported, so a child starts
+in milliseconds, not the seconds of a fresh interpreter. A child reads the database through its
+own engine and runs one build (`max_tasks_per_child=1`).
 """
 
 import asyncio
@@ -73,15 +75,16 @@ async def _build(order: BuildOrder) -> Built | None:
 
 
 class ChildBuilder:
-    """Runs each build in a fresh spawned process, one at a time."""
+    """Runs each build in a fresh child process, one at a time."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
 
     async def build(self, order: BuildOrder) -> Built | None:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1,
-                                             mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1, mp_context=context)
         return await asyncio.get_running_loop().run_in_executor(self._pool, build_version, order)
 
     def close(self) -> None:
