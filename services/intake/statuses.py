@@ -72,6 +72,6 @@ async def record_statuses(session: AsyncSession, *, changes: list[StatusChange])
         await connection.execute(_WRITE, [
             {"row_key": row.referral_id, "agency": row.agency, "status": row.status,
              "status_version": row.status_version, "updated_at": row.updated_at}
-            for key, row in sorted(rows.items())
+            for _, row in sorted(rows.items())
         ])
     return found

@@ -20,9 +20,9 @@ from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
 from reporting.tpmap_api import tpmap_router
 from shared.catalog import load_catalog
-from shared.memory import fixed_mmap_threshold
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
+from shared.memory import fixed_mmap_threshold
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "reporting"

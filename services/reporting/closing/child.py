@@ -28,9 +28,8 @@ from shared.db import make_engine, session_factory
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildOrder:
-    """Everything a child needs to build one version: plain, picklable values."""
+    """Everything a build needs besides its database: plain, picklable values."""
 
-    database_url: str
     catalogs: Catalogs
     form: str
     scope: str
@@ -45,33 +44,41 @@ class Built:
     version: render_step.Version
 
 
-async def build_table(session, *, catalogs: Catalogs, form: str, scope: str, month_key: str,  # noqa: ANN001
-                      at: datetime) -> FormTable:
-    month = parse_month(month_key)
-    if form == "sp12":
-        return await form_sources.build_sp12(session, org_unit=scope, month=month, catalogs=catalogs, generated_at=at)
-    return await form_sources.build_snb2(session, province=scope, month=month, catalogs=catalogs, generated_at=at)
+async def read_sources(session, order: BuildOrder) -> tuple[FormTable, str | None]:  # noqa: ANN001
+    """What a version is built from: the form's table as the facts stand, and the rows of the
+    previous version when there is one (to compare with)."""
+    month = parse_month(order.month_key)
+    if order.form == "sp12":
+        table = await form_sources.build_sp12(session, org_unit=order.scope, month=month, catalogs=order.catalogs,
+                                              generated_at=order.at)
+    else:
+        table = await form_sources.build_snb2(session, province=order.scope, month=month, catalogs=order.catalogs,
+                                              generated_at=order.at)
+    if order.previous_version is None:
+        return table, None
+    key = (order.form, order.scope, order.month_key)
+    return table, await render_step.rows_json(session, key=key, version=order.previous_version)
 
 
-def build_version(order: BuildOrder) -> Built | None:
-    """In the child: the version's files and rows, or None when nothing differs from the previous version."""
-    return asyncio.run(_build(order))
+def built(table: FormTable, *, before_json: str | None) -> Built | None:
+    """The version's files and rows, or None when nothing differs from the previous version."""
+    version = render_step.render_version(table, before_json=before_json)
+    return None if version is None else Built(person_count=table.person_count, version=version)
 
 
-async def _build(order: BuildOrder) -> Built | None:
-    engine = make_engine(order.database_url)
+def build_version(database_url: str, order: BuildOrder) -> Built | None:
+    """In the child: the whole build, through an engine of its own."""
+    return asyncio.run(_build(database_url, order))
+
+
+async def _build(database_url: str, order: BuildOrder) -> Built | None:
+    engine = make_engine(database_url)
     try:
         async with session_factory(engine)() as session:
-            table = await build_table(session, catalogs=order.catalogs, form=order.form, scope=order.scope,
-                                      month_key=order.month_key, at=order.at)
-            before = None
-            if order.previous_version is not None:
-                before = await render_step.rows_json(session, key=(order.form, order.scope, order.month_key),
-                                                     version=order.previous_version)
+            table, before = await read_sources(session, order)
     finally:
         await engine.dispose()
-    version = render_step.render_version(table, before_json=before)
-    return None if version is None else Built(person_count=table.person_count, version=version)
+    return built(table, before_json=before)
 
 
 class ChildBuilder:
@@ -80,12 +87,12 @@ class ChildBuilder:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
 
-    async def build(self, order: BuildOrder) -> Built | None:
+    async def build(self, database_url: str, order: BuildOrder) -> Built | None:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1, mp_context=context)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, build_version, order)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, build_version, database_url, order)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from reporting.closing.child import BuildOrder, Built, ChildBuilder, build_table
+from reporting.closing.child import BuildOrder, Built, ChildBuilder, built, read_sources
 from reporting.closing.models import PublishedReport
-from reporting.closing.render_step import Key, render_version, rows_json
+from reporting.closing.render_step import Key
 from reporting.closing.schedule import CloseSchedule, Form
 from reporting.form_sources import Catalogs
 from reporting.forms import parse_month
@@ -125,20 +125,16 @@ class MonthCloser:
         """The next version's files, or None when nothing changed: in a child process when the
         sources name their database (the service), else here, off the event loop (tests, tools)."""
         form, scope, month_key = key
-        previous_version = None if previous is None else previous.version
         sources = self._sources
+        order = BuildOrder(catalogs=sources.catalogs, form=form, scope=scope, month_key=month_key, at=now,
+                           previous_version=None if previous is None else previous.version)
         if sources.database_url is not None:
-            return await self._children.build(BuildOrder(
-                database_url=sources.database_url, catalogs=sources.catalogs, form=form, scope=scope,
-                month_key=month_key, at=now, previous_version=previous_version))
+            return await self._children.build(sources.database_url, order)
         async with sources.sessions() as session:
-            table = await build_table(session, catalogs=sources.catalogs, form=form, scope=scope, month_key=month_key,
-                                      at=now)
-            before = None if previous_version is None else await rows_json(session, key=key, version=previous_version)
+            table, before = await read_sources(session, order)
         # Comparing and rendering a province's month is seconds of pure Python: off the event
         # loop, so that the consumers sharing it keep their heartbeats and their pace.
-        version = await asyncio.to_thread(render_version, table, before_json=before)
-        return None if version is None else Built(person_count=table.person_count, version=version)
+        return await asyncio.to_thread(built, table, before_json=before)
 
     async def run(self) -> None:
         try:
