@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import ssl
 import sys
 
@@ -46,9 +47,11 @@ async def consume(agency: str, *, group: str, max_records: int | None) -> None:
         auto_offset_reset="earliest",  # a new group starts with every waiting referral
     )
     seen = 0
+    stopping = asyncio.Event()
+    _stop_on_signals(stopping)
     try:
         await consumer.start()
-        while max_records is None or seen < max_records:
+        while not stopping.is_set() and (max_records is None or seen < max_records):
             # Never take more than is still wanted: what is taken is handed over, then committed.
             wanted = 50 if max_records is None else min(50, max_records - seen)
             batch = await consumer.getmany(timeout_ms=1000, max_records=wanted)
@@ -59,20 +62,27 @@ async def consume(agency: str, *, group: str, max_records: int | None) -> None:
             if batch:
                 await consumer.commit()
     finally:
-        await consumer.stop()
+        await consumer.stop()  # leaves the group at once: the partitions move without a wait
+
+
+def _stop_on_signals(stopping: asyncio.Event) -> None:
+    # SIGTERM is how systemd, Kubernetes and most service managers stop a process; Python would die
+    # on it without leaving the group. Handlers are set explicitly because a process started in the
+    # background by a script inherits SIGINT ignored, and Ctrl-C would then do nothing.
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stopping.set)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("agency", choices=["employment", "skills", "welfare", "social_security"])
     parser.add_argument("--group", help="consumer group (default songtor.<agency>.backoffice)")
-    parser.add_argument("--max-records", type=int, help="stop after this many (default: run until Ctrl-C)")
+    parser.add_argument("--max-records", type=int, help="stop after this many (default: run until Ctrl-C or SIGTERM)")
     args = parser.parse_args()
     group = args.group or f"{os.environ.get('KAFKA_GROUP_PREFIX', 'songtor.')}{args.agency}.backoffice"
     try:
         asyncio.run(consume(args.agency, group=group, max_records=args.max_records))
-    except KeyboardInterrupt:
-        sys.exit(0)
     except KafkaError as exc:  # e.g. a wrong password, or a topic or group this login may not use
         sys.exit(f"refused by Kafka: {exc}")
 

@@ -327,7 +327,7 @@ async def test_one_agency_password_rotated_while_the_pipeline_runs_loses_nothing
     all_received(intake, identity, before | during)
     eventually(lambda: set(printed_ids(first_out.read_text())), until=set(during.values()).issubset, timeout=60)
     assert first.poll() is None, first_out.with_suffix(".err").read_text()[-3000:]
-    first.send_signal(signal.SIGINT)  # the agency restarts its consumer to take the new password
+    first.send_signal(signal.SIGTERM)  # the agency restarts its consumer (systemd, Kubernetes) for the new password
     assert first.wait(timeout=30) == 0
     printed_first = printed_ids(first_out.read_text())
     committed = await committed_ids(kafka_cluster, kafka_env, group, topic, of=len(before) + len(during))
