@@ -98,29 +98,51 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
     return path
 
 
-@pytest.fixture
-def start_service(
-    kafka_env: dict[str, str], database_url: Callable[[str], str], artifacts_dir: Path
-) -> Iterator[Callable[[str], ServiceProcess]]:
+class ServiceStarter:
     """start_service(name, extra_env) -> a running service process on a free port, stopped after
     the test. `database` (a URL from database_url) lets several processes of one service share a
-    database, as replicas or per-agency consumers do; `label` names the log of each."""
-    started: list[ServiceProcess] = []
+    database, as replicas or per-agency consumers do; `label` names the log of each.
+    start_service.stack(*names) starts several side by side (their imports and start-ups overlap
+    on the cores) and returns them by name once every one answers."""
 
-    def start(
-        name: str, extra_env: dict[str, str] | None = None, *, database: str | None = None, label: str | None = None
+    def __init__(self, *, kafka_env: dict[str, str], database_url: Callable[[str], str], artifacts_dir: Path) -> None:
+        self._kafka_env, self._database_url, self._artifacts_dir = kafka_env, database_url, artifacts_dir
+        self.started: list[ServiceProcess] = []
+
+    def __call__(
+        self, name: str, extra_env: dict[str, str] | None = None, *, database: str | None = None,
+        label: str | None = None, wait: float | None = 60.0,
     ) -> ServiceProcess:
         port = free_port()
-        env = service_env(name=name, port=port, database_url=database or database_url(name), kafka_env=kafka_env)
+        env = service_env(name=name, port=port, database_url=database or self._database_url(name),
+                          kafka_env=self._kafka_env)
         process = ServiceProcess(
             name=name,
             env={**env, **(extra_env or {})},
             port=port,
-            log_path=artifacts_dir / f"{label or name}.log",
+            log_path=self._artifacts_dir / f"{label or name}.log",
         )
-        started.append(process)
-        return process.start()
+        self.started.append(process)
+        return process.start(wait=wait)
 
-    yield start
-    for process in reversed(started):
-        process.stop()
+    def stack(self, *names: str, wait: float = 60.0) -> dict[str, ServiceProcess]:
+        processes = {name: self(name, wait=None) for name in names}
+        for process in processes.values():
+            process.wait_healthy(timeout=wait)
+        return processes
+
+    def stop_all(self) -> None:
+        """All stop side by side: each ends its consumers and relays on its own."""
+        for process in self.started:
+            process.ask_to_stop()
+        for process in self.started:
+            process.wait_stopped()
+
+
+@pytest.fixture
+def start_service(
+    kafka_env: dict[str, str], database_url: Callable[[str], str], artifacts_dir: Path
+) -> Iterator[ServiceStarter]:
+    starter = ServiceStarter(kafka_env=kafka_env, database_url=database_url, artifacts_dir=artifacts_dir)
+    yield starter
+    starter.stop_all()

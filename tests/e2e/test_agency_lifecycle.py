@@ -19,7 +19,7 @@ OFFICERS = {name: f"officer-{name}-64" for name in ("employment", "skills", "soc
 
 @pytest.fixture
 def referrals(start_service, identity):
-    services = {name: start_service(name) for name in ("reporting", "agency-adapters", "routing", "intake")}
+    services = start_service.stack("reporting", "agency-adapters", "routing", "intake")
     answer = httpx.post(f"{services['intake'].url}/v1/intakes", json=contract_example(), auth=identity.auth("clerk-6406"))
     assert answer.status_code == 202, answer.text
     accepted = answer.json()

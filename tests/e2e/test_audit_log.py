@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def stack(start_service):
-    return {name: start_service(name) for name in ("reporting", "agency-adapters", "routing", "intake")}
+    return start_service.stack("reporting", "agency-adapters", "routing", "intake")
 
 
 def audit_reads(service_url: str, identity, **params: str) -> list[dict]:  # noqa: ANN001

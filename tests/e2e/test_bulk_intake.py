@@ -128,7 +128,7 @@ def read_error_report(data: bytes) -> list[dict]:
 
 @pytest.fixture
 def stack(start_service, tmp_path):
-    services = {name: start_service(name) for name in ("reporting", "agency-adapters", "routing")}
+    services = start_service.stack("reporting", "agency-adapters", "routing")
     services["intake"] = start_service("intake", {"INTAKE_BULK_UPLOAD_DIR": str(tmp_path / "uploads")})
     return services
 

@@ -33,7 +33,7 @@ def stack(start_service):
     # hourly scan keeps the background loop from closing it first.
     close_now = {"REPORTING_SP12_DUE_DAY": "1", "REPORTING_CLOSE_SCAN_SECONDS": "3600"}
     return {"reporting": start_service("reporting", close_now),
-            **{name: start_service(name) for name in ("agency-adapters", "routing", "intake")}}
+            **start_service.stack("agency-adapters", "routing", "intake")}
 
 
 def download(reporting_url: str, form: str, fmt: str, *, auth: httpx.Auth, **params: str) -> bytes:

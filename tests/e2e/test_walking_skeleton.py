@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def stack(start_service):
-    return {name: start_service(name) for name in ("reporting", "agency-adapters", "routing", "intake")}
+    return start_service.stack("reporting", "agency-adapters", "routing", "intake")
 
 
 CLERK, PROVINCE = "clerk-6406", "province-64"

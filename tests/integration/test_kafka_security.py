@@ -295,7 +295,7 @@ async def committed_ids(kafka_cluster, kafka_env, group: str, topic: str, *, of:
 async def test_one_agency_password_rotated_while_the_pipeline_runs_loses_nothing(
     kafka_cluster, kafka_env, start_service, identity, background, caplog
 ):
-    stack = {name: start_service(name) for name in ("reporting", "agency-adapters", "routing", "intake")}
+    stack = start_service.stack("reporting", "agency-adapters", "routing", "intake")
     intake, rng = stack["intake"], random.Random()
     topic = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]).referral_assigned("welfare")
     group = f"{kafka_env['KAFKA_GROUP_PREFIX']}welfare.backoffice"

@@ -4,7 +4,7 @@ login, the one that may touch every topic (the services under test use their own
 import asyncio
 import json
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.kafka.connection import client_options
 from tests.support.infrastructure import cluster
@@ -42,6 +42,28 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float 
     finally:
         await consumer.stop()
     return records
+
+
+async def read_to_end(bootstrap: str, topic: str, *, timeout: float = 30.0) -> list:
+    """Every record the topic holds now: read up to the end offsets taken at the start. For a count
+    that may be larger than expected (replays), where `read_topic` would wait out its timeout."""
+    consumer = AIOKafkaConsumer(**_harness(bootstrap), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(timeout):
+            while not (partitions := consumer.partitions_for_topic(topic)):
+                await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public wait
+            assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(assigned)
+            await consumer.seek_to_beginning(*assigned)
+            ends = await consumer.end_offsets(assigned)
+            records = []
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for partition_records in (await consumer.getmany(timeout_ms=500)).values():
+                    records.extend(partition_records)
+            return records
+    finally:
+        await consumer.stop()
 
 
 def headers_of(record) -> dict[str, str]:  # noqa: ANN001

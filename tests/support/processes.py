@@ -51,13 +51,16 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, wait: float = 60.0) -> "ServiceProcess":
+    def start(self, *, wait: float | None = 60.0) -> "ServiceProcess":
+        """Spawn the process and wait until it answers its health check (not at all when `wait` is
+        None: the caller starts several side by side and waits for each itself)."""
         module, _prefix = SERVICE_MODULES[self.name]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", module], cwd=REPO, env={**os.environ, **self.env}, stdout=log, stderr=log
         )
-        self.wait_healthy(timeout=wait)
+        if wait is not None:
+            self.wait_healthy(timeout=wait)
         return self
 
     def wait_healthy(self, *, timeout: float) -> None:
@@ -92,9 +95,17 @@ class ServiceProcess:
         os.kill(self.process.pid, signal.SIGCONT)
 
     def stop(self) -> None:
+        self.ask_to_stop()
+        self.wait_stopped()
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM, as a service manager sends; wait_stopped() waits for the graceful end."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
