@@ -1,6 +1,7 @@
 """Async engines. The same code runs on an embedded SQLite file and on PostgreSQL."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +47,28 @@ def make_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_for_large_values(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for writing values of megabytes (a filed form's CSV, XLSX and rows). On SQLite its
+    connection is closed afterwards instead of going back to the pool: SQLite keeps the values last
+    bound to a prepared statement (sqlite3_reset does not clear bindings) and Python's sqlite3 keeps
+    its statements prepared, so a pooled connection would hold the last form's megabytes for good.
+    PostgreSQL's server keeps nothing of a statement's parameters, and its connection is pooled;
+    so is an in-memory SQLite database's, whose data would go with it."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    async with engine.connect() as connection:
+        try:
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
+        finally:
+            if engine.dialect.name == "sqlite" and not _in_memory(engine.url.database):
+                await connection.invalidate()
+
+
+def _in_memory(database: str | None) -> bool:
+    return database in (None, "", ":memory:") or "mode=memory" in database
 
 
 async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:

@@ -27,7 +27,7 @@ from reporting.models import IntakeServiceFact, ReferralFact
 from shared import ids
 from shared.background import every
 from shared.contracts import ReportPublishedV1
-from shared.db import OutboxRelay, add_to_outbox, stored_utc
+from shared.db import OutboxRelay, add_to_outbox, session_for_large_values, stored_utc
 from shared.memory import give_back_memory
 from shared.topics import Topics
 
@@ -110,7 +110,7 @@ class MonthCloser:
             rows_json=version.rows_json, changes_json=json.dumps(version.changes, ensure_ascii=False),
             csv=version.csv, xlsx=version.xlsx, closed_by=closed_by,
         )
-        async with self._sources.sessions() as session:
+        async with session_for_large_values(self._sources.sessions) as session:
             session.add(report)
             add_to_outbox(session, topic=self._topics.report_published, key=f"{form}/{scope}/{month_key}",
                           event=announcement(report, changes=version.changes))
