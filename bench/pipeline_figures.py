@@ -41,15 +41,25 @@ def cpu_ms_per_item(*, before: Mapping[str, int], after: Mapping[str, int], item
 
 
 def latency_summary(*, accepted: Mapping[str, float], counted: Mapping[str, tuple[str, float]],
-                    expected_per_intake: int) -> dict:
+                    expected_per_intake: int, window_s: float = 5.0) -> dict:
     """From each intake's 202 (accepted: intake_id -> monotonic seconds) to each of its referrals
-    being seen counted (counted: referral_id -> (intake_id, monotonic seconds)); milliseconds."""
-    latencies = [(seen - accepted[intake_id]) * 1000 for intake_id, seen in counted.values() if intake_id in accepted]
+    being seen counted (counted: referral_id -> (intake_id, monotonic seconds)); milliseconds.
+    `windows`: [start s, p99 ms, referrals] per `window_s` of 202s, so that a tail made by a few
+    stalls (a scan, a close, the machine's other load) shows apart from one every referral has."""
+    timed = [(accepted[intake_id], (seen - accepted[intake_id]) * 1000)
+             for intake_id, seen in counted.values() if intake_id in accepted]
+    latencies = [latency for _, latency in timed]
     expected = len(accepted) * expected_per_intake
     summary = {"referrals": len(latencies), "expected": expected, "missing": expected - len(latencies)}
     if latencies:
         summary |= {"p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
                     "p99_ms": percentile(latencies, 99), "max_ms": max(latencies)}
+        first = min(accepted.values())
+        by_window: dict[int, list[float]] = {}
+        for sent, latency in timed:
+            by_window.setdefault(int((sent - first) // window_s), []).append(latency)
+        summary["windows"] = [[index * window_s, percentile(values, 99), len(values)]
+                              for index, values in sorted(by_window.items())]
     return summary
 
 
@@ -125,6 +135,8 @@ def report(result: Mapping) -> Iterator[str]:
             if lat["referrals"]:
                 yield head + (f"p50 {lat['p50_ms']:,.0f} ms, p90 {lat['p90_ms']:,.0f} ms, p99 {lat['p99_ms']:,.0f} ms, "
                               f"max {lat['max_ms']:,.0f} ms; {lat['missing']} of {lat['expected']} not seen")
+                if lat.get("windows"):
+                    yield "    " + _window_line(lat["windows"])
             else:
                 yield head + f"no referral seen counted ({lat['expected']} expected)"
         if "sheet" in found:
@@ -173,3 +185,13 @@ def _profile_lines(phase: Mapping) -> Iterator[str]:
         yield ("    CPU budget by step (py-spy samples: "
                + ", ".join(f"{name} {n:,}" for name, n in profile["samples"].items()) + "):")
         yield from budget_lines(profile["budget_ms_per_referral"], top=profile["hottest_own_code"])
+
+
+def _window_line(windows: list[list[float]]) -> str:
+    """'p99 per 5 s of sending: median 420 ms, worst 1,035 ms (from 35 s), 3 of 12 windows over 500 ms'."""
+    p99s = [p99 for _, p99, _ in windows]
+    worst = max(windows, key=lambda window: window[1])
+    width = windows[1][0] - windows[0][0] if len(windows) > 1 else 0
+    over = sum(p99 > 500 for p99 in p99s)
+    return (f"p99 per {width:.0f} s of sending: median {statistics.median(p99s):,.0f} ms, worst {worst[1]:,.0f} ms "
+            f"(from {worst[0]:.0f} s), {over} of {len(windows)} windows over 500 ms")

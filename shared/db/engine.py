@@ -1,9 +1,11 @@
 """Async engines. The same code runs on an embedded SQLite file and on PostgreSQL."""
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -47,6 +49,23 @@ def make_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+_WRITE_GATES: "WeakKeyDictionary[object, WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]]" = (
+    WeakKeyDictionary())
+
+
+def write_gate(engine: AsyncEngine | None) -> AbstractAsyncContextManager:
+    """Held around a write transaction of the hot paths (a consumer's batch, a relay's marks,
+    intake's group commit). SQLite has one writer at a time, and a writer that finds the database
+    locked polls it, sleeping longer the longer it has waited (1, 2, 5 … 100 ms), so under several
+    writers the one that waited longest is the likeliest to miss its turn again: a long latency
+    tail. Writers of one process queue here instead, in arrival order, and each starts the moment
+    the one before commits. PostgreSQL locks rows, not the database: nothing to queue for there."""
+    if engine is None or engine.dialect.name != "sqlite":
+        return nullcontext()
+    by_loop = _WRITE_GATES.setdefault(engine.sync_engine, WeakKeyDictionary())
+    return by_loop.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 @asynccontextmanager

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.db.engine import write_gate
+
 
 class InboxEntry(SQLModel, table=True):
     __tablename__ = "inbox_processed_events"
@@ -101,7 +103,7 @@ async def apply_batch_once(
 
     The claim is the transaction's first statement: on SQLite it takes the write lock at once,
     so the effect's reads cannot go stale under another writer."""
-    async with sessions() as session:
+    async with write_gate(sessions.kw.get("bind")), sessions() as session:
         claimed = await claim_events(session, consumer=consumer, event_ids=[event.event_id for event in events])
         fresh: list[Event] = []
         for event in events:

@@ -45,6 +45,8 @@ from pathlib import Path
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.db.engine import write_gate
+
 _POLL_SECONDS = 0.01
 
 
@@ -91,7 +93,7 @@ class _Settle:
         if self._connection is not None:  # PostgreSQL: inside the claim's transaction, committed at its end
             await _write_marks(self._connection, self._table, published, failures, at)
             return
-        async with self._engine.begin() as connection:  # SQLite: a short write transaction of its own
+        async with write_gate(self._engine), self._engine.begin() as connection:  # SQLite: a short write transaction
             await _write_marks(connection, self._table, published, failures, at)
 
 

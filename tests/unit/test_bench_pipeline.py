@@ -60,6 +60,17 @@ def test_latency_pairs_each_referral_with_its_own_intakes_202():
     assert nothing == {"referrals": 0, "expected": 12, "missing": 12}
 
 
+def test_latency_windows_show_a_stall_apart_from_a_steady_tail():
+    # 20 intakes a second for 20 s, each counted 100 ms later, but those sent in seconds 10-15 waited 2 s.
+    accepted = {f"i{n}": n / 20 for n in range(400)}
+    counted = {f"r{n}": (f"i{n}", n / 20 + (2.0 if 10 <= n / 20 < 15 else 0.1)) for n in range(400)}
+    summary = figures.latency_summary(accepted=accepted, counted=counted, expected_per_intake=1, window_s=5)
+    assert [(start, round(p99), count) for start, p99, count in summary["windows"]] == [
+        (0, 100, 100), (5, 100, 100), (10, 2000, 100), (15, 100, 100)]
+    line = figures._window_line(summary["windows"])
+    assert line == "p99 per 5 s of sending: median 100 ms, worst 2,000 ms (from 10 s), 1 of 4 windows over 500 ms"
+
+
 def test_rss_summary_keeps_first_last_and_largest_sample_of_each_process():
     samples = [{"intake": 102400, "routing": 51200}, {"intake": 204800, "routing": 51200}, {"intake": 153600}]
     summary = figures.rss_summary(samples)
