@@ -1,7 +1,14 @@
 """Database helpers: async engines for SQLite and PostgreSQL, the consumer inbox, the outbox,
 and rows staged to be written at commit."""
 
-from shared.db.engine import create_tables, make_engine, session_factory, session_for_large_values, stored_utc, write_gate
+from shared.db.engine import (
+    create_tables,
+    make_engine,
+    session_factory,
+    session_for_large_values,
+    stored_utc,
+    write_gate,
+)
 from shared.db.inbox import InboxEntry, apply_batch_once, apply_once, claim_event, claim_events
 from shared.db.locking import get_for_update
 from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox
