@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DBAPIError
 
 from intake.submission import Answer, IntakeDesk, Submission, submit_one, take_in
-from shared.db import write_gate
+from shared.db import bound_engine, write_gate
 
 logger = logging.getLogger("songtor.intake")
 
@@ -93,7 +93,7 @@ class GroupCommitter:
         return [*await self._settle(submissions[:middle]), *await self._settle(submissions[middle:])]
 
     async def _commit_group(self, submissions: Sequence[Submission]) -> list[Answer]:
-        async with write_gate(self._desk.sessions.kw.get("bind")), self._desk.sessions() as session:
+        async with write_gate(bound_engine(self._desk.sessions)), self._desk.sessions() as session:
             answers = await take_in(session, self._desk, submissions)
             # A refusal by the database (e.g. a key another process stored meanwhile) shows here,
             # while the transaction can still be rolled back and retried.

@@ -2,6 +2,7 @@
 and rows staged to be written at commit."""
 
 from shared.db.engine import (
+    bound_engine,
     create_tables,
     make_engine,
     session_factory,
@@ -21,6 +22,7 @@ __all__ = [
     "add_to_outbox",
     "apply_batch_once",
     "apply_once",
+    "bound_engine",
     "claim_event",
     "claim_events",
     "create_tables",

@@ -55,6 +55,11 @@ _WRITE_GATES: "WeakKeyDictionary[object, WeakKeyDictionary[asyncio.AbstractEvent
     WeakKeyDictionary())
 
 
+def bound_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The engine a session factory opens its sessions on (session_factory binds one)."""
+    return sessions.kw.get("bind")
+
+
 def write_gate(engine: AsyncEngine | None) -> AbstractAsyncContextManager:
     """Held around a write transaction of the hot paths (a consumer's batch, a relay's marks,
     intake's group commit). SQLite has one writer at a time, and a writer that finds the database
@@ -76,7 +81,9 @@ async def session_for_large_values(sessions: async_sessionmaker[AsyncSession]) -
     its statements prepared, so a pooled connection would hold the last form's megabytes for good.
     PostgreSQL's server keeps nothing of a statement's parameters, and its connection is pooled;
     so is an in-memory SQLite database's, whose data would go with it."""
-    engine: AsyncEngine = sessions.kw["bind"]
+    engine = bound_engine(sessions)
+    if engine is None:
+        raise ValueError("session_for_large_values needs a session factory bound to an engine (session_factory)")
     async with engine.connect() as connection:
         try:
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:

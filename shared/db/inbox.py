@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db.engine import write_gate
+from shared.db.engine import bound_engine, write_gate
 
 
 class InboxEntry(SQLModel, table=True):
@@ -103,7 +103,7 @@ async def apply_batch_once(
 
     The claim is the transaction's first statement: on SQLite it takes the write lock at once,
     so the effect's reads cannot go stale under another writer."""
-    async with write_gate(sessions.kw.get("bind")), sessions() as session:
+    async with write_gate(bound_engine(sessions)), sessions() as session:
         claimed = await claim_events(session, consumer=consumer, event_ids=[event.event_id for event in events])
         fresh: list[Event] = []
         for event in events:
