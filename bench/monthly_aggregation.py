@@ -67,8 +67,11 @@ async def measure(url: str, *, province: str, org_unit: str, month: str, fiscal_
     from shared.catalog import load_catalog
     from shared.catalog.outcomes import load_outcomes
     from shared.db import make_engine, session_factory
+    from shared.privacy import SealingSettings, master_keys_from
 
     catalogs = Catalogs(needs=load_catalog(), outcomes=load_outcomes())
+    # The data's keys are wrapped by the development master key (monthly_data.generate).
+    master_keys = master_keys_from(SealingSettings(environment="test"))
     year, chosen = FiscalYear(fiscal_year), parse_month(month)
     engine = make_engine(url)
     sessions = session_factory(engine)
@@ -101,7 +104,7 @@ async def measure(url: str, *, province: str, org_unit: str, month: str, fiscal_
         return once
 
     async def sp12(session) -> bytes:  # noqa: ANN001
-        form = await build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs,
+        form = await build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs, master_keys=master_keys,
                                 generated_at=datetime(2027, 10, 1, tzinfo=UTC))
         return render(form, fmt="xlsx")
 

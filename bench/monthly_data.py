@@ -23,7 +23,10 @@ FACT_COLUMNS = ("referral_id", "intake_id", "need_code", "agency", "category", "
                 "completed_month", "updated_at")
 SERVICE_COLUMNS = ("intake_id", "need_code", "category", "province_code", "district_code", "org_unit",
                    "source_program", "worker_type", "person_ref", "intake_month", "recorded_at")
-PERSON_COLUMNS = ("person_ref", "full_name", "national_id", "updated_at")
+PERSON_COLUMNS = ("person_ref", "identity_json", "updated_at")
+KEY_COLUMNS = ("person_ref", "key_id", "kek_id", "wrapped_key", "issued_at")
+TABLES = ("referral_facts", "intake_service_facts", "report_people", "person_keys")
+Data = tuple[list[tuple], list[tuple], list[tuple], list[tuple]]
 NAMES = ("สมชาย", "สมหญิง", "มานะ", "ปิติ", "ชูใจ", "มาลี", "ประเสริฐ", "วันดี", "สุดา", "บุญมี")
 SURNAMES = ("ใจดี", "รักงาน", "อดทน", "ยินดี", "ศรีสุข", "ทองดี", "มั่นคง", "สุขใจ")
 
@@ -37,13 +40,18 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> Callable[[], str]:
     return lambda: rng.choices(keys, cum_weights=cumulative)[0]
 
 
-def generate(*, rows: int, seed: int = 5) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """(referral facts, services at intake, people) as tuples in the column orders above."""
+def generate(*, rows: int, seed: int = 5) -> Data:
+    """(referral facts, services at intake, people, their keys) as tuples in the column orders above.
+    Identities are sealed as intake seals them, with keys wrapped by the development master key."""
     import geothai
     from stdnum.th import pin
 
     from shared.catalog import load_catalog
     from shared.catalog.outcomes import load_outcomes
+    from shared.contracts import SealedIdentity
+    from shared.privacy import SealingSettings, master_keys_from, seal_model
+    from shared.privacy.keyring import key_record
+    from shared.privacy.sealing import new_person_key
 
     rng = random.Random(seed)
     catalog, outcomes = load_catalog(), load_outcomes()
@@ -53,11 +61,16 @@ def generate(*, rows: int, seed: int = 5) -> tuple[list[tuple], list[tuple], lis
     districts = {p: [d.code for d in geothai.districts(p)] for p in PROVINCES}
     province, status, source, worker = (_pick(rng, w) for w in (PROVINCES, STATUSES, SOURCES, WORKERS))
     people_count = max(1, int(rows / 2.5))
-    people = []
+    people, keys = [], []
+    master_keys = master_keys_from(SealingSettings(environment="test"))
     for n in range(people_count):
         first12 = f"{rng.randint(1, 8)}{rng.randrange(10 ** 11):011d}"
-        people.append((f"{n:064x}", f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}",
-                       first12 + pin.calc_check_digit(first12), datetime(2027, 10, 1)))
+        key = new_person_key(f"{n:064x}")
+        identity = SealedIdentity(national_id=first12 + pin.calc_check_digit(first12),
+                                  full_name=f"{rng.choice(NAMES)} {rng.choice(SURNAMES)}")
+        sealed = seal_model(identity, key=key, field="identity", sealed_in=f"bench-intake-{n}")
+        people.append((key.person_ref, sealed.model_dump_json(), datetime(2027, 10, 1)))
+        keys.append(tuple(key_record(key, wrapper=master_keys, at=datetime(2027, 10, 1)).values()))
     facts, services, now = [], [], datetime(2027, 10, 1)
     intake = 0
     while len(facts) < rows:
@@ -84,7 +97,7 @@ def generate(*, rows: int, seed: int = 5) -> tuple[list[tuple], list[tuple], lis
             need = rng.choice(at_intake)
             services.append((intake_id, need.code, need.category, prov, district, district, program, kind, ref,
                              month, now))
-    return facts[:rows], services, people
+    return facts[:rows], services, people, keys
 
 
 def _sqlite_cell(value: object) -> object:
@@ -92,13 +105,13 @@ def _sqlite_cell(value: object) -> object:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
 
-def load_sqlite(path: Path, data: tuple[list[tuple], list[tuple], list[tuple]]) -> None:
+def load_sqlite(path: Path, data: Data) -> None:
     import sqlite3
 
     connection = sqlite3.connect(path)
     try:
-        for table, columns, rows in zip(("referral_facts", "intake_service_facts", "report_people"),
-                                        (FACT_COLUMNS, SERVICE_COLUMNS, PERSON_COLUMNS), data, strict=True):
+        for table, columns, rows in zip(TABLES, (FACT_COLUMNS, SERVICE_COLUMNS, PERSON_COLUMNS, KEY_COLUMNS), data,
+                                        strict=True):
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             connection.executemany(sql, ([_sqlite_cell(v) for v in row] for row in rows))
         connection.commit()
@@ -107,13 +120,13 @@ def load_sqlite(path: Path, data: tuple[list[tuple], list[tuple], list[tuple]]) 
         connection.close()
 
 
-def load_postgres(url: str, data: tuple[list[tuple], list[tuple], list[tuple]]) -> None:
+def load_postgres(url: str, data: Data) -> None:
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
         with connection.cursor() as cursor:
-            for table, columns, rows in zip(("referral_facts", "intake_service_facts", "report_people"),
-                                            (FACT_COLUMNS, SERVICE_COLUMNS, PERSON_COLUMNS), data, strict=True):
+            for table, columns, rows in zip(TABLES, (FACT_COLUMNS, SERVICE_COLUMNS, PERSON_COLUMNS, KEY_COLUMNS), data,
+                                            strict=True):
                 with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)

@@ -9,7 +9,7 @@ Your login may read `referral.assigned.<agency>` only, in consumer groups named
 `songtor.<agency>.<anything>` (default here: songtor.<agency>.backoffice). The offset is committed
 after `handle` returns, so a crash means a referral is handed over again, never lost: make `handle`
 idempotent on `referral_id`. Messages follow the AsyncAPI channel referral.assigned.<agency>
-(docs/asyncapi.json, ReferralAssignedV1). Full guide: docs/agency-it.md.
+(docs/asyncapi.json, ReferralAssignedV2). Full guide: docs/agency-it.md.
 """
 
 import argparse
@@ -25,8 +25,10 @@ from aiokafka.errors import KafkaError
 
 
 def handle(referral: dict) -> None:
-    # Replace with the hand-over to your system. It holds personal data (national ID, name,
-    # phone, address): never write it to logs; this example prints only what identifies the task.
+    # Replace with the hand-over to your system. The person's national ID, name and phone arrive
+    # sealed (person.identity): read them with a signed GET of
+    # /v1/agency-systems/<agency>/referrals/<referral_id> (docs/agency-it.md). Never log them;
+    # this example prints only what identifies the task.
     print(json.dumps({"referral_id": referral["referral_id"], "need_code": referral["need_code"],
                       "province": referral["person"]["address"]["province_code"]}), flush=True)
 

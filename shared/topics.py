@@ -47,6 +47,11 @@ class Topics:
     def report_published(self) -> str:
         return self._name("report.published")
 
+    @property
+    def person_keys(self) -> str:
+        """Each person's key, wrapped (compacted, keyed by person_ref): what opens their sealed data."""
+        return self._name("person.keys")
+
     def all_assigned(self) -> list[str]:
         return [self.referral_assigned(agency) for agency in AGENCIES]
 
@@ -61,10 +66,15 @@ class Topics:
             self.report_published,
         ]
 
+    def published_topics(self) -> list[str]:
+        """Every topic a service publishes on: the event topics and the person keys. Kept apart
+        because only the event topics are the ops view's business (lag, re-drives)."""
+        return [*self.all_event_topics(), self.person_keys]
+
     def all_topics(self) -> list[str]:
-        """Event topics and their dead-letter twins: what a fresh cluster must have."""
-        events = self.all_event_topics()
-        return [*events, *(dead_letter_topic(name) for name in events)]
+        """Published topics and their dead-letter twins: what a fresh cluster must have."""
+        published = self.published_topics()
+        return [*published, *(dead_letter_topic(name) for name in published)]
 
 
 def dead_letter_topic(topic: str) -> str:

@@ -4,7 +4,7 @@
     .venv/bin/python deploy/local/sample_forms.py [--out docs/samples]
 
 No Kafka and no services: the events are built by the same pure code the services run
-(intake.domain → intake.submitted, routing.domain.route_intake → referral.assigned or
+(intake.domain → person.keys and intake.submitted, routing.domain.route_intake → referral.assigned or
 referral.unroutable) and fed to the reporting service's own consumers on FastStream's in-memory
 broker, into a throwaway SQLite database; then the forms are built as the API builds them.
 A first referral of each intake is completed with its agency's first outcome code, so the
@@ -46,27 +46,36 @@ def _uuid(*parts: object) -> uuid.UUID:
     return uuid.uuid5(_IDS, "/".join(str(p) for p in parts))
 
 
-def demo_events(*, bodies: list[dict], catalog, outcomes) -> list[tuple[str, object]]:  # noqa: ANN001
-    """(topic family, event) in the order the log would hold them: each intake, its routing,
-    then the agency's moves on its first referral (received, accepted, completed)."""
+def demo_events(*, bodies: list[dict], catalog, outcomes, master_keys) -> list[tuple[str, object]]:  # noqa: ANN001
+    """(topic family, event) in the order the log would hold them: each person's key the first time
+    they come, each intake (sealed with it), its routing, then the agency's moves on its first
+    referral (received, accepted, completed)."""
     from intake.domain import build_intake_event
     from intake.request import IntakeRequest
     from routing.domain import route_intake
     from shared import ids
-    from shared.contracts import ReferralAssignedV1, ReferralUpdatedV1
+    from shared.contracts import ReferralAssignedV2, ReferralUpdatedV1
+    from shared.privacy.keyring import key_event, key_record
+    from shared.privacy.sealing import new_person_key
 
     events: list[tuple[str, object]] = []
+    keys: dict[str, object] = {}
     for number, body in enumerate(bodies):
         request = IntakeRequest.model_validate(body)
         received = FIRST_RECEIPT + timedelta(days=number, minutes=17 * number)
+        person_ref = ids.person_ref(national_id=request.person.national_id, key=PERSON_REF_KEY)
+        if person_ref not in keys:
+            keys[person_ref] = new_person_key(person_ref)
+            events.append(("keys", key_event(key_record(keys[person_ref], wrapper=master_keys, at=received),
+                                             producer="intake")))
         intake = build_intake_event(
             request=request, intake_id=str(_uuid("intake", number)), event_id=_uuid("intake-event", number),
-            received_at=received, person_ref=ids.person_ref(national_id=request.person.national_id, key=PERSON_REF_KEY),
+            received_at=received, person_key=keys[person_ref],
         )
         events.append(("intake", intake))
         routed = route_intake(intake=intake, catalog=catalog, routed_at=received + timedelta(seconds=2))
-        events += [("assigned" if isinstance(r.event, ReferralAssignedV1) else "unroutable", r.event) for r in routed]
-        first = next((r.event for r in routed if isinstance(r.event, ReferralAssignedV1)), None)
+        events += [("assigned" if isinstance(r.event, ReferralAssignedV2) else "unroutable", r.event) for r in routed]
+        first = next((r.event for r in routed if isinstance(r.event, ReferralAssignedV2)), None)
         if first is None:
             continue
         outcome = outcomes.for_agency(first.agency)[0]
@@ -119,10 +128,12 @@ async def generate(*, out: Path, work: Path) -> list[Path]:
     from shared.catalog.outcomes import load_outcomes
     from shared.db import create_tables, make_engine, session_factory
     from shared.kafka import build_broker
+    from shared.privacy import SealingSettings, master_keys_from
     from shared.settings import KafkaSettings
 
     bodies = json.loads(DEMO.read_text(encoding="utf-8"))
     catalogs = Catalogs(needs=load_catalog(), outcomes=load_outcomes())
+    master_keys = master_keys_from(SealingSettings(environment="local"))
     engine = make_engine(f"sqlite:///{work / 'reporting.db'}")
     written: list[Path] = []
     try:
@@ -137,10 +148,12 @@ async def generate(*, out: Path, work: Path) -> list[Path]:
         # snapshot in effect when its intake is applied.
         await _registry(engine, bodies=bodies, work=work)
         async with TestKafkaBroker(broker) as test_broker:
-            for family, event in demo_events(bodies=bodies, catalog=catalogs.needs, outcomes=catalogs.outcomes):
+            for family, event in demo_events(bodies=bodies, catalog=catalogs.needs, outcomes=catalogs.outcomes,
+                                             master_keys=master_keys):
                 topic = {"intake": topics.intake_submitted, "updated": topics.referral_updated,
-                         "unroutable": topics.referral_unroutable}.get(family) or topics.referral_assigned(event.agency)
-                key = getattr(event, "referral_id", None) or event.intake_id
+                         "unroutable": topics.referral_unroutable, "keys": topics.person_keys,
+                         }.get(family) or topics.referral_assigned(event.agency)
+                key = getattr(event, "referral_id", None) or getattr(event, "intake_id", None) or event.person_ref
                 await test_broker.publish(event, topic, key=key.encode())
         month = parse_month(MONTH)
         org_units = sorted({b["source"]["org_unit"] for b in bodies})
@@ -148,9 +161,9 @@ async def generate(*, out: Path, work: Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         async with sessions() as session:
             forms = [await build_sp12(session, org_unit=unit, month=month, catalogs=catalogs,
-                                      generated_at=SP12_GENERATED_AT) for unit in org_units]
+                                      master_keys=master_keys, generated_at=SP12_GENERATED_AT) for unit in org_units]
             forms += [await build_snb2(session, province=province, month=month, catalogs=catalogs,
-                                       generated_at=SNB2_GENERATED_AT) for province in provinces]
+                                       master_keys=master_keys, generated_at=SNB2_GENERATED_AT) for province in provinces]
         for form in forms:
             for fmt in ("csv", "xlsx"):
                 path = out / file_name(form, fmt=fmt)

@@ -14,6 +14,7 @@ from agency_adapters.views import agency_view, move_view
 from agency_adapters.workflow import Workbench
 from shared.agencies import Agency
 from shared.auth import Principal, caller, out_of_scope
+from shared.privacy import identities_of
 from shared.auth.audit import note_people
 
 T = TypeVar("T")
@@ -66,8 +67,27 @@ def workbench_router(*, bench: Workbench) -> APIRouter:
             rows = await repository.list_referrals(
                 session, agency=agency, provinces=provinces, status=status, limit=limit, offset=offset
             )
+            identities = await identities_of(session, wrapper=bench.master_keys, person_refs={r.person_ref for r in rows})
         note_people(request, person_refs=[r.person_ref for r in rows])  # names and IDs: the audit log says whose
-        return {"agency": agency, "status": status, "referrals": [agency_view(r) for r in rows]}
+        return {"agency": agency, "status": status,
+                "referrals": [agency_view(r, identities=identities) for r in rows]}
+
+    @router.get("/agencies/{agency}/referrals/{referral_id}",
+                summary="One referral of an agency, with the person (what an agency's own system reads after "
+                        "taking the referral from Kafka, where the person travels sealed)",
+                responses={403: {"description": "Another agency's referral"},
+                           404: {"description": "No such referral of this agency in the caller's provinces"}})
+    async def show_referral(request: Request, agency: Agency, referral_id: str,
+                            principal: Principal = Depends(caller)) -> dict:
+        provinces = allowed(scope.queue_scope(principal, agency=agency))
+        async with sessions() as session:
+            referral = await repository.get_referral(session, referral_id=referral_id)
+            # Another agency's referral or one outside the caller's provinces answers as missing.
+            if referral is None or referral.agency != agency or referral.province_code not in provinces:
+                raise out_of_scope(f"referral with id {referral_id}")
+            identities = await identities_of(session, wrapper=bench.master_keys, person_refs=[referral.person_ref])
+        note_people(request, person_refs=[referral.person_ref])  # a name and an ID: the audit log says whose
+        return agency_view(referral, identities=identities)
 
     @router.post("/referrals/{referral_id}/status", summary="Move a referral through its lifecycle",
                  responses=MOVE_RESPONSES)

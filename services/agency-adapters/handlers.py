@@ -11,12 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agency_adapters import lifecycle, repository
 from agency_adapters.webhooks import store as webhook_store
 from shared.agencies import AGENCIES, Agency
-from shared.contracts import ReferralAssignedV1
+from shared.contracts import ReferralAssignedV2
 from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
 from shared.kafka.batches import batch_subscriber
+from shared.privacy.key_copies import subscribe_key_copies
 from shared.settings import KafkaSettings
 
 logger = logging.getLogger("songtor.agency")
+KEYS_CONSUMER = "agency.keys"
 
 
 def register_agency_consumers(
@@ -31,6 +33,9 @@ def register_agency_consumers(
     for agency in agencies:
         _register_one(broker=broker, kafka=kafka, sessions=sessions, relay=relay, agency=agency,
                       by_webhook=agency in webhook_agencies)
+    # The person keys open the people of the referrals (kept sealed). Every adapter process on one
+    # database shares this group: together they keep its copies, whichever agencies each runs.
+    subscribe_key_copies(broker=broker, kafka=kafka, sessions=sessions, group=KEYS_CONSUMER)
 
 
 def _register_one(
@@ -45,7 +50,7 @@ def _register_one(
     topic = kafka.topics.referral_assigned(agency)
     consumer = f"agency.{agency}"
 
-    async def effect(session: AsyncSession, events: list[ReferralAssignedV1]) -> None:
+    async def effect(session: AsyncSession, events: list[ReferralAssignedV2]) -> None:
         now = datetime.now(UTC)
         for event in events:
             if event.agency != agency:  # fails this record alone: the batch is split around it
@@ -65,12 +70,12 @@ def _register_one(
             if by_webhook:  # stored with the referral, so a crash can never lose the push
                 webhook_store.add_pending(session, referral_id=event.referral_id, agency=agency, at=now)
 
-    async def on_referrals_assigned(events: list[ReferralAssignedV1]) -> None:
+    async def on_referrals_assigned(events: list[ReferralAssignedV2]) -> None:
         applied = await apply_batch_once(sessions, consumer=consumer, events=events, effect=effect)
         # Also after a redelivery: a crash may have come between the commit and the publish.
         relay.wake()
         logger.info("%d referrals received (%d new)", len(events), len(applied), extra={"agency": agency})
 
     # FastStream names handlers after the function: one name per agency keeps metrics apart.
-    batch_subscriber(broker, topic, group_id=kafka.group(consumer), model=ReferralAssignedV1,
+    batch_subscriber(broker, topic, group_id=kafka.group(consumer), model=ReferralAssignedV2,
                      handle=on_referrals_assigned, name=f"on_referral_assigned_{agency}")

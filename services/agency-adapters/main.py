@@ -10,9 +10,11 @@ from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks.api import agency_systems_router
 from agency_adapters.webhooks.config import pushed_to
 from agency_adapters.webhooks.dispatcher import WebhookDispatcher
+from agency_adapters.webhooks.reads import agency_system_reads_router
 from agency_adapters.workflow import Workbench
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
+from shared.privacy import master_keys_from
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "agency-adapters"
@@ -29,6 +31,7 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
         agencies=settings.agencies,
     )
     runtime.background.append(watch.run)
+    master_keys = master_keys_from(settings.sealing)
     register_agency_consumers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay, agencies=settings.agencies,
         webhook_agencies=frozenset(pushed_to(settings.webhooks)),
@@ -37,12 +40,12 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
     dispatcher = WebhookDispatcher(
         sessions=runtime.sessions, registry=runtime.registry, public_url=settings.callback_base_url,
         targets={agency: target for agency, target in pushed_to(settings.webhooks).items() if agency in settings.agencies},
-        interval_seconds=settings.webhook_scan_seconds,
+        interval_seconds=settings.webhook_scan_seconds, master_keys=master_keys,
     )
     runtime.background.append(dispatcher.run)
     bench = Workbench(
         sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
-        outcomes=load_outcomes(settings.outcomes_path),
+        outcomes=load_outcomes(settings.outcomes_path), master_keys=master_keys,
     )
     return create_app(
         runtime,
@@ -52,6 +55,7 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
             workbench_router(bench=bench),
             agency_systems_router(bench=bench, targets=dict(settings.webhooks), dispatcher=dispatcher,
                                   public_url=settings.callback_base_url),
+            agency_system_reads_router(bench=bench, targets=dict(settings.webhooks), public_url=settings.callback_base_url),
         ],
     )
 

@@ -6,6 +6,7 @@ from sqlmodel import Field, SQLModel
 
 from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
 from shared.db import InboxEntry, OutboxMessage
+from shared.privacy import PersonKeyRecord
 
 
 class AgencyReferral(SQLModel, table=True):
@@ -15,13 +16,14 @@ class AgencyReferral(SQLModel, table=True):
     agency: str = Field(index=True, max_length=40)
     intake_id: str = Field(max_length=36)
     need_code: str = Field(max_length=64)
-    need_note: str | None = None
+    need_note: str | None = None  # the reporter's free text, sealed (Sealed JSON); opened by views.py
     category: str = Field(max_length=20)
     person_ref: str = Field(max_length=64)
     # The person's province when referred (from their address): the scope officers and the
     # provincial office see the referral in. A transfer's continuation keeps it.
     province_code: str = Field(index=True, max_length=2)
-    # The agency view of the person (identity, contact, address): never the source programme.
+    # The agency view of the person as it arrived (AgencyPerson JSON: identity and contact sealed
+    # with the person's key, address): never the source programme. Opened by views.py.
     person_json: str
     status: str = Field(index=True, max_length=20)
     version: int
@@ -66,5 +68,5 @@ class OverdueNotice(SQLModel, table=True):
 
 TABLES = [
     AgencyReferral.__table__, ReferralMove.__table__, OverdueNotice.__table__, WebhookDelivery.__table__,
-    CallbackNonce.__table__, InboxEntry.__table__, OutboxMessage.__table__,
+    CallbackNonce.__table__, InboxEntry.__table__, OutboxMessage.__table__, PersonKeyRecord.__table__,
 ]

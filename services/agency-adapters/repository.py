@@ -9,25 +9,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agency_adapters.lifecycle import Move
 from agency_adapters.models import AgencyReferral, ReferralMove
-from shared.contracts import ReferralAssignedV1
+from shared.contracts import ReferralAssignedV2
 from shared.db import stage
 
 ASSIGNED_VERSION = 1
 RECEIVED_VERSION = 2  # assignment is version 1; the agency's receipt is its first move
 
 
-def province_of(event: ReferralAssignedV1) -> str:
+def province_of(event: ReferralAssignedV2) -> str:
     """The province a referral is scoped to: the person's address when referred. A transfer's
     continuation carries the same person, so it stays in the same province."""
     return event.person.address.province_code
 
 
-def add_received(session: AsyncSession, *, event: ReferralAssignedV1, received_at: datetime) -> None:
+def add_received(session: AsyncSession, *, event: ReferralAssignedV2, received_at: datetime) -> None:
     """The referral as received, and its first two moves: written at commit with the rest of the
     batch (shared.db.staged), as nothing reads them back before."""
     stage(session, AgencyReferral, {
         "referral_id": event.referral_id, "agency": event.agency, "intake_id": event.intake_id,
-        "need_code": event.need_code, "need_note": event.need_note, "category": event.category,
+        "need_code": event.need_code, "category": event.category,
+        "need_note": event.need_note.model_dump_json() if event.need_note else None,  # sealed, opened in views
         "person_ref": event.person_ref, "province_code": province_of(event),
         "person_json": event.person.model_dump_json(), "status": "received", "version": RECEIVED_VERSION,
         "transferred_from": event.transferred_from, "assigned_at": event.occurred_at, "updated_at": received_at,

@@ -7,6 +7,7 @@ from agency_adapters.deadlines import DeadlinePolicy
 from agency_adapters.webhooks.config import WebhookTarget
 from shared.agencies import AGENCIES, Agency
 
+from shared.privacy import SealingSettings
 from shared.settings import ServiceSettings
 
 
@@ -27,6 +28,8 @@ class AgencySettings(ServiceSettings):
     # AGENCY_WEBHOOKS='{"skills": {"url": "https://...", "secret": "..."}}'; the others use the workbench.
     webhooks: dict[Agency, WebhookTarget] = Field(default_factory=dict)
     webhook_scan_seconds: float = Field(default=1.0, gt=0, description="How often due deliveries are looked for.")
+    # The master keys that unwrap the person keys it keeps (SONGTOR_MASTER_KEYS…).
+    sealing: SealingSettings = Field(default_factory=SealingSettings)
     public_url: str | None = Field(
         default=None, description="This service's address as agency systems reach it, for callback URLs; "
         "default http://127.0.0.1:<http_port>.",

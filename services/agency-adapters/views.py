@@ -1,20 +1,48 @@
 """What an agency sees of a referral and of its moves: identity, contact and need, never the
-intake source programme. Shared by the workbench API and the webhook payload."""
+intake source programme. Shared by the workbench API and the webhook payload.
+
+The referral is stored as it arrived, its person's identity and the need's note sealed; they are
+opened here, for the answer only, with the keys this service holds. A person whose key is gone
+(erased) shows as erased: the referral, its need and its history stay."""
 
 import json
+from typing import Any
 
 from agency_adapters.models import AgencyReferral, ReferralMove
+from shared.contracts import AgencyPerson, Sealed
+from shared.privacy import Identities
+from shared.privacy.sealing import note_field
 
 
-def agency_view(referral: AgencyReferral) -> dict:
+def person_view(referral: AgencyReferral, *, identities: Identities) -> dict[str, Any]:
+    person = AgencyPerson.model_validate_json(referral.person_json)
+    identity = identities.identity(person.identity, person_ref=referral.person_ref)
+    return {
+        "national_id": identity.national_id if identity else None,
+        "full_name": identity.full_name if identity else None,
+        "phone": identity.phone if identity else None,
+        "worker_type": person.worker_type,
+        "address": person.address.model_dump(),
+        "erased": identity is None,
+    }
+
+
+def need_note(referral: AgencyReferral, *, identities: Identities) -> str | None:
+    if not referral.need_note:
+        return None
+    return identities.text(Sealed.model_validate_json(referral.need_note), person_ref=referral.person_ref,
+                           field=note_field(referral.need_code))
+
+
+def agency_view(referral: AgencyReferral, *, identities: Identities) -> dict:
     return {
         "referral_id": referral.referral_id,
         "agency": referral.agency,
         "province_code": referral.province_code,
         "need_code": referral.need_code,
-        "need_note": referral.need_note,
+        "need_note": need_note(referral, identities=identities),
         "category": referral.category,
-        "person": json.loads(referral.person_json),
+        "person": person_view(referral, identities=identities),
         "status": referral.status,
         "version": referral.version,
         "outcome_code": referral.outcome_code,

@@ -1,7 +1,6 @@
 """Moving a referral: check the lifecycle and what the move must carry, record it with its
 event in one transaction, and — for a transfer — open the linked referral at the other agency."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +14,9 @@ from agency_adapters.models import AgencyReferral
 from agency_adapters.scope import Refusal
 from shared import ids
 from shared.catalog.outcomes import OutcomeCatalog
-from shared.contracts import AgencyPerson, ReferralAssignedV1, routed_from
+from shared.contracts import AgencyPerson, ReferralAssignedV2, Sealed, routed_from
 from shared.db import OutboxRelay, add_to_outbox
+from shared.privacy import KeyWrapper
 from shared.topics import Topics
 
 # Who may make this move on this referral, decided once the referral is read (agency_adapters.scope).
@@ -29,6 +29,7 @@ class Workbench:
     relay: OutboxRelay
     topics: Topics
     outcomes: OutcomeCatalog
+    master_keys: KeyWrapper  # opens the people of the referrals it shows (shared/privacy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +81,9 @@ async def move_referral(bench: Workbench, *, referral_id: str, move: Move, gate:
                             "transferred_to": transferred_to})
 
 
-def _continuation(referral: AgencyReferral, *, to_agency: str, new_id: str, at: datetime) -> ReferralAssignedV1:
+def _continuation(referral: AgencyReferral, *, to_agency: str, new_id: str, at: datetime) -> ReferralAssignedV2:
     """The linked referral the other agency receives: same person and need, new id."""
-    return ReferralAssignedV1(
+    return ReferralAssignedV2(
         event_id=ids.derived_event_id(source_id=new_id, purpose="assigned"),
         occurred_at=at,
         correlation_id=referral.intake_id,
@@ -91,10 +92,10 @@ def _continuation(referral: AgencyReferral, *, to_agency: str, new_id: str, at: 
         intake_id=referral.intake_id,
         agency=to_agency,  # type: ignore[arg-type]
         need_code=referral.need_code,
-        need_note=referral.need_note,
+        need_note=Sealed.model_validate_json(referral.need_note) if referral.need_note else None,
         category=referral.category,  # type: ignore[arg-type]
         person_ref=referral.person_ref,
-        person=AgencyPerson.model_validate(json.loads(referral.person_json)),
+        person=AgencyPerson.model_validate_json(referral.person_json),
         catalog_version="transfer",
         routing_rule=f"transfer:{referral.agency}->{to_agency}",
         transferred_from=referral.referral_id,

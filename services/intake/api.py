@@ -1,7 +1,5 @@
 """HTTP routes of the intake service. Thin: validate, call the domain, store, answer."""
 
-import json
-
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
@@ -10,8 +8,10 @@ from intake.request import IntakeRequest
 from intake.scope import Submitter, may_read_intake
 from intake.group_commit import GroupCommitter
 from intake.submission import IntakeDesk, Submission, fingerprint
+from intake.views import intake_view
 from shared.auth import Principal, caller, out_of_scope
 from shared.auth.audit import note_people
+from shared.privacy import identities_of
 
 
 def intake_router(*, desk: IntakeDesk, committer: GroupCommitter) -> APIRouter:
@@ -54,34 +54,14 @@ def intake_router(*, desk: IntakeDesk, committer: GroupCommitter) -> APIRouter:
     async def show_intake(intake_id: str, request: Request, principal: Principal = Depends(caller)) -> dict:
         async with sessions() as session:
             found = await repository.get_intake(session, intake_id=intake_id)
-        # Out of scope answers exactly like an intake that does not exist.
-        if found is None or not may_read_intake(principal, org_unit=found[0].org_unit,
-                                                province_code=found[0].province_code):
-            raise out_of_scope(f"intake with id {intake_id}")
+            # Out of scope answers exactly like an intake that does not exist.
+            if found is None or not may_read_intake(principal, org_unit=found[0].org_unit,
+                                                    province_code=found[0].province_code):
+                raise out_of_scope(f"intake with id {intake_id}")
+            identities = await identities_of(session, wrapper=desk.master_keys, person_refs=[found[0].person_ref])
         record, statuses = found
         note_people(request, person_refs=[record.person_ref])  # a name and an ID: the audit log says whose
-        event = json.loads(record.event_json)
-        return {
-            "intake_id": record.intake_id,
-            "received_at": record.received_at.isoformat(),
-            "submitted_by": record.submitted_by,
-            "source": event["source"],
-            "person": event["person"],
-            "needs": event["needs"],
-            "consent": event["consent"],
-            "joined_open_referrals": event.get("joined", []),
-            "warnings": json.loads(record.warnings_json),
-            "referrals": [
-                {
-                    "referral_id": s.referral_id,
-                    "need_code": s.need_code,
-                    "agency": s.agency,
-                    "status": s.status,
-                    "updated_at": s.updated_at.isoformat(),
-                }
-                for s in statuses
-            ],
-        }
+        return intake_view(record, statuses, identities=identities)
 
     @router.get("/needs", summary="The need catalog: codes the intake accepts")
     async def list_needs() -> dict:

@@ -13,7 +13,11 @@ import geothai
 from intake.request import ELDERLY_AGE, IntakeRequest, age_on
 from shared import ids
 from shared.catalog import NeedCatalog
-from shared.contracts import Address, Consent, IntakeSubmittedV1, JoinedNeed, NeedItem, Person, Source
+from shared.contracts import (
+    Address, Consent, IntakeSubmittedV2, JoinedNeed, NeedItem, Person, SealedIdentity, Source,
+)
+from shared.privacy import PersonKey, seal_model, seal_text
+from shared.privacy.sealing import note_field
 
 # PDPA s.26: that a person came from a drug rehabilitation or CI centre is health data, so a
 # refusal for want of consent reminds the clerk that such consent must be explicit.
@@ -115,29 +119,32 @@ def build_intake_event(
     intake_id: str,
     event_id: UUID,
     received_at: datetime,
-    person_ref: str,
+    person_key: PersonKey,
     joined: dict[str, str] | None = None,
-) -> IntakeSubmittedV1:
-    """`joined` maps need codes to the person's open referral each one joins instead."""
+) -> IntakeSubmittedV2:
+    """The event as published: identity, birth date and notes sealed with the person's key (its
+    person_ref is the key's), bound to this event's id. `joined` maps need codes to the person's
+    open referral each one joins instead."""
     joined = joined or {}
     subdistrict = geothai.subdistrict(request.person.address.subdistrict_code)
     assert subdistrict is not None, "the request validator admits only official codes"
     person_in = request.person
-    return IntakeSubmittedV1(
+    sealed_in = str(event_id)
+    identity = SealedIdentity(national_id=person_in.national_id, full_name=person_in.full_name, phone=person_in.phone)
+    return IntakeSubmittedV2(
         event_id=event_id,
         occurred_at=received_at,
         correlation_id=intake_id,
         producer="intake",
         intake_id=intake_id,
         received_at=received_at,
-        person_ref=person_ref,
+        person_ref=person_key.person_ref,
         source=Source(**request.source.model_dump()),
         person=Person(
-            national_id=person_in.national_id,
-            full_name=person_in.full_name,
+            identity=seal_model(identity, key=person_key, field="identity", sealed_in=sealed_in),
+            birth_date=(seal_text(person_in.birth_date.isoformat(), key=person_key, field="birth_date",
+                                  sealed_in=sealed_in) if person_in.birth_date else None),
             sex=person_in.sex,
-            birth_date=person_in.birth_date,
-            phone=person_in.phone,
             worker_type=person_in.worker_type,
             address=Address(
                 subdistrict_code=subdistrict.code,
@@ -145,13 +152,17 @@ def build_intake_event(
                 province_code=subdistrict.province_code,
             ),
         ),
-        needs=tuple(NeedItem(code=need.code, note=need.note) for need in request.needs if need.code not in joined),
+        needs=tuple(
+            NeedItem(code=need.code, note=seal_text(need.note, key=person_key, field=note_field(need.code),
+                                                    sealed_in=sealed_in) if need.note else None)
+            for need in request.needs if need.code not in joined
+        ),
         joined=tuple(JoinedNeed(code=code, referral_id=referral_id) for code, referral_id in joined.items()),
         consent=Consent(**request.consent.model_dump()),
     )
 
 
-def plan_referrals(*, event: IntakeSubmittedV1, catalog: NeedCatalog) -> tuple[list[PlannedReferral], list[str]]:
+def plan_referrals(*, event: IntakeSubmittedV2, catalog: NeedCatalog) -> tuple[list[PlannedReferral], list[str]]:
     """The referrals routing will create (ids are deterministic) and the needs served at intake."""
     referrals: list[PlannedReferral] = []
     delivered: list[str] = []

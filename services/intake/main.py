@@ -15,6 +15,7 @@ from intake.settings import IntakeSettings
 from intake.submission import IntakeDesk
 from shared.catalog import load_catalog
 from shared.db import OutboxRelay
+from shared.privacy import master_keys_from
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "intake"
@@ -33,6 +34,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         relay=relay,
         topics=settings.kafka.topics,
         person_ref_key=settings.privacy.person_ref_key,
+        master_keys=master_keys_from(settings.sealing),
     )
     # Sheets go through the same desk as single intakes, row by row, in a background job.
     bulk_worker = BulkWorker(desk=desk, settings=settings.bulk)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlmodel import Field, SQLModel
 
 from shared.db import InboxEntry, OutboxMessage
+from shared.privacy import PersonKeyRecord
 
 
 class IntakeRecord(SQLModel, table=True):
@@ -56,4 +57,5 @@ TABLES = [
     ReferralStatusRecord.__table__,
     InboxEntry.__table__,
     OutboxMessage.__table__,
+    PersonKeyRecord.__table__,
 ]

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.domain import PlannedReferral
 from intake.models import IdempotencyRecord, IntakeRecord, ReferralStatusRecord
-from shared.contracts import IntakeSubmittedV1
+from shared.contracts import IntakeSubmittedV2
 from shared.db import get_for_update
 
 
@@ -39,7 +39,7 @@ class NewRows:
     answers: list[dict] = field(default_factory=list)
 
     def add_intake(
-        self, *, event: IntakeSubmittedV1, referrals: list[PlannedReferral], warnings: list[dict], submitted_by: str
+        self, *, event: IntakeSubmittedV2, referrals: list[PlannedReferral], warnings: list[dict], submitted_by: str
     ) -> None:
         self.intakes.append({
             "intake_id": event.intake_id,
@@ -70,7 +70,7 @@ class NewRows:
 def add_intake(
     session: AsyncSession,
     *,
-    event: IntakeSubmittedV1,
+    event: IntakeSubmittedV2,
     referrals: list[PlannedReferral],
     warnings: list[dict],
     submitted_by: str,

@@ -2,6 +2,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from intake.bulk.settings import BulkSettings
+from shared.privacy import SealingSettings
 from shared.settings import ServiceSettings
 
 
@@ -15,3 +16,5 @@ class IntakeSettings(ServiceSettings):
     group_commit_max: int = Field(default=64, ge=1, le=1000)
     # Sheets uploaded to POST /v1/intakes/bulk (env INTAKE_BULK_*): their own, larger size limit.
     bulk: BulkSettings = Field(default_factory=BulkSettings)
+    # The master keys that wrap person keys (SONGTOR_MASTER_KEYS…): intake issues them.
+    sealing: SealingSettings = Field(default_factory=SealingSettings)

@@ -30,6 +30,8 @@ from intake.scope import Submitter, not_covered_body
 from shared import ids
 from shared.catalog import NeedCatalog
 from shared.db import OutboxRelay, add_to_outbox
+from shared.privacy import KeyWrapper, PersonKey
+from shared.privacy.keyring import issue_key, keys_held
 from shared.topics import Topics
 
 logger = logging.getLogger("songtor.intake")
@@ -44,6 +46,8 @@ class IntakeDesk:
     relay: OutboxRelay
     topics: Topics
     person_ref_key: str
+    # Wraps each person's key (shared/privacy): intake issues the keys that seal what it publishes.
+    master_keys: KeyWrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +78,14 @@ async def submit_one(desk: IntakeDesk, submission: Submission) -> Answer:
         return (await submit_many(desk, [submission]))[0]
     except IntegrityError:
         # The same Idempotency-Key arrived twice at once: the first one's answer stands.
-        if submission.idempotency_key is None:
-            raise
-        async with desk.sessions() as session:
-            stored = await repository.get_idempotent(session, key=submission.idempotency_key)
-        if stored is None:
-            raise
-        return _replay(stored, submission)
+        if submission.idempotency_key is not None:
+            async with desk.sessions() as session:
+                stored = await repository.get_idempotent(session, key=submission.idempotency_key)
+            if stored is not None:
+                return _replay(stored, submission)
+        # Or another process issued this new person's first key at the same moment: taken again,
+        # the intake is sealed with that key (keyring.issue_keys never overwrites one).
+        return (await submit_many(desk, [submission]))[0]
 
 
 async def submit_many(desk: IntakeDesk, submissions: Sequence[Submission]) -> list[Answer]:
@@ -112,10 +117,13 @@ async def take_in(session: AsyncSession, desk: IntakeDesk, submissions: Sequence
         session, person_refs={refs[i] for i in takers},
         need_codes={need.code for i in takers for need in submissions[i].request.needs},
     )
+    # The keys the group's people have; a person taken in for the first time gets one as their
+    # intake is accepted (_take_in_one), queued on person.keys ahead of the intake it seals.
+    keys = await keys_held(session, wrapper=desk.master_keys, person_refs={refs[i] for i in takers})
     rows = repository.NewRows()
     answers = [
         _take_in_one(session, desk, submission, rows=rows, covered=ok, errors=refused, person_ref=person_ref,
-                     today=today, stored=stored, open_now=open_now)
+                     keys=keys, today=today, stored=stored, open_now=open_now)
         for submission, ok, refused, person_ref in zip(submissions, covered, errors, refs, strict=True)
     ]
     await repository.insert_rows(session, rows=rows)
@@ -131,12 +139,13 @@ def _take_in_one(
     covered: bool,
     errors: list[dict[str, Any]],
     person_ref: str,
+    keys: dict[str, PersonKey],
     today: date,
     stored: dict[str, IdempotencyRecord | repository.StoredAnswer],
     open_now: dict[str, dict[str, str]],
 ) -> Answer:
     """One submission, with what the group checked and read beforehand; its rows go to `rows`,
-    and `stored` and `open_now` gain what it adds, for the ones after it."""
+    and `stored`, `open_now` and `keys` gain what it adds, for the ones after it."""
     request, key = submission.request, submission.idempotency_key
     if not covered:
         logger.info("intake refused: org unit %s is not covered by the submitter", request.source.org_unit)
@@ -145,6 +154,9 @@ def _take_in_one(
         return _replay(earlier, submission)
     if errors:
         return Answer(422, refusal_body(errors))
+    if (person_key := keys.get(person_ref)) is None:
+        person_key = keys[person_ref] = issue_key(session, wrapper=desk.master_keys, person_ref=person_ref,
+                                                  topic=desk.topics.person_keys, producer="intake")
 
     intake_id = str(uuid.uuid4())
     codes = {need.code for need in request.needs}
@@ -156,7 +168,7 @@ def _take_in_one(
         intake_id=intake_id,
         event_id=ids.derived_event_id(source_id=intake_id, purpose="submitted"),
         received_at=received_at,
-        person_ref=person_ref,
+        person_key=person_key,
         joined=joined,
     )
     referrals, delivered = domain.plan_referrals(event=event, catalog=desk.catalog)

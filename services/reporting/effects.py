@@ -25,17 +25,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting import projection, registry_stamps, repository, rollups
 from reporting.fact_batch import FactBatch
 from shared.catalog import NeedCatalog
-from shared.contracts import EventEnvelope, IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
+from shared.contracts import EventEnvelope, IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV1
 from shared.topics import Topics
 
 INTAKES, ASSIGNED, UPDATED, UNROUTABLE = "reporting.intakes", "reporting.assigned", "reporting.updated", "reporting.unroutable"
+KEYS = "reporting.keys"  # the person keys' consumer, which keeps no inbox (shared/privacy/key_copies.py)
 
 
-async def intakes_submitted(session: AsyncSession, *, intakes: Sequence[IntakeSubmittedV1], catalog: NeedCatalog,
+async def intakes_submitted(session: AsyncSession, *, intakes: Sequence[IntakeSubmittedV2], catalog: NeedCatalog,
                             zone: ZoneInfo) -> None:
     await repository.remember_people(session, seen=[
-        repository.PersonSeen(person_ref=i.person_ref, full_name=i.person.full_name,
-                              national_id=i.person.national_id, as_of=i.received_at) for i in intakes])
+        repository.PersonSeen(person_ref=i.person_ref, identity_json=i.person.identity.model_dump_json(),
+                              as_of=i.received_at) for i in intakes])
     stamps = await registry_stamps.stamps_at(session, wanted=[(i.person_ref, i.received_at) for i in intakes])
     needs = [projection.referred_needs(intake=intake, catalog=catalog) for intake in intakes]
     create = {referral_id: intake.intake_id for intake, referred in zip(intakes, needs, strict=True)
@@ -53,7 +54,7 @@ async def intakes_submitted(session: AsyncSession, *, intakes: Sequence[IntakeSu
     await batch.finish()
 
 
-async def referrals_assigned(session: AsyncSession, *, events: Sequence[ReferralAssignedV1]) -> None:
+async def referrals_assigned(session: AsyncSession, *, events: Sequence[ReferralAssignedV2]) -> None:
     continued = [e for e in events if e.transferred_from]
     # Origins locked, not just read: an intake being applied to the origin right now would
     # otherwise be invisible here, and neither side would pass it on to the continuation.
@@ -95,12 +96,12 @@ def _facts_of(events: Sequence[Any]) -> dict[str, str]:
 
 # One-event forms, for callers that make facts from single events without the inbox or the
 # rollups (tests/integration/test_ops_today.py builds its facts this way).
-async def intake_submitted(session: AsyncSession, *, intake: IntakeSubmittedV1, catalog: NeedCatalog,
+async def intake_submitted(session: AsyncSession, *, intake: IntakeSubmittedV2, catalog: NeedCatalog,
                            zone: ZoneInfo) -> None:
     await intakes_submitted(session, intakes=[intake], catalog=catalog, zone=zone)
 
 
-async def referral_assigned(session: AsyncSession, *, event: ReferralAssignedV1) -> None:
+async def referral_assigned(session: AsyncSession, *, event: ReferralAssignedV2) -> None:
     await referrals_assigned(session, events=[event])
 
 
@@ -127,9 +128,9 @@ def families(*, catalog: NeedCatalog, zone: ZoneInfo) -> dict[str, Family]:
         return apply_batch
 
     return {
-        INTAKES: Family(consumer=INTAKES, model=IntakeSubmittedV1,
+        INTAKES: Family(consumer=INTAKES, model=IntakeSubmittedV2,
                         apply_batch=bind(intakes_submitted, "intakes", catalog=catalog, zone=zone)),
-        ASSIGNED: Family(consumer=ASSIGNED, model=ReferralAssignedV1, apply_batch=bind(referrals_assigned, "events")),
+        ASSIGNED: Family(consumer=ASSIGNED, model=ReferralAssignedV2, apply_batch=bind(referrals_assigned, "events")),
         UPDATED: Family(consumer=UPDATED, model=ReferralUpdatedV1,
                         apply_batch=bind(referrals_updated, "events", zone=zone)),
         UNROUTABLE: Family(consumer=UNROUTABLE, model=NeedUnroutableV1,

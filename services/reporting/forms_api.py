@@ -18,6 +18,7 @@ from reporting.scope import require_org_unit, require_province
 from shared.auth import Principal, caller
 from shared.auth.audit import note_people
 from shared.memory import give_back_memory
+from shared.privacy import KeyWrapper
 
 Format = Literal["csv", "xlsx"]
 
@@ -38,7 +39,7 @@ async def _download(form, fmt: str, request: Request) -> Response:  # noqa: ANN0
                     headers={"Content-Disposition": f'attachment; filename="{file_name(form, fmt=fmt)}"'})
 
 
-def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalogs) -> APIRouter:
+def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalogs, master_keys: KeyWrapper) -> APIRouter:
     router = APIRouter(prefix="/v1/reports", tags=["monthly forms"])
 
     @router.get("/sp12", summary="Form SP-12 (สป-12) of one org unit for one month, as CSV or XLSX")
@@ -52,7 +53,7 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         chosen = _month(month)
         require_org_unit(principal, org_unit)
         async with sessions() as session:
-            form = await form_sources.build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs,
+            form = await form_sources.build_sp12(session, org_unit=org_unit, month=chosen, catalogs=catalogs, master_keys=master_keys,
                                                  generated_at=datetime.now(UTC))
         return await _download(form, format, request)
 
@@ -70,7 +71,7 @@ def forms_router(*, sessions: async_sessionmaker[AsyncSession], catalogs: Catalo
         chosen = _month(month)
         require_province(principal, province)
         async with sessions() as session:
-            form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs,
+            form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs, master_keys=master_keys,
                                                  generated_at=datetime.now(UTC))
         return await _download(form, format, request)
 

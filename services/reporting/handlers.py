@@ -13,6 +13,7 @@ from shared.catalog import NeedCatalog
 from shared.db import apply_batch_once
 from shared.kafka.batches import batch_subscriber
 from shared.settings import KafkaSettings
+from shared.privacy.key_copies import subscribe_key_copies
 
 
 def register_reporting_handlers(
@@ -39,3 +40,5 @@ def register_reporting_handlers(
     subscribe(effects.ASSIGNED, *topics.all_assigned(), name="on_referral_assigned")
     subscribe(effects.UPDATED, topics.referral_updated, name="on_referral_updated")
     subscribe(effects.UNROUTABLE, topics.referral_unroutable, name="on_need_unroutable")
+    # The person keys open the names the forms list (report_people keeps them sealed).
+    subscribe_key_copies(broker=broker, kafka=kafka, sessions=sessions, group=effects.KEYS)

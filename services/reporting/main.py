@@ -22,6 +22,7 @@ from reporting.tpmap_api import tpmap_router
 from shared.catalog import load_catalog
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
+from shared.privacy import master_keys_from
 from shared.memory import fixed_mmap_threshold
 from shared.service import create_app, create_runtime, serve
 
@@ -41,8 +42,9 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     catalogs = Catalogs(needs=catalog, outcomes=load_outcomes(settings.outcomes_path))
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
-    sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone,
+    sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone, sealing=settings.sealing,
                             database_url=settings.close_database_url())
+    master_keys = master_keys_from(settings.sealing)
     schedule = CloseSchedule(sp12_due_day=settings.sp12_due_day, snb2_due_day=settings.snb2_due_day)
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)
@@ -57,9 +59,9 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
         routers=[
             ops,
             reports_router(sessions=runtime.sessions, timezone=settings.timezone),
-            forms_router(sessions=runtime.sessions, catalogs=catalogs),
+            forms_router(sessions=runtime.sessions, catalogs=catalogs, master_keys=master_keys),
             published_router(sources=sources, schedule=schedule, closer=closer),
-            summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes),
+            summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes, master_keys=master_keys),
             tpmap_router(sessions=runtime.sessions, zone=zone),
             registries_router(sessions=runtime.sessions),
         ],

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 from reporting.registries.models import REGISTRY_TABLES
 from reporting.closing.models import PublishedReport
 from shared.db import InboxEntry, OutboxMessage
+from shared.privacy import PersonKeyRecord
 
 
 class ReferralFact(SQLModel, table=True):
@@ -101,14 +102,15 @@ class IntakeServiceFact(SQLModel, table=True):
 
 
 class ReportPerson(SQLModel, table=True):
-    """Name and national ID of a person referred, keyed by person_ref. The SP-12 and SNB-2 forms
-    list people by name and 13-digit ID, so reporting keeps them; every summary masks them."""
+    """Who a person_ref is, for the forms: the SP-12 and SNB-2 list people by name and 13-digit ID.
+    Kept sealed as the latest intake gave it (`identity_json`, a Sealed SealedIdentity), opened
+    with the person's key only while a form or summary is built; every summary masks the ID. When
+    the person is erased their key goes, and this row opens to nothing: the forms mark them."""
 
     __tablename__ = "report_people"
 
     person_ref: str = Field(primary_key=True, max_length=64)
-    full_name: str = Field(max_length=200)
-    national_id: str = Field(max_length=13)
+    identity_json: str
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -154,4 +156,5 @@ class RollupState(SQLModel, table=True):
 
 ROLLUP_TABLES = [MonthlyReferralCount.__table__, MonthlyServiceCount.__table__, RollupState.__table__]
 TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, ReportPerson.__table__, InboxEntry.__table__,
-          OutboxMessage.__table__, PublishedReport.__table__, *REGISTRY_TABLES, *ROLLUP_TABLES]
+          OutboxMessage.__table__, PublishedReport.__table__, PersonKeyRecord.__table__, *REGISTRY_TABLES,
+          *ROLLUP_TABLES]

@@ -13,7 +13,7 @@ from reporting.models import AnyFact, IntakeServiceFact
 from reporting.registry_stamps import STAMP_FIELDS, apply_stamp
 from shared import ids
 from shared.catalog import NeedCatalog
-from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1, ReferralAssignedV1, ReferralUpdatedV1
+from shared.contracts import IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV1
 
 ASSIGNED_VERSION = 1
 _FINAL = {"completed", "declined", "unreachable", "transferred", "cancelled"}
@@ -28,7 +28,7 @@ def month_of(moment: datetime, *, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m")
 
 
-def referred_needs(*, intake: IntakeSubmittedV1, catalog: NeedCatalog) -> list[tuple[str, str]]:
+def referred_needs(*, intake: IntakeSubmittedV2, catalog: NeedCatalog) -> list[tuple[str, str]]:
     """(referral_id, need_code) of each need referred onward, as routing derives them."""
     return [
         (ids.referral_id(intake_id=intake.intake_id, need_code=need.code), need.code)
@@ -38,7 +38,7 @@ def referred_needs(*, intake: IntakeSubmittedV1, catalog: NeedCatalog) -> list[t
 
 
 def services_at_intake(
-    *, intake: IntakeSubmittedV1, catalog: NeedCatalog, zone: ZoneInfo, stamp: dict[str, Any]
+    *, intake: IntakeSubmittedV2, catalog: NeedCatalog, zone: ZoneInfo, stamp: dict[str, Any]
 ) -> list[IntakeServiceFact]:
     """`stamp`: the person's registry stamp at the intake's time (registry_stamps.stamp_at)."""
     address = intake.person.address
@@ -63,7 +63,7 @@ def services_at_intake(
 
 
 def apply_intake(
-    fact: AnyFact, *, intake: IntakeSubmittedV1, need_code: str, zone: ZoneInfo, stamp: dict[str, Any]
+    fact: AnyFact, *, intake: IntakeSubmittedV2, need_code: str, zone: ZoneInfo, stamp: dict[str, Any]
 ) -> None:
     address = intake.person.address
     apply_stamp(fact, stamp=stamp)
@@ -81,7 +81,7 @@ def apply_intake(
     fact.intake_month = month_of(intake.received_at, zone=zone)
 
 
-def apply_assigned(fact: AnyFact, *, event: ReferralAssignedV1) -> None:
+def apply_assigned(fact: AnyFact, *, event: ReferralAssignedV2) -> None:
     fact.intake_id = event.intake_id
     fact.need_code = event.need_code
     fact.agency = event.agency

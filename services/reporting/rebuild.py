@@ -34,8 +34,9 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -53,7 +54,9 @@ from reporting.rebuild_copy import COPIED_TABLES, copy_tables
 from reporting.settings import ReportingSettings
 from shared.catalog import load_catalog
 from shared.db import apply_batch_once, create_tables, make_engine, session_factory
+from shared.contracts import PersonKeyIssuedV1
 from shared.kafka.connection import client_options
+from shared.privacy.key_copies import KeyErased, apply_key_records
 
 EXIT_DONE, EXIT_FAILED = 0, 1
 BATCH_RECORDS = 500
@@ -96,6 +99,9 @@ async def rebuild(*, settings: ReportingSettings, target_url: str, source_url: s
                 await source.dispose()
         families = effects.families(catalog=load_catalog(settings.catalog.catalog_path), zone=ZoneInfo(settings.timezone))
         topics = effects.fact_topics(settings.kafka.topics)
+        # The person keys too, so the rebuilt forms can name the people: each person's latest key,
+        # none for an erased person (their tombstone), so a rebuild brings no erased name back.
+        topics[settings.kafka.topics.person_keys] = effects.KEYS
         replay.counts = await _replay(login=client_options(settings.kafka), topics=topics, families=families,
                                       sessions=session_factory(target))
     finally:
@@ -123,9 +129,13 @@ async def _replay(*, login: dict, topics: dict[str, str], families: dict[str, ef
         counts = {topic: TopicCount() for topic in topics}
         for topic in topics:
             mine = [tp for tp in partitions if tp.topic == topic]
-            if mine:
-                await _replay_topic(consumer, partitions=mine, ends=ends, family=families[topics[topic]],
-                                    sessions=sessions, count=counts[topic])
+            if not mine:
+                continue
+            if topics[topic] == effects.KEYS:
+                apply = partial(_apply_key_batch, sessions=sessions, count=counts[topic])
+            else:
+                apply = partial(_apply_batch, family=families[topics[topic]], sessions=sessions, count=counts[topic])
+            await _replay_topic(consumer, partitions=mine, ends=ends, apply=apply)
         return counts
     finally:
         await consumer.stop()
@@ -144,7 +154,7 @@ async def _partitions(*, login: dict, topics: Iterable[str]) -> list[TopicPartit
 
 
 async def _replay_topic(consumer: AIOKafkaConsumer, *, partitions: list[TopicPartition], ends: dict,
-                        family: effects.Family, sessions: async_sessionmaker[AsyncSession], count: TopicCount) -> None:
+                        apply: Callable[[list], Awaitable[None]]) -> None:
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
     pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
@@ -152,7 +162,7 @@ async def _replay_topic(consumer: AIOKafkaConsumer, *, partitions: list[TopicPar
         batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=BATCH_RECORDS)
         records = [r for tp, rs in batch.items() for r in rs if r.offset < ends[tp]]
         if records:
-            await _apply_batch(records, family=family, sessions=sessions, count=count)
+            await apply(records)
         for tp in list(pending):
             # Position, not the last offset seen: transaction markers and compaction leave gaps.
             if await consumer.position(tp) >= ends[tp]:
@@ -176,6 +186,24 @@ async def _apply_batch(records: list, *, family: effects.Family, sessions: async
         raise RebuildError(f"{_culprit(records)}: {type(error).__name__}: {error}") from error
     count.applied += len(applied)
     count.duplicates += len(events) - len(applied)
+
+
+async def _apply_key_batch(records: list, *, sessions: async_sessionmaker[AsyncSession], count: TopicCount) -> None:
+    """Person keys as the live service keeps them (key_copies.py): the latest record of each
+    person wins, a tombstone deletes."""
+    keys: list[PersonKeyIssuedV1 | KeyErased] = []
+    for record in records:
+        if record.value is None:
+            keys.append(KeyErased(person_ref=(record.key or b"").decode()))
+            continue
+        try:
+            keys.append(PersonKeyIssuedV1.model_validate_json(record.value))
+        except ValidationError:
+            count.unreadable += 1
+    async with sessions() as session:
+        await apply_key_records(session, records=keys)
+        await session.commit()
+    count.applied += len(keys)
 
 
 def _culprit(records: list) -> str:

@@ -75,24 +75,24 @@ async def write_facts(session: AsyncSession, *, facts: Sequence[FactRow]) -> Non
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PersonSeen:
-    """A person's name and ID as one intake gave them, received at `as_of`."""
+    """A person's identity (sealed) as one intake gave it, received at `as_of`."""
 
     person_ref: str
-    full_name: str
-    national_id: str
+    identity_json: str
     as_of: datetime
 
     @property
     def rank(self) -> tuple[datetime, str]:
-        # The name breaks a tie of two intakes received in the same instant, so either order agrees.
-        return (stored_utc(self.as_of), self.full_name)
+        # The sealed value (its event id first) breaks a tie of two intakes received in the same
+        # instant, so either order agrees.
+        return (stored_utc(self.as_of), self.identity_json)
 
 
 async def remember_people(session: AsyncSession, *, seen: Sequence[PersonSeen]) -> None:
-    """The name of the latest intake wins: a corrected spelling at a later intake reaches the
+    """The identity of the latest intake wins: a corrected spelling at a later intake reaches the
     next forms. Latest by `as_of` (when the intake was received), kept in `updated_at`, not by
     when it was consumed: partitions are read in any order, and a rebuild must pick the same
-    name. A maximum, so the batch's intakes and the stored row can be compared in any order."""
+    one. A maximum, so the batch's intakes and the stored row can be compared in any order."""
     latest: dict[str, PersonSeen] = {}
     for person in seen:
         if person.person_ref not in latest or latest[person.person_ref].rank <= person.rank:
@@ -101,7 +101,7 @@ async def remember_people(session: AsyncSession, *, seen: Sequence[PersonSeen]) 
         return
     connection = await session.connection()
     insert = insert_for(connection)
-    rows = [{"person_ref": ref, "full_name": p.full_name, "national_id": p.national_id, "updated_at": p.as_of}
+    rows = [{"person_ref": ref, "identity_json": p.identity_json, "updated_at": p.as_of}
             for ref, p in sorted(latest.items())]
     await connection.execute(insert(ReportPerson).on_conflict_do_nothing(index_elements=["person_ref"]), rows)
     for chunk in chunks(sorted(latest), width=1):
@@ -109,8 +109,8 @@ async def remember_people(session: AsyncSession, *, seen: Sequence[PersonSeen]) 
                  .with_for_update().execution_options(populate_existing=True))
         for stored in (await session.exec(query)).all():
             person = latest[stored.person_ref]
-            if (stored_utc(stored.updated_at), stored.full_name) <= person.rank:
-                stored.full_name, stored.national_id, stored.updated_at = person.full_name, person.national_id, person.as_of
+            if (stored_utc(stored.updated_at), stored.identity_json) <= person.rank:
+                stored.identity_json, stored.updated_at = person.identity_json, person.as_of
                 session.add(stored)
 
 

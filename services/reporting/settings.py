@@ -3,6 +3,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.privacy import SealingSettings
 from shared.settings import KafkaSettings, ServiceSettings
 
 
@@ -12,6 +13,8 @@ class ReportingSettings(ServiceSettings):
     http_port: int = 8084
     database_url: str = "sqlite:///.data/reporting.db"
     timezone: str = "Asia/Bangkok"
+    # The master keys that unwrap the person keys it keeps (SONGTOR_MASTER_KEYS…): the forms list people.
+    sealing: SealingSettings = Field(default_factory=SealingSettings)
     # The same outcome codes the agencies complete with: the forms print their labels.
     outcomes_path: Path | None = Field(default=None, description="Outcome codes file instead of the shipped one.")
     # Due days of the month close (Asia/Bangkok): SP-12 on this day of its month, SNB-2 of the next.

@@ -24,7 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting import summary_labels as words
 from reporting.form_sources import NOT_A_HELP
 from reporting.forms import FiscalYear, Month
+from reporting.forms.table import ERASED_PERSON_TH
 from reporting.models import IntakeServiceFact, ReferralFact, ReportPerson
+from shared.contracts import Sealed
+from shared.privacy import KeyWrapper, identities_of
 from reporting.summary_labels import AT_INTAKE, UNASSIGNED
 from shared.catalog.outcomes import OutcomeCatalog
 
@@ -179,26 +182,30 @@ def _totals(counts: Counts) -> dict[str, int]:
 
 
 async def _people_helped(
-    session: AsyncSession, *, helps: CTE, limit: int
+    session: AsyncSession, *, helps: CTE, limit: int, master_keys: KeyWrapper
 ) -> list[dict]:
-    """Names with masked IDs, by name. Only the first six digits and the last leave the
-    database, so no full ID can reach a page, a log line or a cache by mistake."""
-    national_id = col(ReportPerson.national_id)
-    rows = await session.exec(
-        select(  # type: ignore[call-overload]
-            col(ReportPerson.full_name), func.substr(national_id, 1, 6), func.substr(national_id, 13, 1),
-            func.length(national_id), func.count(),
-        )
+    """Names with masked IDs, by name, erased people last. Identities are sealed at rest: each is
+    opened here and only its mask leaves this function, so no full ID reaches a page, a log line
+    or a cache by mistake. Names are sealed, so the order is made here, not by the database."""
+    rows = (await session.exec(
+        select(col(ReportPerson.person_ref), col(ReportPerson.identity_json), func.count())  # type: ignore[call-overload]
         .join(helps, helps.c.person_ref == col(ReportPerson.person_ref))
-        .group_by(col(ReportPerson.person_ref))
-        .order_by(col(ReportPerson.full_name), col(ReportPerson.person_ref))
-        .limit(limit)
-    )
-    return [
-        {"full_name": name, "national_id_masked": mask_national_id(head=head, check_digit=last, length=length),
-         "helps": count}
-        for name, head, last, length, count in rows.all()
-    ]
+        .group_by(col(ReportPerson.person_ref), col(ReportPerson.identity_json))
+    )).all()
+    identities = await identities_of(session, wrapper=master_keys, person_refs=[ref for ref, _, _ in rows])
+    people = []
+    for person_ref, identity_json, count in rows:
+        identity = identities.identity(Sealed.model_validate_json(identity_json), person_ref=person_ref)
+        if identity is None:
+            people.append(((1, "", person_ref), {"full_name": ERASED_PERSON_TH, "national_id_masked": None,
+                                                 "helps": count, "erased": True}))
+            continue
+        masked = mask_national_id(head=identity.national_id[:6], check_digit=identity.national_id[12:13],
+                                  length=len(identity.national_id))
+        people.append(((0, identity.full_name, person_ref),
+                       {"full_name": identity.full_name, "national_id_masked": masked, "helps": count, "erased": False}))
+    people.sort(key=lambda pair: pair[0])
+    return [person for _, person in people[:limit]]
 
 
 async def summary(
@@ -210,6 +217,7 @@ async def summary(
     org_unit: str | None = None,
     outcomes: OutcomeCatalog | None = None,
     people_limit: int = 0,
+    master_keys: KeyWrapper | None = None,
     now: datetime | None = None,
 ) -> dict:
     """The summary as JSON-ready data; `people_limit` > 0 adds that many people (masked IDs)."""
@@ -237,7 +245,9 @@ async def summary(
         "timezone": zone.key,
     }
     if people_limit > 0:
-        listed = await _people_helped(session, helps=helps, limit=people_limit)
+        if master_keys is None:
+            raise ValueError("listing people needs the master keys that open their identities")
+        listed = await _people_helped(session, helps=helps, limit=people_limit, master_keys=master_keys)
         result["people"] = {"listed": listed, "total": totals["people"], "truncated": totals["people"] > people_limit,
                             "national_id_mask": ID_MASK_RULE}
     return result

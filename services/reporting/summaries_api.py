@@ -20,6 +20,7 @@ from reporting.summary_page import render_not_found_page, render_refusal_page, r
 from shared.auth import Principal, caller
 from shared.auth.audit import note_people
 from shared.catalog.outcomes import OutcomeCatalog
+from shared.privacy import KeyWrapper
 
 _ORG_UNIT = re.compile(r"^[0-9]{2,10}$")
 _MAX_PEOPLE = 1000
@@ -77,7 +78,8 @@ def _refusal(errors: list[dict]) -> dict:
 
 
 def summaries_router(
-    *, sessions: async_sessionmaker[AsyncSession], zone: ZoneInfo, outcomes: OutcomeCatalog | None = None
+    *, sessions: async_sessionmaker[AsyncSession], zone: ZoneInfo, master_keys: KeyWrapper,
+    outcomes: OutcomeCatalog | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/reports", tags=["summaries"])
     refusals = {422: {"description": "Fields to correct: field, value, reason and reason_th for each"}}
@@ -90,7 +92,7 @@ def summaries_router(
         require_province(principal, province)  # org_unit is checked above to lie in the province
         async with sessions() as session:
             return await summary(session, province=province, period=period, zone=zone, org_unit=org_unit,
-                                 outcomes=outcomes, people_limit=limit), []
+                                 outcomes=outcomes, people_limit=limit, master_keys=master_keys), []
 
     province_q = Query(description="2-digit DOPA province code", examples=["64"])
     month_q = Query(default=None, description="YYYY-MM (Christian Era), Asia/Bangkok; or give fiscal_year",

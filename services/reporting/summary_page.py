@@ -76,7 +76,7 @@ def _people(people: dict | None) -> str:
         return ""
     rows = "".join(
         f"<tr><td class=n>{number}</td><td>{escape(person['full_name'])}</td>"
-        f"<td><code>{escape(person['national_id_masked'])}</code></td>{_number(person['helps'])}</tr>"
+        f"<td><code>{escape(person['national_id_masked'] or '')}</code></td>{_number(person['helps'])}</tr>"
         for number, person in enumerate(people["listed"], start=1)
     )
     more = ""

@@ -15,7 +15,7 @@ from shared import ids
 from shared.agencies import Agency, Category
 from shared.auth import Principal, caller, out_of_scope
 from shared.catalog import NeedCatalog
-from shared.contracts import AgencyPerson
+from shared.contracts import AgencyPerson, Sealed
 from shared.db import OutboxRelay, add_to_outbox
 from shared.topics import Topics
 
@@ -98,7 +98,7 @@ def routing_router(
             decision = manual_decision(agency=triage.agency, category=category, actor=actor, reason=triage.reason)
             event = assignment_event(
                 referral_id=row.referral_id, intake_id=row.intake_id, need_code=row.need_code,
-                need_note=row.need_note, decision=decision,
+                need_note=Sealed.model_validate_json(row.need_note) if row.need_note else None, decision=decision,
                 person=AgencyPerson.model_validate_json(row.person_json or "{}"),
                 person_ref=row.person_ref, catalog_version=catalog.version,
                 event_id=ids.derived_event_id(source_id=row.referral_id, purpose="assigned/triage"),

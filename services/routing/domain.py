@@ -9,9 +9,10 @@ from shared.catalog import NeedCatalog, RouteDecision
 from shared.contracts import (
     AgencyPerson,
     EventEnvelope,
-    IntakeSubmittedV1,
+    IntakeSubmittedV2,
     NeedUnroutableV1,
-    ReferralAssignedV1,
+    ReferralAssignedV2,
+    Sealed,
     routed_from,
 )
 from shared.topics import Topics
@@ -27,24 +28,19 @@ class Routed:
 
     referral_id: str
     need_code: str
-    need_note: str | None
+    need_note: Sealed | None  # free text, sealed: routing hands it on unopened
     decision: RouteDecision | None  # None: no rule matched
-    event: ReferralAssignedV1 | NeedUnroutableV1
+    event: ReferralAssignedV2 | NeedUnroutableV1
 
 
-def agency_view_of(intake: IntakeSubmittedV1) -> AgencyPerson:
-    """Only what an agency needs to act; the source programme never leaves routing (PDPA s.26)."""
+def agency_view_of(intake: IntakeSubmittedV2) -> AgencyPerson:
+    """Only what an agency needs to act; the source programme never leaves routing (PDPA s.26).
+    The identity is handed on sealed as intake sealed it: routing has no key and needs none."""
     person = intake.person
-    return AgencyPerson(
-        national_id=person.national_id,
-        full_name=person.full_name,
-        phone=person.phone,
-        worker_type=person.worker_type,
-        address=person.address,
-    )
+    return AgencyPerson(identity=person.identity, worker_type=person.worker_type, address=person.address)
 
 
-def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: datetime) -> list[Routed]:
+def route_intake(*, intake: IntakeSubmittedV2, catalog: NeedCatalog, routed_at: datetime) -> list[Routed]:
     """One decision per need referred onward; needs served at intake produce none, and needs
     that joined an open referral are not in `intake.needs` at all."""
     routed: list[Routed] = []
@@ -58,7 +54,7 @@ def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: 
         referral_id = ids.referral_id(intake_id=intake.intake_id, need_code=need.code)
         decision = catalog.route(need_code=need.code, province_code=province)
         if decision is None:
-            event: ReferralAssignedV1 | NeedUnroutableV1 = NeedUnroutableV1(
+            event: ReferralAssignedV2 | NeedUnroutableV1 = NeedUnroutableV1(
                 event_id=ids.derived_event_id(source_id=referral_id, purpose="unroutable"),
                 **envelope,
                 referral_id=referral_id,
@@ -78,7 +74,7 @@ def route_intake(*, intake: IntakeSubmittedV1, catalog: NeedCatalog, routed_at: 
 
 
 def announcements(
-    event: ReferralAssignedV1 | NeedUnroutableV1, *, topics: Topics
+    event: ReferralAssignedV2 | NeedUnroutableV1, *, topics: Topics
 ) -> list[tuple[str, EventEnvelope]]:
     """(topic, event) pairs that announce one decision, all keyed by its referral id. An
     assignment goes to its agency's topic with the person, and its person-free twin to
@@ -93,15 +89,15 @@ def assignment_event(
     referral_id: str,
     intake_id: str,
     need_code: str,
-    need_note: str | None,
+    need_note: Sealed | None,
     decision: RouteDecision,
     person: AgencyPerson,
     person_ref: str,
     catalog_version: str,
     event_id,  # noqa: ANN001
     envelope: dict,
-) -> ReferralAssignedV1:
-    return ReferralAssignedV1(
+) -> ReferralAssignedV2:
+    return ReferralAssignedV2(
         event_id=event_id,
         **envelope,
         referral_id=referral_id,

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from routing import repository
 from routing.domain import announcements, route_intake
 from shared.catalog import NeedCatalog
-from shared.contracts import IntakeSubmittedV1
+from shared.contracts import IntakeSubmittedV2
 from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
 from shared.kafka.batches import batch_subscriber
 from shared.settings import KafkaSettings
@@ -30,7 +30,7 @@ def register_routing_handlers(
 ) -> None:
     topics = kafka.topics
 
-    async def effect(session: AsyncSession, intakes: list[IntakeSubmittedV1]) -> None:
+    async def effect(session: AsyncSession, intakes: list[IntakeSubmittedV2]) -> None:
         routed_at = datetime.now(UTC)
         for intake in intakes:
             for routed in route_intake(intake=intake, catalog=catalog, routed_at=routed_at):
@@ -40,11 +40,11 @@ def register_routing_handlers(
                 for topic, event in announcements(routed.event, topics=topics):
                     add_to_outbox(session, topic=topic, key=routed.referral_id, event=event)
 
-    async def on_intakes_submitted(intakes: list[IntakeSubmittedV1]) -> None:
+    async def on_intakes_submitted(intakes: list[IntakeSubmittedV2]) -> None:
         applied = await apply_batch_once(sessions, consumer="routing", events=intakes, effect=effect)
         # Also after a redelivery: a crash may have come between the commit and the publish.
         relay.wake()
         logger.info("routed %d intakes (%d new)", len(intakes), len(applied))
 
-    batch_subscriber(broker, topics.intake_submitted, group_id=kafka.group("routing"), model=IntakeSubmittedV1,
+    batch_subscriber(broker, topics.intake_submitted, group_id=kafka.group("routing"), model=IntakeSubmittedV2,
                      handle=on_intakes_submitted, name="on_intake_submitted")

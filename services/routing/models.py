@@ -13,7 +13,7 @@ class RoutingDecision(SQLModel, table=True):
     referral_id: str = Field(primary_key=True, max_length=36)
     intake_id: str = Field(index=True, max_length=36)
     need_code: str = Field(max_length=64)
-    need_note: str | None = None
+    need_note: str | None = None  # the reporter's free text, sealed (Sealed JSON): routing cannot open it
     province_code: str = Field(max_length=2)
     # "routed" by a rule, "unroutable" (waiting for triage), or "triaged" by a person.
     state: str = Field(index=True, max_length=20)
@@ -23,8 +23,8 @@ class RoutingDecision(SQLModel, table=True):
     explanation: str
     catalog_version: str = Field(max_length=40)
     person_ref: str = Field(max_length=64)
-    # The agency view of the person, kept only while the need waits for triage (so that it can
-    # then be assigned); cleared once it is. Never the source programme.
+    # The agency view of the person (identity sealed), kept only while the need waits for triage
+    # (so that it can then be assigned); cleared once it is. Never the source programme.
     person_json: str | None = None
     decided_at: datetime
     decided_by: str = Field(max_length=255)  # "routing", or the token subject (OIDC allows 255)

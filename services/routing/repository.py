@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from routing.domain import UNROUTABLE_RULE, Routed, agency_view_of
 from routing.models import RoutingDecision
 from shared.catalog import RouteDecision
-from shared.contracts import IntakeSubmittedV1, NeedUnroutableV1
+from shared.contracts import IntakeSubmittedV2, NeedUnroutableV1
 from shared.db import get_for_update, stage
 
 
@@ -18,7 +18,7 @@ def _history_entry(*, at: datetime, by: str, state: str, agency: str | None, rul
 
 
 def add_decision(
-    session: AsyncSession, *, routed: Routed, intake: IntakeSubmittedV1, catalog_version: str, decided_at: datetime
+    session: AsyncSession, *, routed: Routed, intake: IntakeSubmittedV2, catalog_version: str, decided_at: datetime
 ) -> None:
     decision = routed.decision
     if decision is None:
@@ -33,7 +33,8 @@ def add_decision(
     # decision is never read back in the transaction that makes it.
     stage(session, RoutingDecision, {
         "referral_id": routed.referral_id, "intake_id": intake.intake_id, "need_code": routed.need_code,
-        "need_note": routed.need_note, "province_code": intake.person.address.province_code, "state": state,
+        "need_note": routed.need_note.model_dump_json() if routed.need_note else None,
+        "province_code": intake.person.address.province_code, "state": state,
         "agency": agency, "category": category, "rule": rule, "explanation": reason,
         "catalog_version": catalog_version, "person_ref": intake.person_ref, "person_json": person_json,
         "decided_at": decided_at, "decided_by": "routing",

@@ -68,12 +68,15 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
     },
     "agency-adapters": {
         ("GET", "/v1/agencies/{agency}/referrals"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, personal=True),
+        ("GET", "/v1/agencies/{agency}/referrals/{referral_id}"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, personal=True),
         # Officers move their agency's referrals; cancel and transfer are the provincial office's
         # (checked per status in the route).
         ("POST", "/v1/referrals/{referral_id}/status"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE),
         ("GET", "/v1/referrals/{referral_id}/history"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, NATIONAL),
         ("GET", "/v1/agencies/{agency}/outcomes"): _allow(*ANY_ROLE),
         ("POST", "/v1/agency-systems/{agency}/referrals/{referral_id}/status"): Policy(signed_callback=True),
+        # An agency's own system reads the person of a referral it took from Kafka (sealed there).
+        ("GET", "/v1/agency-systems/{agency}/referrals/{referral_id}"): Policy(signed_callback=True, personal=True),
         ("GET", "/v1/agencies/{agency}/webhook"): _allow(*AGENCY_STAFF, OPS),
         ("GET", "/v1/agencies/{agency}/webhook/deliveries"): _allow(*AGENCY_STAFF, OPS),
         ("POST", "/v1/agencies/{agency}/webhook/redrive"): _allow(AGENCY_HEAD),

@@ -32,7 +32,10 @@ KEY_FIELDS: dict[str, str] = {
     "referral.unroutable": "referral_id",
     "referral.overdue": "referral_id",
     "report.published": "report_key",
+    "person.key_issued": "person_ref",
 }
+# Topics named otherwise than the event they carry.
+_EVENT_OF_TOPIC = {"person.keys": "person.key_issued"}
 
 # What each dlq.* header says; the names themselves come from the middleware that writes them.
 _DEAD_LETTER_HEADERS: dict[str, str] = {
@@ -70,7 +73,7 @@ def event_models() -> dict[str, type[EventEnvelope]]:
 def event_type_of(*, topic: str, prefix: str = "") -> str:
     """`referral.assigned.skills` carries `referral.assigned`: the agency is in the topic only."""
     base = topic.removeprefix(prefix)
-    return base.rsplit(".", 1)[0] if base.startswith("referral.assigned.") else base
+    return base.rsplit(".", 1)[0] if base.startswith("referral.assigned.") else _EVENT_OF_TOPIC.get(base, base)
 
 
 def _doc(model: type[BaseModel]) -> str:
@@ -172,7 +175,7 @@ def build_asyncapi(*, topics: Topics | None = None, partitions: int = 3,
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {"DeadLetter": _dead_letter_message()}
-    for topic in topics.all_event_topics():
+    for topic in topics.published_topics():
         event_type = event_type_of(topic=topic, prefix=topics.prefix)
         model = models[event_type]
         messages[model.__name__] = _event_message(model=model, event_type=event_type)

@@ -1,12 +1,13 @@
-"""intake.submitted v1: a validated intake, as the intake service accepted it."""
+"""intake.submitted v2: a validated intake, as the intake service accepted it, its personal fields
+sealed with the person's key (v1 carried them in clear and is no longer accepted)."""
 
-from datetime import date
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.agencies import SourceProgram, WorkerType
 from shared.contracts.envelope import EventEnvelope
+from shared.contracts.sealed import Sealed
 
 _frozen = ConfigDict(frozen=True, extra="ignore")
 
@@ -33,14 +34,13 @@ class Address(BaseModel):
 
 
 class Person(BaseModel):
-    """Identifying fields travel only here, never in keys, headers, logs or metric labels."""
+    """Identifying fields travel only here, sealed with the person's own key (shared/contracts/sealed.py),
+    never in keys, headers, logs or metric labels. What the counts need stays readable."""
 
     model_config = _frozen
-    national_id: str = Field(description="13-digit Thai national ID.", examples=["3640100456781"])
-    full_name: str = Field(description="Name in Thai script.", examples=["สมชาย ใจดี"])
+    identity: Sealed = Field(description="National ID, name and phone (SealedIdentity), sealed with the person's key.")
+    birth_date: Sealed | None = Field(default=None, description="ISO date of birth, sealed with the person's key.")
     sex: Literal["male", "female", "other"] | None = Field(default=None, examples=["male"])
-    birth_date: date | None = Field(default=None, examples=["1969-03-14"])
-    phone: str | None = Field(default=None, description="Thai 10-digit form.", examples=["0812345678"])
     worker_type: WorkerType = Field(description="As the monthly forms classify it.", examples=["informal"])
     address: Address
 
@@ -48,7 +48,8 @@ class Person(BaseModel):
 class NeedItem(BaseModel):
     model_config = _frozen
     code: str = Field(description="Need code from the need catalog.", examples=["job_registration"])
-    note: str | None = Field(default=None, description="Free text from the reporter.", examples=["ช่างเชื่อม"])
+    note: Sealed | None = Field(default=None, description="Free text from the reporter (it may name people), "
+                                "sealed with the person's key.")
 
 
 class JoinedNeed(BaseModel):
@@ -66,11 +67,11 @@ class Consent(BaseModel):
     recorded_at: AwareDatetime = Field(examples=["2026-11-02T09:30:00+07:00"])
 
 
-class IntakeSubmittedV1(EventEnvelope):
+class IntakeSubmittedV2(EventEnvelope):
     """A person's needs, taken in and validated. Keyed by `intake_id`."""
 
     event_type: Literal["intake.submitted"] = "intake.submitted"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     intake_id: str = Field(description="Id the intake service gave the intake.", examples=["a2d9b3a4-6a0e-4c4e-9a57-1f2a3b4c5d6e"])
     received_at: AwareDatetime = Field(description="When the intake service accepted it (UTC).")
     person_ref: str = Field(

@@ -10,6 +10,7 @@ from shared import ids
 from shared.agencies import Agency, Category, WorkerType
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import Address
+from shared.contracts.sealed import Sealed
 
 ReferralStatus = Literal[
     "assigned", "received", "accepted", "in_progress",
@@ -18,26 +19,26 @@ ReferralStatus = Literal[
 
 
 class AgencyPerson(BaseModel):
-    """What an agency may know of the person: identity and contact, never the source programme."""
+    """What an agency may know of the person: identity and contact (sealed with the person's key,
+    opened by the agency adapters), never the source programme, sex or birth date."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
-    national_id: str = Field(examples=["3640100456781"])
-    full_name: str = Field(examples=["สมชาย ใจดี"])
-    phone: str | None = Field(default=None, examples=["0812345678"])
+    identity: Sealed = Field(description="National ID, name and phone (SealedIdentity), sealed with the person's key: "
+                             "an agency's own system reads them through the agency adapters' API or its webhook.")
     worker_type: WorkerType = Field(examples=["informal"])
     address: Address
 
 
-class ReferralAssignedV1(EventEnvelope):
+class ReferralAssignedV2(EventEnvelope):
     """A need routed to one agency. Published on `referral.assigned.<agency>`, keyed by referral_id."""
 
     event_type: Literal["referral.assigned"] = "referral.assigned"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     referral_id: str = Field(description="Deterministic id from intake id and need code.")
     intake_id: str
     agency: Agency = Field(examples=["employment"])
     need_code: str = Field(examples=["job_registration"])
-    need_note: str | None = None
+    need_note: Sealed | None = Field(default=None, description="The reporter's free text, sealed with the person's key.")
     category: Category = Field(description="Assistance category the forms count it under.", examples=["promote"])
     person_ref: str
     person: AgencyPerson
@@ -79,7 +80,7 @@ class ReferralRoutedV1(EventEnvelope):
     )
 
 
-def routed_from(assigned: ReferralAssignedV1) -> ReferralRoutedV1:
+def routed_from(assigned: ReferralAssignedV2) -> ReferralRoutedV1:
     """The person-free twin of an assignment. Fields are copied one by one (never a dump of the
     assignment) so that a field added to the assignment cannot leak here; the event id derives
     from the assignment's, so a redelivered or replayed assignment yields the same routed event."""

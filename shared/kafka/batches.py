@@ -61,11 +61,13 @@ def batch_subscriber(
     handle: Handle,
     name: str,
     max_records: int = DEFAULT_MAX_RECORDS,
+    on_tombstone: Callable[[ConsumerRecord], Any] | None = None,
 ) -> None:
     """Subscribe `handle` to `topics` in consumer group `group_id`: it gets each batch's events,
-    decoded into `model`, and must apply them all in one transaction or raise."""
+    decoded into `model`, and must apply them all in one transaction or raise. On a compacted
+    topic, `on_tombstone` turns a record without a value (a deletion) into what `handle` gets."""
     runner = BatchRunner(desk=broker.context.get(DEAD_LETTER_DESK), broker=broker, group=group_id,
-                         model=model, handle=handle)
+                         model=model, handle=handle, on_tombstone=on_tombstone)
 
     async def consume(message: KafkaMessage) -> None:
         await runner.run(list(message.raw_message))
@@ -100,9 +102,10 @@ async def _undecoded(_message: Any) -> None:
 
 
 class BatchRunner(Generic[Model]):
-    def __init__(self, *, desk: DeadLetterDesk, broker: Any, group: str, model: type[Model], handle: Handle) -> None:
+    def __init__(self, *, desk: DeadLetterDesk, broker: Any, group: str, model: type[Model], handle: Handle,
+                 on_tombstone: Callable[[ConsumerRecord], Any] | None = None) -> None:
         self._desk, self._broker, self._group = desk, broker, group
-        self._model, self._handle = model, handle
+        self._model, self._handle, self._on_tombstone = model, handle, on_tombstone
         self._failures = 0  # consecutive transient failures, for the backoff
         # Records already dead-lettered, so a batch re-read after a transient failure does not
         # send them a second time (bounded: only the latest batches can come back).
@@ -116,6 +119,9 @@ class BatchRunner(Generic[Model]):
             if _position(record) in self._dead:
                 continue
             try:
+                if record.value is None and self._on_tombstone is not None:
+                    decoded.append((record, self._on_tombstone(record)))
+                    continue
                 decoded.append((record, self._model.model_validate_json(record.value or b"")))
             except (ValidationError, ValueError) as exc:
                 unreadable.append((record, exc))

@@ -29,7 +29,8 @@ SERVICE_PRINCIPALS: Mapping[str, str] = {
     "ops": "songtor-ops",
 }
 _FOREVER = "-1"
-_DAY_MS = 24 * 60 * 60 * 1000
+_HOUR_MS = 60 * 60 * 1000
+_DAY_MS = 24 * _HOUR_MS
 
 
 def agency_principal(agency: Agency) -> str:
@@ -98,6 +99,16 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
                   {**base, "message.timestamp.type": "LogAppendTime" if name in queues else "CreateTime"})
         for name in topics.all_event_topics()
     ]
+    # Person keys: compacted, so the log keeps each person's latest key only, and an erasure's
+    # tombstone removes the key from the log itself within max.compaction.lag.ms (the broker rolls a
+    # compacted topic's segment by then, so the cleaner may take it), then the tombstone after
+    # delete.retention.ms: until then a key the services deleted could still be read back here.
+    lag_ms = str(kafka.person_keys_compaction_hours * _HOUR_MS)
+    specs.append(TopicSpec(topics.person_keys, kafka.partitions, kafka.replication_factor, {
+        **base, "cleanup.policy": "compact", "min.compaction.lag.ms": "0", "max.compaction.lag.ms": lag_ms,
+        "segment.ms": lag_ms, "min.cleanable.dirty.ratio": "0.01",
+        "delete.retention.ms": str(kafka.person_keys_tombstone_hours * _HOUR_MS), "message.timestamp.type": "CreateTime",
+    }))
     dead = {**base, "retention.ms": str(kafka.dead_letter_retention_days * _DAY_MS),
             "message.timestamp.type": "CreateTime"}
     specs += [TopicSpec(dead_letter_topic(s.name), kafka.partitions, kafka.replication_factor, dead) for s in specs]
@@ -115,7 +126,8 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
             SERVICE_PRINCIPALS["intake"],
             consumes={g("intake.routed"): (t.referral_routed,), g("intake.updated"): (t.referral_updated,),
                       g("intake.unroutable"): (t.referral_unroutable,)},
-            produces=(t.intake_submitted,),
+            # Intake issues each person's key (it takes the person in) ahead of the intake it seals.
+            produces=(t.person_keys, t.intake_submitted),
         ),
         "routing": Usage(
             SERVICE_PRINCIPALS["routing"],
@@ -124,7 +136,10 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
         ),
         "agency-adapters": Usage(
             SERVICE_PRINCIPALS["agency-adapters"],
-            consumes={g(f"agency.{agency}"): (t.referral_assigned(agency),) for agency in AGENCIES},
+            # The keys open the people of its referrals; routing, which hands the sealed identity
+            # on, has none.
+            consumes={**{g(f"agency.{agency}"): (t.referral_assigned(agency),) for agency in AGENCIES},
+                      g("agency.keys"): (t.person_keys,)},
             # A transfer is a new assignment to another agency, announced like routing's.
             produces=(t.referral_updated, t.referral_overdue, *assigned, t.referral_routed),
         ),
@@ -133,7 +148,7 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
             consumes={g("reporting.intakes"): (t.intake_submitted,), g("reporting.assigned"): assigned,
                       g("reporting.updated"): (t.referral_updated,),
                       g("reporting.unroutable"): (t.referral_unroutable,),
-                      g("reporting.overdue"): (t.referral_overdue,)},
+                      g("reporting.overdue"): (t.referral_overdue,), g("reporting.keys"): (t.person_keys,)},
             produces=(t.report_published,),
         ),
     }
@@ -141,7 +156,8 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
     dead_letters = tuple(dead_letter_topic(name) for name in events)
     ops = Usage(
         SERVICE_PRINCIPALS["ops"],
-        describes=(*events, *dead_letters),
+        # The person keys' offsets too (the lag of the services' key copies), never their records.
+        describes=(*events, *dead_letters, t.person_keys),
         describes_groups_prefixed=(kafka.group_prefix,),
         # The dead-letter page shows why a message failed and re-drives it to where it came from.
         reads=dead_letters,

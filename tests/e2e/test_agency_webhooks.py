@@ -18,7 +18,7 @@ import pytest
 from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from routing.domain import route_intake
 from shared.catalog import default_catalog
-from shared.contracts import ReferralAssignedV1
+from shared.contracts import ReferralAssignedV2
 from shared.topics import Topics
 from tests.support.examples import contract_example, intake_event
 from tests.support.identity import claims_of
@@ -26,6 +26,7 @@ from tests.support.infrastructure import REPO
 from tests.support.kafka_io import produce
 from tests.support.polling import eventually
 from tests.support.processes import free_port
+from tests.support.sealing import key_issued
 
 pytestmark = pytest.mark.e2e
 SECRET = "skills-dept-shared-secret-0001"
@@ -86,9 +87,12 @@ async def send_referrals(kafka_env: dict[str, str], *, count: int) -> dict[str, 
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     by_agency: dict[str, list[str]] = {}
     for _ in range(count):
-        routed = route_intake(intake=intake_event(intake_id=str(uuid.uuid4())), catalog=default_catalog(),
-                              routed_at=datetime.now(UTC))
-        for event in (r.event for r in routed if isinstance(r.event, ReferralAssignedV1)):
+        intake = intake_event(intake_id=str(uuid.uuid4()))
+        # The person's key first, as intake publishes it: the adapters open the person with it.
+        await produce(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.person_keys,
+                      [(intake.person_ref.encode(), key_issued(intake.person_ref).model_dump_json().encode())])
+        routed = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
+        for event in (r.event for r in routed if isinstance(r.event, ReferralAssignedV2)):
             await produce(kafka_env["KAFKA_BOOTSTRAP_SERVERS"], topics.referral_assigned(event.agency),
                           [(event.referral_id.encode(), event.model_dump_json().encode())])
             by_agency.setdefault(event.agency, []).append(event.referral_id)

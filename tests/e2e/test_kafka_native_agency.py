@@ -43,6 +43,22 @@ def test_a_kafka_native_agency_reads_its_queue_and_reports_back_by_callback(
     assert len({r["referral_id"] for r in read}) == 2
 
     system = FakeAgencySystem(secret=SECRET, slow_seconds=0)
+    # On Kafka the person is sealed; the system reads them with a signed GET, which is audited.
+    ids = {body["person"]["national_id"] for body in bodies}
+    for referral in read:
+        path = f"/v1/agency-systems/welfare/referrals/{referral['referral_id']}"
+        answer = httpx.get(f"{agency.url}{path}", timeout=10, headers=system.sign(method="GET", path=path, body=b""))
+        assert answer.status_code == 200, answer.text
+        person = answer.json()["person"]
+        assert person["national_id"] in ids and person["full_name"] and not person["erased"]
+    unsigned = httpx.get(f"{agency.url}/v1/agency-systems/welfare/referrals/{read[0]['referral_id']}", timeout=10)
+    assert unsigned.status_code == 401
+    elsewhere = f"/v1/agency-systems/skills/referrals/{read[0]['referral_id']}"
+    assert httpx.get(f"{agency.url}{elsewhere}", timeout=10,
+                     headers=system.sign(method="GET", path=elsewhere, body=b"")).status_code == 404
+    reads = httpx.get(f"{agency.url}/v1/audit/reads", params={"actor": "welfare-system"}, timeout=10,
+                      auth=identity.auth("auditor")).json()["reads"]
+    assert len(reads) == 2 and {r["people"] for r in reads} == {1}
     for referral in read:
         path = f"/v1/agency-systems/welfare/referrals/{referral['referral_id']}/status"
         body = json.dumps({"status": "accepted"}).encode()

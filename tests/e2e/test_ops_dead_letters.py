@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from shared.contracts import ReferralAssignedV1
+from shared.contracts import ReferralAssignedV2
 from shared.topics import Topics, dead_letter_topic
 from tests.support.identity import claims_of
 from tests.support.kafka_io import json_of, produce, read_topic
@@ -33,10 +33,10 @@ pytestmark = pytest.mark.e2e
 NATIONAL_ID, FULL_NAME = "3640100456781", "สมชาย ใจดี"
 
 
-def assigned_event(*, referral_id: str) -> ReferralAssignedV1:
+def assigned_event(*, referral_id: str) -> ReferralAssignedV2:
     """A valid assignment, as routing publishes it."""
     intake_id = str(uuid.uuid4())
-    return ReferralAssignedV1.model_validate({
+    return ReferralAssignedV2.model_validate({
         "event_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(), "correlation_id": intake_id,
         "producer": "routing", "referral_id": referral_id, "intake_id": intake_id, "agency": "skills",
         "need_code": "skill_training", "category": "develop", "person_ref": "ref-" + referral_id[:8],

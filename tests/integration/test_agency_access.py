@@ -24,10 +24,11 @@ from routing.domain import route_intake
 from shared.auth import OidcSettings
 from shared.auth.audit import TABLES as AUDIT_TABLES
 from shared.catalog import default_catalog
-from shared.contracts import ReferralAssignedV1
+from shared.contracts import ReferralAssignedV2
 from shared.db import create_tables, make_engine, session_factory
 from tests.support.examples import intake_event, intake_for
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import key_row
 
 pytestmark = pytest.mark.integration
 
@@ -50,10 +51,10 @@ def office(province: str) -> dict[str, str]:
     return token(f"office-{province}", "provincial_office", provinces=(province,))
 
 
-def assignments(national_id: str, subdistrict: str, intake_id: str) -> dict[str, ReferralAssignedV1]:
+def assignments(national_id: str, subdistrict: str, intake_id: str) -> dict[str, ReferralAssignedV2]:
     intake = intake_event(intake_for(national_id, subdistrict=subdistrict), intake_id=intake_id)
     routed = route_intake(intake=intake, catalog=default_catalog(), routed_at=datetime.now(UTC))
-    return {r.event.need_code: r.event for r in routed if isinstance(r.event, ReferralAssignedV1)}
+    return {r.event.need_code: r.event for r in routed if isinstance(r.event, ReferralAssignedV2)}
 
 
 class Adapters:
@@ -88,7 +89,10 @@ async def adapters(database_url):
     chachoengsao = assignments(CHACHOENGSAO_ID, "240101", "00000000-0000-4000-8000-000000000024")
     now = datetime.now(UTC)
     async with session_factory(engine)() as session:
-        for event in [*sukhothai.values(), chachoengsao["job_registration"]]:
+        events = [*sukhothai.values(), chachoengsao["job_registration"]]
+        # The keys the adapters would have read on person.keys: they open the people shown.
+        session.add_all([key_row(ref) for ref in {event.person_ref for event in events}])
+        for event in events:
             repository.add_received(session, event=event, received_at=now)
             if event.agency == "skills":
                 store.add_pending(session, referral_id=event.referral_id, agency="skills", at=now)

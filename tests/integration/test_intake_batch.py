@@ -21,6 +21,7 @@ from shared.topics import Topics
 from tests.support.in_process import kafka_settings
 from tests.support.examples import contract_example
 from tests.support.polling import eventually_async
+from tests.support.sealing import MASTER_KEYS
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ async def test_a_person_listed_twice_in_one_batch_is_referred_once(database_url,
     await broker.start()
     desk = IntakeDesk(
         catalog=default_catalog(), sessions=session_factory(engine), relay=OutboxRelay(engine=engine, broker=broker),
-        topics=Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]), person_ref_key="k",
+        topics=Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]), person_ref_key="k", master_keys=MASTER_KEYS,
     )
     second = contract_example()
     second["needs"] = [{"code": "skill_training"}, {"code": "labour_complaint"}]

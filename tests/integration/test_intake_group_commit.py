@@ -31,9 +31,11 @@ from shared.db import OutboxMessage, OutboxRelay, create_tables, make_engine, se
 from shared.kafka import build_broker
 from shared.kafka.connection import broker_security
 from shared.topics import Topics
+from shared.privacy import PersonKeyRecord
 from tests.support.examples import intake_for, thai_national_id
 from tests.support.in_process import kafka_settings, running
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import MASTER_KEYS
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +87,11 @@ def recording_group_sizes(monkeypatch) -> list[int]:  # noqa: ANN001
     return sizes
 
 
+async def session_refs(sessions) -> list[str]:  # noqa: ANN001
+    async with sessions() as session:
+        return list((await session.exec(select(IntakeRecord.person_ref))).all())
+
+
 async def count(sessions, model) -> int:  # noqa: ANN001
     async with sessions() as session:
         return (await session.exec(select(func.count()).select_from(model))).one()
@@ -114,6 +121,8 @@ async def test_two_hundred_intakes_at_once_are_each_answered_as_if_alone(databas
             status = select(ReferralStatusRecord.intake_id, ReferralStatusRecord.need_code)
             referrals = (await session.exec(status)).all()
         intakes, keys, outbox = [await count(sessions, m) for m in (IntakeRecord, IdempotencyRecord, OutboxMessage)]
+        person_keys = await count(sessions, PersonKeyRecord)
+        people = set(await session_refs(sessions))
     finally:
         await engine.dispose()
 
@@ -150,7 +159,9 @@ async def test_two_hundred_intakes_at_once_are_each_answered_as_if_alone(databas
 
     assert len(accepted) == 140 + 15 + 5
     assert stored == accepted, "every accepted intake is stored exactly once, and nothing else"
-    assert intakes == outbox == 160 and keys == 110 + 15 + 5
+    # Each intake is queued once, after its person's key, which is issued and queued once per person.
+    assert intakes == 160 and keys == 110 + 15 + 5
+    assert person_keys == len(people) and outbox == intakes + person_keys
     same_ids = {body["intake_id"] for body in same}
     assert [need for intake_id, need in referrals if intake_id in same_ids] == ["job_registration"]
 
@@ -166,7 +177,8 @@ async def desk(database_url, kafka_env):  # noqa: ANN001, ANN201
     try:
         yield IntakeDesk(catalog=default_catalog(), sessions=session_factory(engine),
                          relay=OutboxRelay(engine=engine, broker=broker),
-                         topics=Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]), person_ref_key="k")
+                         topics=Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]), person_ref_key="k",
+                         master_keys=MASTER_KEYS)
     finally:
         await broker.stop()
         await engine.dispose()

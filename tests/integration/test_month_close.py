@@ -20,6 +20,7 @@ from shared.catalog import default_catalog
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxMessage, create_tables, make_engine, session_factory
 from shared.topics import Topics
+from tests.support.sealing import SEALING, report_person
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -39,7 +40,7 @@ async def closer(database_url, request):
     engine = make_engine(url)
     await create_tables(engine, TABLES)
     sessions = session_factory(engine)
-    sources = ReportSources(sessions=sessions, zone=BANGKOK,
+    sources = ReportSources(sessions=sessions, zone=BANGKOK, sealing=SEALING,
                             catalogs=Catalogs(needs=default_catalog(), outcomes=load_outcomes(None)),
                             database_url=url if request.param == "in a child process" else None)
     yield MonthCloser(sources=sources, schedule=CloseSchedule(), topics=Topics(prefix="t."), relay=None), sessions
@@ -59,7 +60,7 @@ def fact(referral_id: str, person: str, need: str, agency: str, *, at: datetime,
 async def seed(sessions, *, at: datetime) -> None:  # noqa: ANN001
     async with sessions() as session:
         for ref, (name, nid) in PEOPLE.items():
-            session.add(ReportPerson(person_ref=ref, full_name=name, national_id=nid))
+            session.add_all(report_person(ref, full_name=name, national_id=nid))
         session.add(fact("r-a-job", "ref-a", "job_registration", "employment", at=at))
         session.add(fact("r-a-skill", "ref-a", "skill_training", "skills", at=at))
         session.add(fact("r-b-skill", "ref-b", "skill_training", "skills", at=at))
@@ -146,7 +147,7 @@ async def test_an_office_closes_its_own_provinces_and_each_version_says_who_clos
     at = bangkok(2026, 9, 10, 9)
     await seed(sessions, at=at)
     async with sessions() as session:
-        session.add(ReportPerson(person_ref="ref-d", full_name="ชูใจ ต่างถิ่น", national_id="1240100012341"))
+        session.add_all(report_person("ref-d", full_name="ชูใจ ต่างถิ่น", national_id="1240100012341"))
         elsewhere = fact("r-d-job", "ref-d", "job_registration", "employment", at=at)
         elsewhere.province_code, elsewhere.district_code, elsewhere.org_unit = "24", "2401", "2401"
         session.add(elsewhere)

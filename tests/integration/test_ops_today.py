@@ -14,9 +14,10 @@ from reporting.models import TABLES
 from reporting.ops import store
 from reporting.ops.views import today_view
 from shared.catalog import default_catalog
-from shared.contracts import ReferralAssignedV1
+from shared.contracts import ReferralAssignedV2
 from shared.db import create_tables, make_engine, session_factory
 from tests.support.examples import intake_event, intake_for, thai_national_id
+from tests.support.sealing import sealed_identity
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -52,11 +53,12 @@ async def sessions(database_url):
             intake = intake_event(body, intake_id=f"00000000-0000-4000-8000-{n:012d}", received_at=received_at)
             await effects.intake_submitted(session, intake=intake, catalog=catalog, zone=BANGKOK)
         # An assignment whose intake reporting has not heard of: no intake, no province, not counted.
-        await effects.referral_assigned(session, event=ReferralAssignedV1.model_validate({
+        await effects.referral_assigned(session, event=ReferralAssignedV2.model_validate({
             "event_id": "10000000-0000-4000-8000-000000000001", "occurred_at": bangkok(DAY, 9, 0).isoformat(),
             "correlation_id": "i-unknown", "producer": "routing", "referral_id": "r-orphan", "intake_id": "i-unknown",
             "agency": "skills", "need_code": "skill_training", "category": "develop", "person_ref": "p-orphan",
-            "person": {"national_id": thai_national_id(RNG), "full_name": "ทดสอบ", "worker_type": "informal",
+            "person": {"identity": sealed_identity("p-orphan", national_id=thai_national_id(RNG), full_name="ทดสอบ"),
+                       "worker_type": "informal",
                        "address": {"subdistrict_code": SUKHOTHAI, "district_code": "6406", "province_code": "64"}},
             "catalog_version": "test", "routing_rule": "need:skill_training"}))
         await session.commit()

@@ -20,6 +20,7 @@ from shared.db import create_tables, make_engine, session_factory
 from tests.support.examples import contract_example, intake_event
 from tests.support.registry_files import person_rows, valid_ids, write_registry
 from tests.support.report_reading import apply_events, catalogs
+from tests.support.sealing import MASTER_KEYS
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -92,7 +93,7 @@ async def test_each_referral_records_the_registries_as_they_were_when_it_was_ref
 
     async with sessions() as session:
         form = await form_sources.build_snb2(session, province="64", month=Month(2026, 9), catalogs=catalogs(),
-                                             generated_at=at(date(2026, 10, 5)))
+                                             master_keys=MASTER_KEYS, generated_at=at(date(2026, 10, 5)))
     cells = read_csv_rows(render(form, fmt="csv"))
     assert [row[6:] for row in cells if row[3] == NATIONAL_ID] == [["✓", ""]]
     assert cells[-1][0] == ("หมายเหตุ: ตรวจสอบกับฐานข้อมูลแรงงานนอกระบบ ข้อมูล ณ วันที่ 1 กันยายน พ.ศ. 2569 "

@@ -21,6 +21,7 @@ from shared.db import create_tables, make_engine, session_factory
 from shared.topics import Topics
 from tests.support.report_reading import catalogs, guarded_app
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import MASTER_KEYS, SEALING, report_person
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -50,15 +51,15 @@ async def service(database_url):
     sessions = session_factory(engine)
     async with sessions() as session:
         session.add_all([fact(ref) for ref in PEOPLE])
-        session.add_all([ReportPerson(person_ref=ref, full_name=name, national_id=nid)
-                         for ref, (name, nid, _unit) in PEOPLE.items()])
+        session.add_all([row for ref, (name, nid, _unit) in PEOPLE.items()
+                         for row in report_person(ref, full_name=name, national_id=nid)])
         await session.commit()
-    sources = ReportSources(sessions=sessions, catalogs=catalogs(), zone=BANGKOK)
+    sources = ReportSources(sessions=sessions, catalogs=catalogs(), zone=BANGKOK, sealing=SEALING)
     schedule = CloseSchedule()
     closer = MonthCloser(sources=sources, schedule=schedule, topics=Topics(prefix="t."), relay=None)
     issuer = LocalIssuer()
     app = guarded_app(reports_router(sessions=sessions, timezone="Asia/Bangkok"),
-                      forms_router(sessions=sessions, catalogs=sources.catalogs),
+                      forms_router(sessions=sessions, catalogs=sources.catalogs, master_keys=MASTER_KEYS),
                       published_router(sources=sources, schedule=schedule, closer=closer), issuer=issuer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client, issuer, closer

@@ -101,9 +101,14 @@ route("agency-adapters", "GET", "/v1/agencies/{agency}/referrals",
 route("agency-adapters", "GET", "/v1/referrals/{referral_id}/history",
       {"officer": "ok", "head": "ok", "officer_skills": 404, "officer_elsewhere": 404,
        "province": "ok", "province_elsewhere": 404, "national": "ok"})
+route("agency-adapters", "GET", "/v1/agencies/{agency}/referrals/{referral_id}",
+      {"officer": "ok", "head": "ok", "officer_skills": 403, "officer_elsewhere": 404, "province": "ok",
+       "province_elsewhere": 404}, agency="employment")
 route("agency-adapters", "GET", "/v1/agencies/{agency}/outcomes", {name: "ok" for name in ROLES}, agency="employment")
 route("agency-adapters", "POST", "/v1/agency-systems/{agency}/referrals/{referral_id}/status",
       {name: 401 for name in ROLES}, agency="employment", json={"status": "accepted"}, signed=True)
+route("agency-adapters", "GET", "/v1/agency-systems/{agency}/referrals/{referral_id}",
+      {name: 401 for name in ROLES}, agency="employment", signed=True)
 route("agency-adapters", "GET", "/v1/agencies/{agency}/webhook",
       {"officer": "ok", "head": "ok", "officer_elsewhere": "ok", "ops": "ok"}, agency="employment")
 route("agency-adapters", "GET", "/v1/agencies/{agency}/webhook/deliveries",

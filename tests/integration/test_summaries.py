@@ -17,6 +17,7 @@ from shared.catalog.outcomes import load_outcomes
 from shared.db import create_tables, make_engine, session_factory
 from tests.support.report_reading import guarded_app
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import MASTER_KEYS, report_person
 
 pytestmark = pytest.mark.integration
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -87,8 +88,8 @@ async def sessions(database_url):
     factory = session_factory(engine)
     async with factory() as session:
         session.add_all(facts())
-        session.add_all([ReportPerson(person_ref=ref, full_name=name, national_id=nid)
-                         for ref, (name, nid) in PEOPLE.items()])
+        session.add_all([row for ref, (name, nid) in PEOPLE.items()
+                         for row in report_person(ref, full_name=name, national_id=nid)])
         await session.commit()
     yield factory
     await engine.dispose()
@@ -146,7 +147,8 @@ async def test_fiscal_year_runs_from_1_october_to_30_september_in_thai_time(sess
 
 async def test_routes_answer_json_and_a_printable_page_with_ids_masked(sessions):
     issuer = LocalIssuer()
-    app = guarded_app(summaries_router(sessions=sessions, zone=BANGKOK, outcomes=load_outcomes()), issuer=issuer)
+    app = guarded_app(summaries_router(sessions=sessions, zone=BANGKOK, outcomes=load_outcomes(),
+                                       master_keys=MASTER_KEYS), issuer=issuer)
     office = issuer.headers("provincial_office", provinces=("64",))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers=office) as client:

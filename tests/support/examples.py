@@ -33,24 +33,27 @@ def intake_for(national_id: str, *, needs: list[str] | None = None, subdistrict:
 
 
 def intake_event(body: dict | None = None, *, intake_id: str = "11111111-2222-3333-4444-555555555555", received_at=None):
-    """An IntakeSubmittedV1 built the way the intake service builds it."""
+    """An IntakeSubmittedV2 built the way the intake service builds it, sealed with the person's test key
+    (tests.support.sealing: its key_issued record gives a service the key)."""
     from datetime import UTC, datetime
 
     from intake.domain import build_intake_event
     from intake.request import IntakeRequest
     from shared import ids
+    from tests.support.sealing import person_key
 
+    national_id = body["person"]["national_id"] if body else "3640100456781"
     return build_intake_event(
         request=IntakeRequest.model_validate(body or contract_example()),
         intake_id=intake_id,
         event_id=ids.derived_event_id(source_id=intake_id, purpose="submitted"),
         received_at=received_at or datetime(2026, 11, 2, 2, 30, tzinfo=UTC),
-        person_ref=ids.person_ref(national_id=body["person"]["national_id"] if body else "3640100456781", key="test-key"),
+        person_key=person_key(ids.person_ref(national_id=national_id, key="test-key")),
     )
 
 
 def assigned_events(need: str, count: int) -> list:
-    """ReferralAssignedV1 events as routing makes them, one per fresh intake with this one need."""
+    """ReferralAssignedV2 events as routing makes them, one per fresh intake with this one need."""
     import uuid
     from datetime import UTC, datetime
 

@@ -35,9 +35,11 @@ from shared.contracts import EventEnvelope
 from shared.auth import AuthContext, caller
 from shared.auth.guard import install
 from shared.db import apply_batch_once, claim_events
+from shared.privacy.key_copies import apply_key_records
 from tests.support import report_scenario as scenario
 from tests.support.registry_files import write_registry
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import MASTER_KEYS, key_issued
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 # Forms carry no time in their cells; the XLSX's properties and zip entries do: fixed, so that
@@ -67,6 +69,7 @@ async def apply_events(sessions: async_sessionmaker[AsyncSession], events: list[
     for kind, event in events:
         family = families[KIND_CONSUMER[kind]]
         await apply_batch_once(sessions, consumer=family.consumer, events=[event], effect=family.apply_batch)
+    await keep_keys(sessions)
 
 
 async def apply_in_one_transaction(sessions: async_sessionmaker[AsyncSession],
@@ -88,6 +91,7 @@ async def apply_in_one_transaction(sessions: async_sessionmaker[AsyncSession],
             if fresh:
                 await family.apply_batch(session, fresh)
         await session.commit()
+    await keep_keys(sessions)
 
 
 def registry_file(directory: Path) -> Path:
@@ -116,20 +120,31 @@ async def scenario_forms(session: AsyncSession, *, month: str = scenario.MONTH) 
     chosen, found = parse_month(month), {}
     for unit in scenario.ORG_UNITS:
         form = await form_sources.build_sp12(session, org_unit=unit, month=chosen, catalogs=catalogs(),
-                                             generated_at=GENERATED_AT)
+                                             master_keys=MASTER_KEYS, generated_at=GENERATED_AT)
         found[form.file_stem] = form
     for province in scenario.PROVINCES:
         form = await form_sources.build_snb2(session, province=province, month=chosen, catalogs=catalogs(),
-                                             generated_at=GENERATED_AT)
+                                             master_keys=MASTER_KEYS, generated_at=GENERATED_AT)
         found[form.file_stem] = form
     return found
 
 
-async def reports(sessions: async_sessionmaker[AsyncSession]) -> dict[str, object]:
+async def keep_keys(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The keys of the people reporting knows, as its person.keys consumer would have kept them
+    (the events applied in process are the fact topics' only)."""
+    async with sessions() as session:
+        refs = (await session.exec(select(ReportPerson.person_ref))).all()
+        await apply_key_records(session, records=[key_issued(ref) for ref in refs])
+        await session.commit()
+
+
+async def reports(sessions: async_sessionmaker[AsyncSession], *, test_keys: bool = True) -> dict[str, object]:
     """Everything an office reads, for September and October 2026 and fiscal years 2569-2570 (BE):
     the forms as CSV and XLSX bytes, the monthly summary and the summaries with people listed."""
     out: dict[str, object] = {}
     outcomes = load_outcomes(None)
+    if test_keys:  # else the database has the keys its person.keys consumer (or a rebuild) kept
+        await keep_keys(sessions)
     async with sessions() as session:
         for month in (scenario.MONTH, "2026-10"):
             for stem, form in (await scenario_forms(session, month=month)).items():
@@ -140,16 +155,16 @@ async def reports(sessions: async_sessionmaker[AsyncSession]) -> dict[str, objec
                 out[f"monthly_{province}_{month}"] = {k: v for k, v in monthly.items() if k != "generated_at"}
                 out[f"summary_{province}_{month}"] = await summary(
                     session, province=province, period=Period.of_month(chosen), zone=BANGKOK, outcomes=outcomes,
-                    people_limit=100, now=GENERATED_AT)
+                    people_limit=100, master_keys=MASTER_KEYS, now=GENERATED_AT)
             for unit in scenario.ORG_UNITS:
                 out[f"summary_{unit}_{month}"] = await summary(
                     session, province=unit[:2], org_unit=unit, period=Period.of_month(chosen), zone=BANGKOK,
-                    outcomes=outcomes, people_limit=100, now=GENERATED_AT)
+                    outcomes=outcomes, people_limit=100, master_keys=MASTER_KEYS, now=GENERATED_AT)
         # September closes fiscal year 2569 (BE), October opens 2570.
         for year, province in ((y, p) for y in ("2569", "2570") for p in scenario.PROVINCES):
             out[f"summary_{province}_fy{year}"] = await summary(
                 session, province=province, period=Period.of_fiscal_year(parse_fiscal_year(year)), zone=BANGKOK,
-                outcomes=outcomes, people_limit=100, now=GENERATED_AT)
+                outcomes=outcomes, people_limit=100, master_keys=MASTER_KEYS, now=GENERATED_AT)
     return out
 
 

@@ -21,8 +21,9 @@ from intake.request import IntakeRequest
 from routing.domain import route_intake
 from shared import ids
 from shared.catalog import default_catalog
-from shared.contracts import EventEnvelope, IntakeSubmittedV1, ReferralAssignedV1
+from shared.contracts import EventEnvelope, IntakeSubmittedV2, ReferralAssignedV2
 from shared.topics import Topics
+from tests.support.sealing import key_issued, person_key
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 MONTH = "2026-09"
@@ -207,7 +208,7 @@ def registry_ids() -> list[str]:
     return [*(person_by_slug(slug).national_id for slug in REGISTRY_SLUGS), *REGISTRY_EXTRA_IDS]
 
 
-def intake_event(person: Person, *, person_ref_key: str) -> IntakeSubmittedV1:
+def intake_event(person: Person, *, person_ref_key: str) -> IntakeSubmittedV2:
     body = {
         "source": {"program": person.program, "org_unit": person.org_unit, "reported_by": f"officer-{person.org_unit}"},
         "person": {"national_id": person.national_id, "full_name": person.name, "sex": person.sex,
@@ -221,11 +222,11 @@ def intake_event(person: Person, *, person_ref_key: str) -> IntakeSubmittedV1:
     return build_intake_event(
         request=IntakeRequest.model_validate(body), intake_id=intake_id(person),
         event_id=ids.derived_event_id(source_id=intake_id(person), purpose="submitted"), received_at=received,
-        person_ref=ids.person_ref(national_id=person.national_id, key=person_ref_key),
+        person_key=person_key(ids.person_ref(national_id=person.national_id, key=person_ref_key)),
     )
 
 
-def _moves(plan: Plan, *, assigned: ReferralAssignedV1) -> list[tuple[str, EventEnvelope]]:
+def _moves(plan: Plan, *, assigned: ReferralAssignedV2) -> list[tuple[str, EventEnvelope]]:
     """The agency's moves of one referral, from version 2 (received) on; with a transfer, the
     continuation agency_adapters.workflow publishes (same need, assigned anew) and its moves."""
     out: list[tuple[str, EventEnvelope]] = []
@@ -262,7 +263,7 @@ def scenario_events(*, person_ref_key: str) -> list[tuple[str, EventEnvelope]]:
         intake = intake_event(person, person_ref_key=person_ref_key)
         timeline.append((person.at, "intake", intake))
         for routed in route_intake(intake=intake, catalog=catalog, routed_at=person.at + timedelta(minutes=1)):
-            if not isinstance(routed.event, ReferralAssignedV1):
+            if not isinstance(routed.event, ReferralAssignedV2):
                 timeline.append((routed.event.occurred_at, "unroutable", routed.event))
                 continue
             timeline.append((routed.event.occurred_at, "assigned", routed.event))
@@ -284,7 +285,10 @@ def topic_of(kind: str, event: EventEnvelope, *, topics: Topics) -> tuple[str, b
 
 
 def records_by_topic(*, topics: Topics, person_ref_key: str) -> dict[str, list[tuple[bytes, bytes]]]:
-    records: dict[str, list[tuple[bytes, bytes]]] = {}
+    """Every topic's records, the people's keys (person.keys) among them, as intake publishes them."""
+    refs = sorted({ids.person_ref(national_id=person.national_id, key=person_ref_key) for person in PEOPLE})
+    records: dict[str, list[tuple[bytes, bytes]]] = {
+        topics.person_keys: [(ref.encode(), key_issued(ref).model_dump_json().encode()) for ref in refs]}
     for kind, event in scenario_events(person_ref_key=person_ref_key):
         topic, key = topic_of(kind, event, topics=topics)
         records.setdefault(topic, []).append((key, event.model_dump_json().encode()))

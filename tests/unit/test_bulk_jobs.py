@@ -27,6 +27,7 @@ from shared.db import create_tables, make_engine, session_factory
 from shared.topics import Topics
 from tests.support.examples import thai_national_id
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import MASTER_KEYS
 
 ISSUER = LocalIssuer()
 CLERK = ISSUER.headers("intake_clerk", subject="clerk-6406", org_units=("6406",))
@@ -68,7 +69,8 @@ async def bulk(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/intake.db")
     await create_tables(engine, [*TABLES, *BULK_TABLES])
     desk = IntakeDesk(catalog=default_catalog(), sessions=session_factory(engine), relay=RelayLeftForLater(),
-                      topics=Topics(prefix=""), person_ref_key="test-key")
+                      topics=Topics(prefix=""), person_ref_key="test-key",
+                      master_keys=MASTER_KEYS)
     settings = BulkSettings(upload_dir=tmp_path / "uploads", batch_size=5, max_upload_bytes=200_000,
                             lease_seconds=0.01)
     worker = BulkWorker(desk=desk, settings=settings)

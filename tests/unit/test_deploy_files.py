@@ -28,11 +28,19 @@ def compose() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
+# A master key list as an operator writes it (id=<base64 of 32 bytes>).
+_MASTER_KEYS = "compose=" + "A" * 43 + "="
+
+
 def _interpolated(value: str) -> str:
-    """What compose would pass: a required variable given a 40-character secret, else its default."""
+    """What compose would pass: a required variable given a 40-character secret (the master keys a
+    list of one), else its default."""
     def one(match: re.Match) -> str:
-        return match.group(2) if match.group(1) == ":-" else "x" * 40
-    return re.sub(r"\$\{[A-Z_]+(:-|:\?)([^}]*)\}", one, value)
+        name, operator, default = match.groups()
+        if operator == ":-":
+            return default
+        return _MASTER_KEYS if name == "SONGTOR_MASTER_KEYS" else "x" * 40
+    return re.sub(r"\$\{([A-Z_]+)(:-|:\?)([^}]*)\}", one, value)
 
 
 def test_no_password_or_key_has_a_default_in_compose():
@@ -75,6 +83,11 @@ def test_each_service_reads_the_variables_compose_sets(compose, monkeypatch):
             assert settings.database_url.startswith("postgresql+psycopg://")
         for key in env:
             monkeypatch.delenv(key)
+
+
+def test_only_the_services_that_open_personal_data_get_the_master_keys(compose):
+    keyed = {name for name, spec in _services(compose).items() if "SONGTOR_MASTER_KEYS" in spec["environment"]}
+    assert keyed == {"intake", "agency-adapters", "reporting"}  # routing needs no identity
 
 
 def test_prometheus_scrapes_every_service_as_its_own_job(compose):

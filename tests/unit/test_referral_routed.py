@@ -23,12 +23,13 @@ from routing.domain import announcements, route_intake
 from shared import ids
 from shared.catalog import default_catalog
 from shared.catalog.outcomes import default_outcomes
-from shared.contracts import NeedUnroutableV1, ReferralAssignedV1, ReferralRoutedV1, routed_from
+from shared.contracts import NeedUnroutableV1, ReferralAssignedV2, ReferralRoutedV1, routed_from
 from shared.db import OutboxRelay, create_tables, make_engine, session_factory
 from shared.db.outbox import OutboxMessage
 from shared.kafka import build_broker
 from shared.settings import KafkaSettings
-from tests.support.examples import intake_event
+from tests.support.examples import contract_example, intake_event
+from tests.support.sealing import MASTER_KEYS
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 # What the agencies' topics carry of the person and the routed twin must not.
@@ -38,16 +39,17 @@ COPIED = {"referral_id", "intake_id", "agency", "need_code", "category", "catalo
           "transferred_from", "occurred_at", "correlation_id", "producer"}
 
 
-def assignments() -> list[ReferralAssignedV1]:
+def assignments() -> list[ReferralAssignedV2]:
     routed = route_intake(intake=intake_event(), catalog=default_catalog(), routed_at=NOW)
-    return [item.event for item in routed if isinstance(item.event, ReferralAssignedV1)]
+    return [item.event for item in routed if isinstance(item.event, ReferralAssignedV2)]
 
 
 def assert_person_free(payload: bytes | str) -> None:
     text = payload.decode() if isinstance(payload, bytes) else payload
-    person = intake_event().person
+    person, intake = contract_example()["person"], intake_event()
     assert not PERSONAL_FIELDS & set(json.loads(text)), text
-    for value in (person.national_id, person.full_name, person.phone, intake_event().person_ref):
+    for value in (person["national_id"], person["full_name"], person["phone"], intake.person_ref,
+                  intake.person.identity.ciphertext):
         assert value not in text
 
 
@@ -163,6 +165,7 @@ async def test_a_transfer_queues_the_continuation_s_routed_twin_in_the_same_tran
         agency_repository.add_received(session, event=assigned, received_at=NOW)
         await session.commit()
     bench = Workbench(sessions=sessions, relay=OutboxRelay(engine=engine, broker=broker), topics=kafka.topics,
+                      master_keys=MASTER_KEYS,
                       outcomes=default_outcomes())
     move = Move(status="transferred", actor="officer-1", reason="the need fits the other agency better",
                 to_agency="skills" if assigned.agency != "skills" else "welfare")
@@ -180,7 +183,7 @@ async def test_a_transfer_queues_the_continuation_s_routed_twin_in_the_same_tran
     assert set(by_topic) == {kafka.topics.referral_updated, kafka.topics.referral_assigned(move.to_agency),
                              kafka.topics.referral_routed}
     routed_row = by_topic[kafka.topics.referral_routed]
-    continuation = ReferralAssignedV1.model_validate_json(by_topic[kafka.topics.referral_assigned(move.to_agency)].payload)
+    continuation = ReferralAssignedV2.model_validate_json(by_topic[kafka.topics.referral_assigned(move.to_agency)].payload)
     assert routed_row.key == new_id
     assert ReferralRoutedV1.model_validate_json(routed_row.payload) == routed_from(continuation)
     assert routed_from(continuation).transferred_from == assigned.referral_id

@@ -12,6 +12,7 @@ from reporting.summaries_api import read_request, summaries_router
 from reporting.summary_page import render_not_found_page, render_refusal_page, render_summary_page
 from tests.support.report_reading import guarded_app
 from tests.support.tokens import LocalIssuer
+from tests.support.sealing import MASTER_KEYS
 
 
 def masked(national_id: str) -> str:
@@ -60,7 +61,8 @@ def test_refusals_name_the_field_the_value_and_the_reason_in_both_languages(para
 
 async def test_routes_answer_422_in_json_and_in_html_before_touching_the_database():
     issuer = LocalIssuer()
-    app = guarded_app(summaries_router(sessions=None, zone=ZoneInfo("Asia/Bangkok")),  # type: ignore[arg-type]
+    app = guarded_app(summaries_router(sessions=None, zone=ZoneInfo("Asia/Bangkok"),  # type: ignore[arg-type]
+                                       master_keys=MASTER_KEYS),
                       issuer=issuer)
     office = issuer.headers("provincial_office", provinces=("64",))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -81,13 +81,12 @@ def _clerk_errors(error: ValidationError) -> list[dict]:
     return [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in error.errors()]
 
 
-async def callback_problem(
-    request: Request, *, bench: Workbench, target: WebhookTarget, agency: str, referral_id: str, public_url: str,
-) -> str | None:
-    """Why a callback is not authentic, or None: signed with the agency's secret over this very
-    request (method, path, so this referral) within the window, with a nonce not seen before."""
-    # The path signed is the one of the callback_url we gave the agency, whatever proxy is in between.
-    path = urlsplit(callback_url(public_url=public_url, agency=agency, referral_id=referral_id)).path
+async def callback_problem(request: Request, *, bench: Workbench, target: WebhookTarget, agency: str, url: str) -> str | None:
+    """Why a signed request of an agency's system is not authentic, or None: signed with the
+    agency's secret over this very request (method, path, so this referral) within the window,
+    with a nonce not seen before."""
+    # The path signed is the one of the URL we gave the agency, whatever proxy is in between.
+    path = urlsplit(url).path
     header, nonce, now = request.headers.get(SIGNATURE_HEADER), request.headers.get(NONCE_HEADER), time.time()
     problem = signature_problem(header=header, nonce=nonce, method=request.method, path=path,
                                 secret=target.secret.get_secret_value(), body=await request.body(), now=now)
@@ -117,7 +116,7 @@ def agency_systems_router(
     )
     async def system_moves_referral(agency: Agency, referral_id: str, request: Request) -> JSONResponse:
         problem = await callback_problem(request, bench=bench, target=target_of(agency), agency=agency,
-                                         referral_id=referral_id, public_url=public_url)
+                                         url=callback_url(public_url=public_url, agency=agency, referral_id=referral_id))
         if problem:
             return JSONResponse(status_code=401, content={"detail": f"Signature refused: {problem}"})
         try:

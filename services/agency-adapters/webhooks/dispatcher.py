@@ -22,22 +22,27 @@ from agency_adapters.webhooks.config import WebhookTarget
 from agency_adapters.webhooks.models import WebhookDelivery
 from agency_adapters.webhooks.resilience import CircuitBreaker, backoff_delay, verdict_for_status
 from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
+from shared.db import stored_utc
+from shared.privacy import Identities, KeyWrapper, identities_of
 
 logger = logging.getLogger("songtor.agency.webhooks")
 EVENT_TYPE = "referral.assigned"
+# How long a delivery waits for its person's key to arrive on person.keys, and how often it looks.
+KEY_WAIT, KEY_RETRY = timedelta(minutes=10), timedelta(seconds=2)
 
 
 def callback_url(*, public_url: str, agency: str, referral_id: str) -> str:
     return f"{public_url.rstrip('/')}/v1/agency-systems/{agency}/referrals/{referral_id}/status"
 
 
-def delivery_body(*, referral: AgencyReferral, attempt: int, sent_at: datetime, public_url: str) -> bytes:
+def delivery_body(*, referral: AgencyReferral, identities: Identities, attempt: int, sent_at: datetime,
+                  public_url: str) -> bytes:
     payload = {
         "type": EVENT_TYPE,
         "delivery_id": referral.referral_id,
         "attempt": attempt,
         "sent_at": sent_at.isoformat(),
-        "referral": agency_view(referral),
+        "referral": agency_view(referral, identities=identities),
         "callback_url": callback_url(public_url=public_url, agency=referral.agency, referral_id=referral.referral_id),
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -50,11 +55,13 @@ class WebhookDispatcher:
         sessions: async_sessionmaker[AsyncSession],
         targets: dict[str, WebhookTarget],
         public_url: str,
+        master_keys: KeyWrapper,
         registry: CollectorRegistry,
         interval_seconds: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
         self._sessions, self._targets, self._public_url = sessions, targets, public_url
+        self._master_keys = master_keys
         self._interval, self._rng = interval_seconds, rng or random.Random()
         self.breakers = {
             agency: CircuitBreaker(failure_threshold=t.breaker_failures, cooldown_seconds=t.breaker_cooldown_seconds)
@@ -96,19 +103,40 @@ class WebhookDispatcher:
                 session, agency=agency, now=now, limit=1 if trial else target.concurrency,
                 lease=timedelta(seconds=target.timeout_seconds + 30),
             )
+            # The agency's system gets the person in clear (over TLS, signed): opened for the body only.
+            identities = await identities_of(session, wrapper=self._master_keys,
+                                             person_refs={referral.person_ref for _, referral in claimed})
+            claimed = await self._without_keys_yet(session, claimed, identities=identities, now=now)
         if not claimed:
             if trial:
                 breaker.trial_in_flight = False  # nothing to try with; keep the trial for later
             return 0
-        await asyncio.gather(*(self._send(target=target, client=client, delivery=d, referral=r) for d, r in claimed))
+        await asyncio.gather(*(self._send(target=target, client=client, delivery=d, referral=r, identities=identities)
+                               for d, r in claimed))
         self._circuit_open.labels(agency).set(1 if breaker.state == "open" else 0)
         return len(claimed)
 
+    async def _without_keys_yet(self, session: AsyncSession, claimed: list[tuple[WebhookDelivery, AgencyReferral]], *,
+                                identities: Identities, now: datetime) -> list[tuple[WebhookDelivery, AgencyReferral]]:
+        """The claimed deliveries that can go now. One whose person's key has not reached this
+        service yet (person.keys is read by its own consumer, at its own pace) waits a little,
+        untried, rather than tell the agency the person is erased; after KEY_WAIT it goes as it is
+        (the person was erased before it could be sent)."""
+        ready, waiting = [], []
+        for delivery, referral in claimed:
+            young = now - stored_utc(delivery.created_at) < KEY_WAIT
+            (waiting if young and not identities.has_key(referral.person_ref) else ready).append((delivery, referral))
+        if waiting:
+            logger.info("%d deliveries wait for their person's key", len(waiting))
+            await store.postpone(session, referral_ids=[r.referral_id for _, r in waiting], until=now + KEY_RETRY)
+        return ready
+
     async def _send(self, *, target: WebhookTarget, client: httpx.AsyncClient,
-                    delivery: WebhookDelivery, referral: AgencyReferral) -> None:
+                    delivery: WebhookDelivery, referral: AgencyReferral, identities: Identities) -> None:
         agency, attempt = referral.agency, delivery.attempts + 1
         sent_at = datetime.now(UTC)
-        body = delivery_body(referral=referral, attempt=attempt, sent_at=sent_at, public_url=self._public_url)
+        body = delivery_body(referral=referral, identities=identities, attempt=attempt, sent_at=sent_at,
+                             public_url=self._public_url)
         nonce, url = new_nonce(), urlsplit(str(target.url))
         # Signed over the path (and query) the agency's server sees in its request line.
         path = (url.path or "/") + (f"?{url.query}" if url.query else "")

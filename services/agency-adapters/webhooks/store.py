@@ -57,6 +57,17 @@ async def claim_due(
     return claimed
 
 
+async def postpone(session: AsyncSession, *, referral_ids: list[str], until: datetime) -> None:
+    """Give claimed deliveries back, untried, to be claimed again from `until`: no attempt counted."""
+    if not referral_ids:
+        return
+    await (await session.connection()).execute(
+        update(WebhookDelivery).where(col(WebhookDelivery.referral_id).in_(referral_ids))
+        .values(lease_until=None, next_attempt_at=until)
+    )
+    await session.commit()
+
+
 async def record_attempt(
     session: AsyncSession,
     *,

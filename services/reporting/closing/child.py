@@ -24,6 +24,7 @@ from reporting.closing import render_step
 from reporting.form_sources import Catalogs
 from reporting.forms import FormTable, parse_month
 from shared.db import make_engine, session_factory
+from shared.privacy import SealingSettings, master_keys_from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +32,7 @@ class BuildOrder:
     """Everything a build needs besides its database: plain, picklable values."""
 
     catalogs: Catalogs
+    sealing: SealingSettings
     form: str
     scope: str
     month_key: str
@@ -50,10 +52,10 @@ async def read_sources(session, order: BuildOrder) -> tuple[FormTable, str | Non
     month = parse_month(order.month_key)
     if order.form == "sp12":
         table = await form_sources.build_sp12(session, org_unit=order.scope, month=month, catalogs=order.catalogs,
-                                              generated_at=order.at)
+                                              master_keys=master_keys_from(order.sealing), generated_at=order.at)
     else:
         table = await form_sources.build_snb2(session, province=order.scope, month=month, catalogs=order.catalogs,
-                                              generated_at=order.at)
+                                              master_keys=master_keys_from(order.sealing), generated_at=order.at)
     if order.previous_version is None:
         return table, None
     key = (order.form, order.scope, order.month_key)

@@ -29,6 +29,7 @@ from shared.background import every
 from shared.contracts import ReportPublishedV1
 from shared.db import OutboxRelay, add_to_outbox, session_for_large_values, stored_utc
 from shared.memory import give_back_memory
+from shared.privacy import SealingSettings
 from shared.topics import Topics
 
 logger = logging.getLogger("songtor.reporting.close")
@@ -40,6 +41,9 @@ class ReportSources:
     sessions: async_sessionmaker[AsyncSession]
     catalogs: Catalogs
     zone: ZoneInfo
+    # The master keys that open the people the forms list (plain settings, so a child process
+    # gets them with its order).
+    sealing: SealingSettings
     database_url: str | None = None
     """The database `sessions` open, when the close may build its forms in child processes
     (child.py: the service's memory stays flat); None, builds them in this process."""
@@ -126,7 +130,8 @@ class MonthCloser:
         sources name their database (the service), else here, off the event loop (tests, tools)."""
         form, scope, month_key = key
         sources = self._sources
-        order = BuildOrder(catalogs=sources.catalogs, form=form, scope=scope, month_key=month_key, at=now,
+        order = BuildOrder(catalogs=sources.catalogs, sealing=sources.sealing, form=form, scope=scope,
+                           month_key=month_key, at=now,
                            previous_version=None if previous is None else previous.version)
         if sources.database_url is not None:
             return await self._children.build(sources.database_url, order)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from reporting.forms.table import FormTable, by_person, check_national_id, count_line, header_spans, joined
+from reporting.forms.table import FormTable, by_person, check_person, person_key, count_line, header_spans, joined
 from reporting.forms.thai_calendar import Month, thai_date
 
 FORM_NAME = "แบบ สนบ.2"
@@ -44,13 +44,15 @@ class Snb2Row:
 
     plan_project: str
     full_name: str
-    national_id: str
+    national_id: str  # "" for an erased person
     assistance: str
     worker_type: str
     on_registry: bool | None
 
+    erased_ref: str | None = None  # the person_ref of a person whose personal data was erased
+
     def __post_init__(self) -> None:
-        check_national_id(self.national_id)
+        check_person(national_id=self.national_id, erased_ref=self.erased_ref)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +74,8 @@ def snb2_form(
 ) -> FormTable:
     """SNB-2 of one province for one month; `province_name` without the word จังหวัด.
     `snapshots`: the registry imports the ticks rest on, named under the table."""
-    people = by_person(rows, national_id=lambda r: r.national_id, name=lambda r: r.full_name)
+    people = by_person(rows, national_id=lambda r: person_key(national_id=r.national_id, erased_ref=r.erased_ref),
+                       name=lambda r: r.full_name)
     lines = tuple(
         (
             number,

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from reporting.forms.table import FormTable, by_person, check_national_id, count_line, joined
+from reporting.forms.table import FormTable, by_person, check_person, person_key, count_line, joined
 from reporting.forms.thai_calendar import Month
 
 FORM_NAME = "แบบ สป-12"
@@ -33,12 +33,14 @@ class Sp12Row:
     person's helps into one line; labels come from `reporting.forms.labels`."""
 
     full_name: str
-    national_id: str
+    national_id: str  # "" for an erased person
     assistance: str
     worker_type: str
 
+    erased_ref: str | None = None  # the person_ref of a person whose personal data was erased
+
     def __post_init__(self) -> None:
-        check_national_id(self.national_id)
+        check_person(national_id=self.national_id, erased_ref=self.erased_ref)
 
 
 def sp12_form(
@@ -52,7 +54,8 @@ def sp12_form(
 ) -> FormTable:
     """SP-12 of one org unit for one month. `org_unit_name` is the unit as people call it
     ("หน่วยบริการชุมชนแรงงานนอกระบบ บ้านคลองนิยม"); `province_name` without the word จังหวัด."""
-    people = by_person(rows, national_id=lambda r: r.national_id, name=lambda r: r.full_name)
+    people = by_person(rows, national_id=lambda r: person_key(national_id=r.national_id, erased_ref=r.erased_ref),
+                       name=lambda r: r.full_name)
     lines = tuple(
         (
             number,

@@ -57,6 +57,24 @@ class FormTable:
         return lines + [list(row) for row in self.header_rows] + [list(row) for row in self.rows] + notes
 
 
+# What a form shows for a person whose personal data was erased (PDPA): the line stays, so the
+# month's count stays, with neither name nor ID.
+ERASED_PERSON_TH = "(ข้อมูลส่วนบุคคลถูกลบตามคำขอ)"
+
+
+def person_key(*, national_id: str, erased_ref: str | None) -> str:
+    """Who a row is, for grouping rows into people: the ID, or for an erased person their
+    pseudonymous reference (erased people stay one line each, never merged into one)."""
+    return national_id if erased_ref is None else f"erased:{erased_ref}"
+
+
+def check_person(*, national_id: str, erased_ref: str | None) -> None:
+    if erased_ref is None:
+        check_national_id(national_id)
+    elif national_id:
+        raise ValueError("an erased person's row carries no national ID")
+
+
 def check_national_id(value: str) -> str:
     """The forms print IDs as they are; a value that is not 13 ASCII digits is a caller's
     mistake (a number that lost its digits, a masked ID) and must not reach a form."""

@@ -29,6 +29,9 @@ def known_groups(*, kafka: KafkaSettings) -> dict[str, tuple[str, ...]]:
         "reporting.updated": (topics.referral_updated,),
         "reporting.unroutable": (topics.referral_unroutable,),
         "reporting.overdue": (topics.referral_overdue,),
+        # The services' copies of the person keys: a lag here shows people as not yet openable.
+        "agency.keys": (topics.person_keys,),
+        "reporting.keys": (topics.person_keys,),
     }
     groups = {kafka.group(name): read for name, read in reads.items()}
     groups.update({agency_group(kafka=kafka, agency=agency): (topics.referral_assigned(agency),) for agency in AGENCIES})
