@@ -1,15 +1,18 @@
 """PDPA s.26 in what people and the catalog write: text that reaches an agency may not say that the
 person uses drugs or came from a rehabilitation or CI centre (shared/sensitive_words.py). The need
 catalog refers no need that only such people have and has no rule keyed on the programme; a
-clerk's note on a referred need is refused when it says it, for every programme alike."""
+clerk's note on a referred need, the office's triage reason and its reasons for cancelling or
+transferring are refused when they say it, for every programme alike."""
 
 import inspect
 
 import pytest
 from pydantic import ValidationError
 
+from agency_adapters.api import StatusMove
 from intake.domain import reference_errors
 from intake.request import IntakeRequest
+from routing.api import TriageRoute
 from shared.catalog import DEFAULT_CATALOG_PATH, CatalogError, NeedCatalog, ProvinceOverride, default_catalog, load_catalog
 from shared.sensitive_words import drug_programme_words
 from tests.support.examples import contract_example
@@ -97,3 +100,19 @@ def test_a_note_on_a_need_served_at_intake_goes_to_no_agency_and_passes():
     body = contract_example()
     body["needs"] = [{"code": "drug_prevention_outreach", "note": "แจกแผ่นพับป้องกันยาเสพติด"}]
     assert reference_errors(request=IntakeRequest.model_validate(body), catalog=CATALOG) == []
+
+
+def test_the_offices_triage_reason_may_not_name_a_drug_programme():
+    assert TriageRoute(agency="skills", reason="Wants a welding course first").reason
+    with pytest.raises(ValidationError, match="'ศูนย์พักคอย'"):
+        TriageRoute(agency="skills", reason="มาจากศูนย์พักคอย ต้องฝึกอาชีพก่อน")
+
+
+def test_the_offices_reasons_for_cancelling_or_transferring_may_not_name_a_drug_programme():
+    with pytest.raises(ValidationError, match="reason: .*'Rehab'"):
+        StatusMove(status="transferred", to_agency="skills", reason="Rehab graduates train first")
+    with pytest.raises(ValidationError, match="note: .*'ยาเสพติด'"):
+        StatusMove(status="cancelled", reason="ซ้ำกับเรื่องเดิม", note="เคยบำบัดยาเสพติด")
+    assert StatusMove(status="transferred", to_agency="skills", reason="The skills office runs the course")
+    # An agency's own moves are its own record: it never knew the programme to tell it.
+    assert StatusMove(status="declined", reason_code="person_refused", note="เข้ารับการบำบัดอยู่")
