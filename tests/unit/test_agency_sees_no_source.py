@@ -32,12 +32,14 @@ from routing.domain import agency_view_of, announcements, route_intake
 from routing.handlers import register_routing_handlers
 from routing.models import TABLES as ROUTING_TABLES
 from routing.models import RoutingDecision
+from shared import contracts
 from shared.agencies import AGENCIES
 from shared.catalog import NeedCatalog, ProvinceOverride, default_catalog
 from shared.catalog.outcomes import default_outcomes
 from shared.contracts import ReferralAssignedV1
 from shared.db import OutboxRelay, create_tables, make_engine, session_factory
 from shared.kafka import build_broker
+from shared.kafka.topology import all_acls
 from shared.settings import KafkaSettings
 from shared.topics import Topics
 from tests.support.examples import contract_example, intake_event
@@ -81,6 +83,20 @@ def assert_same_for_every_programme(seen: dict[str, object]) -> None:
     first = seen[PROGRAMMES[0]]
     for program, found in seen.items():
         assert found == first, f"{program} differs from {PROGRAMMES[0]}"
+
+
+def test_the_programme_travels_only_on_intake_submitted_which_no_agency_login_may_read():
+    events = [getattr(contracts, name) for name in contracts.__all__ if name.endswith("V1")]
+    carrying = [event.__name__ for event in events if '"program"' in json.dumps(event.model_json_schema())]
+    assert carrying == ["IntakeSubmittedV1"]
+    kafka = KafkaSettings()
+    topic = kafka.topics.intake_submitted
+    readers = {(acl.principal, acl.resource) for acl in all_acls(kafka)
+               if acl.resource_type == "TOPIC" and acl.operation == "READ"
+               and (acl.resource.startswith(topic) or acl.pattern == "PREFIXED" and topic.startswith(acl.resource))}
+    # Routing and reporting take intakes in; the ops view lists dead letters by headers, never payloads.
+    assert readers == {("songtor-routing", "intake.submitted"), ("songtor-reporting", "intake.submitted"),
+                       ("songtor-ops", "intake.submitted.dlq")}
 
 
 def test_routing_decides_and_announces_the_same_whichever_programme_sent_the_person():
