@@ -5,7 +5,7 @@ from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agency_adapters import repository, scope, workflow
 from agency_adapters.lifecycle import Move
@@ -16,6 +16,7 @@ from shared.agencies import Agency
 from shared.auth import Principal, caller, out_of_scope
 from shared.privacy import identities_of
 from shared.auth.audit import note_people
+from shared.sensitive_words import REASON, drug_programme_words, quoted
 
 T = TypeVar("T")
 MOVE_RESPONSES = {
@@ -39,6 +40,16 @@ class StatusMove(BaseModel):
     reason: str | None = Field(default=None, max_length=2000, description="Required to transfer or cancel.")
     to_agency: Agency | None = Field(default=None, description="Required to transfer.")
     note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _office_tells_no_programme(self) -> "StatusMove":
+        # Cancelling and transferring are the provincial office's, which knows the source programme;
+        # its reason and note are in the referral's history, which the agency reads.
+        if self.status in ("cancelled", "transferred"):
+            for name, text in (("reason", self.reason), ("note", self.note)):
+                if words := drug_programme_words(text):
+                    raise ValueError(f"{name}: the agency reads it in the history, and {REASON.format(words=quoted(words))}")
+        return self
 
 
 def allowed(decision: T | Refusal) -> T:

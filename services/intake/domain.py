@@ -18,6 +18,7 @@ from shared.contracts import (
 )
 from shared.privacy import PersonKey, seal_model, seal_text
 from shared.privacy.sealing import note_field
+from shared.sensitive_words import REASON, REASON_TH, drug_programme_words, quoted
 
 # PDPA s.26: that a person came from a drug rehabilitation or CI centre is health data, so a
 # refusal for want of consent reminds the clerk that such consent must be explicit.
@@ -31,8 +32,8 @@ class PlannedReferral:
 
 
 def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[dict[str, Any]]:
-    """Mistakes the form's own validators cannot see: unknown or repeated needs, needs that would
-    reach an agency without the person's consent."""
+    """Mistakes the form's own validators cannot see: unknown or repeated needs, a note that would
+    tell the agency of drug use, needs that would reach an agency without the person's consent."""
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, need in enumerate(request.needs):
@@ -52,9 +53,30 @@ def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[di
                 "reason_th": "ความต้องการนี้ซ้ำกันในคนเดียวกัน กรุณาระบุเพียงครั้งเดียว",
             })
         seen.add(need.code)
+        if error := note_error(index=index, code=need.code, note=need.note, catalog=catalog):
+            errors.append(error)
     if not request.consent.share_with_agencies and (error := consent_error(request=request, catalog=catalog)):
         errors.append(error)
     return errors
+
+
+def note_error(*, index: int, code: str, note: str | None, catalog: NeedCatalog) -> dict[str, Any] | None:
+    """A note travels with its need to the agency (a need served at intake goes nowhere): one that
+    says the person uses drugs or came from a rehabilitation or CI centre would tell the agency
+    what the source programme is kept from it for (PDPA s.26). Refused for every programme alike."""
+    definition = catalog.get(code)
+    if definition is not None and definition.delivered_at_intake:
+        return None
+    if not (words := drug_programme_words(note)):
+        return None
+    return {
+        "field": f"needs[{index}].note",
+        "value": note,
+        "reason": f"This note goes to the agency with the need, and {REASON.format(words=quoted(words))}. "
+        "Write only what the agency needs to act on the need, without it.",
+        "reason_th": f"บันทึกนี้จะส่งถึงหน่วยงานพร้อมความต้องการ และ{REASON_TH.format(words=quoted(words))} "
+        "กรุณาเขียนเฉพาะสิ่งที่หน่วยงานต้องใช้ โดยไม่ใส่ข้อความนั้น",
+    }
 
 
 def consent_error(*, request: IntakeRequest, catalog: NeedCatalog) -> dict[str, Any] | None:

@@ -18,13 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import geothai
 
 from reporting.forms import (
+    ACTION_PLAN_TH,
     FormTable,
     RegistrySnapshot,
     Month,
     Snb2Row,
     Sp12Row,
     assistance_label,
-    plan_project_label,
     snb2_form,
     sp12_form,
     worker_type_label,
@@ -42,7 +42,8 @@ NOT_A_HELP = ("cancelled", "transferred", "unroutable")
 
 @dataclass(frozen=True, slots=True)
 class Help:
-    """One help given to one person, whatever fact it came from."""
+    """One help given to one person, whatever fact it came from. No source programme: nothing on
+    the forms may depend on it (PDPA s.26; forms.labels.ACTION_PLAN_TH), so it is not even read."""
 
     person_ref: str
     full_name: str  # ERASED_PERSON_TH when the person's key is gone
@@ -50,7 +51,6 @@ class Help:
     erased: bool
     assistance: str
     worker_type: str
-    source_program: str
     on_informal_registry: bool | None  # when referred (registry_stamps); None: no snapshot then
     informal_registry_import_id: int | None
 
@@ -73,15 +73,14 @@ async def helps_in_month(
     registry = (ReferralFact.informal_registry, ReferralFact.informal_registry_import_id)
     referral_query = (
         select(*person, ReferralFact.need_code, ReferralFact.category, ReferralFact.agency, ReferralFact.outcome_code,
-               ReferralFact.worker_type, ReferralFact.source_program, *registry)
+               ReferralFact.worker_type, *registry)
         .join(ReportPerson, col(ReportPerson.person_ref) == col(ReferralFact.person_ref))
         .where(col(ReferralFact.has_intake).is_(True), ReferralFact.intake_month == month,
                col(ReferralFact.status).not_in(NOT_A_HELP))
     )
     service_query = (
         select(*person, IntakeServiceFact.need_code, IntakeServiceFact.category, IntakeServiceFact.worker_type,
-               IntakeServiceFact.source_program, IntakeServiceFact.informal_registry,
-               IntakeServiceFact.informal_registry_import_id)
+               IntakeServiceFact.informal_registry, IntakeServiceFact.informal_registry_import_id)
         .join(ReportPerson, col(ReportPerson.person_ref) == col(IntakeServiceFact.person_ref))
         .where(IntakeServiceFact.intake_month == month)
     )
@@ -120,20 +119,20 @@ def _helps(*, referrals: list, services: list, catalogs: Catalogs, identities: I
             person_ref=person_ref, **_person_fields(open_person(person_ref, identity_json)),
             assistance=assistance_label(need_code=need_code or "", needs=catalogs.needs, category=category,
                                         agency=agency, outcome_code=outcome_code, outcomes=catalogs.outcomes),
-            worker_type=worker_type_label(worker_type), source_program=source_program or "",
+            worker_type=worker_type_label(worker_type),
             on_informal_registry=on_registry, informal_registry_import_id=import_id,
         )
         for (person_ref, identity_json, need_code, category, agency, outcome_code, worker_type,
-             source_program, on_registry, import_id) in referrals
+             on_registry, import_id) in referrals
     ]
     helps += [
         Help(
             person_ref=person_ref, **_person_fields(open_person(person_ref, identity_json)),
             assistance=assistance_label(need_code=need_code, needs=catalogs.needs, category=category),
-            worker_type=worker_type_label(worker_type), source_program=source_program,
+            worker_type=worker_type_label(worker_type),
             on_informal_registry=on_registry, informal_registry_import_id=import_id,
         )
-        for (person_ref, identity_json, need_code, category, worker_type, source_program, on_registry,
+        for (person_ref, identity_json, need_code, category, worker_type, on_registry,
              import_id) in services
     ]
     return helps
@@ -151,9 +150,10 @@ def sp12_rows(helps: list[Help]) -> list[Sp12Row]:
 
 def snb2_rows(helps: list[Help]) -> list[Snb2Row]:
     """Each help ticks whether the person was on the informal-labour registry when referred, as
-    stamped on its fact when the intake was applied (registry_stamps)."""
+    stamped on its fact when the intake was applied (registry_stamps). Every row is under the one
+    action plan: a plan per source programme would tell who came from a drug programme."""
     return [
-        Snb2Row(plan_project=plan_project_label(h.source_program), full_name=h.full_name, national_id=h.national_id,
+        Snb2Row(plan_project=ACTION_PLAN_TH, full_name=h.full_name, national_id=h.national_id,
                 assistance=h.assistance, worker_type=h.worker_type, on_registry=h.on_informal_registry,
                 erased_ref=h.person_ref if h.erased else None)
         for h in helps

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,7 @@ from shared.auth import Principal, caller, out_of_scope
 from shared.catalog import NeedCatalog
 from shared.contracts import AgencyPerson, Sealed
 from shared.db import OutboxRelay, add_to_outbox
+from shared.sensitive_words import REASON, drug_programme_words, quoted
 from shared.topics import Topics
 
 
@@ -29,6 +30,14 @@ class TriageRoute(BaseModel):
     category: Category | None = Field(
         default=None, description="Report category; required when the need code is not in the catalog."
     )
+
+    @field_validator("reason")
+    @classmethod
+    def _tells_no_programme(cls, value: str) -> str:
+        # The reason is in the explanation the agency's staff read (GET /v1/referrals/{id}/routing).
+        if words := drug_programme_words(value):
+            raise ValueError(f"the agency's staff read this reason, and {REASON.format(words=quoted(words))}")
+        return value
 
 
 def explanation_of(row: RoutingDecision) -> dict:

@@ -14,6 +14,7 @@ import geothai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.agencies import Agency, Category
+from shared.sensitive_words import drug_programme_words, quoted
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("needs.toml")
 
@@ -32,6 +33,12 @@ class NeedDefinition(BaseModel):
     def _agency_xor_delivered(self) -> Self:
         if self.delivered_at_intake == (self.agency is not None):
             raise ValueError("a need has an agency, or is delivered_at_intake, never both or neither")
+        # The agency receives the code and reads the labels: a need only drug users or rehabilitation
+        # and CI centres' people have would tell it what the source programme is kept from it for.
+        if self.agency is not None and (words := drug_programme_words(f"{self.code} {self.label_th} {self.label_en}")):
+            raise ValueError(f"the need goes to {self.agency}, and its code or label names drug use or a drug "
+                             f"programme ({quoted(words)}): the agency would learn it (PDPA s.26). Name it by the "
+                             "help it asks for, or serve it at intake (delivered_at_intake)")
         return self
 
 
@@ -50,6 +57,15 @@ class ProvinceOverride(BaseModel):
     def _official_province(cls, value: str) -> str:
         if geothai.province(value) is None:
             raise ValueError(f"'{value}' is not a DOPA province code")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _tells_no_programme(cls, value: str) -> str:
+        # The reason is part of the explanation agency staff read (GET /v1/referrals/{id}/routing).
+        if words := drug_programme_words(value):
+            raise ValueError(f"agency staff read the reason, and it names drug use or a drug programme "
+                             f"({quoted(words)}): PDPA s.26")
         return value
 
 

@@ -30,7 +30,8 @@ Why the forms read as they do (expected files checked by hand against the table)
   nobody referred before 15 September has one (no registry then), วิชัย ศรีสุข
   included although listed; of those referred on or after it, the seven listed are ticked
   มีรายชื่อ and the others ไม่มีรายชื่อ; the service-only person counts from the 1st: no tick.
-- Rehabilitation and CI centre people appear under the action plan's neutral name (PDPA s.26).
+- Every SNB-2 row names the one action plan, whatever programme found the person: a name per
+  programme would single out the rehabilitation and CI centres' people (PDPA s.26).
 The forms hold no time of generation in any cell (only the XLSX's document properties), so no
 cell is left out of the comparison.
 """

@@ -39,9 +39,7 @@ ARTICLE_33 = "คุ้มครอง: ตรวจสอบสิทธิป�
 TRAINING = "พัฒนา: ฝึกอบรมฝีมือแรงงาน / ฝึกอาชีพ (ผล: เข้ารับการฝึกอบรม)"
 PREVENTION = "ระวังภัย: ประชาสัมพันธ์ป้องกันยาเสพติด"
 PLACED = "ส่งเสริม: จัดหางาน / บรรจุงาน (ผล: ได้งานทำ / บรรจุงานแล้ว)"
-UNIT_PLAN = "ศูนย์ประสานงานแรงงานนอกระบบ (ภาคประชาชน) / หน่วยบริการชุมชน"
-TPMAP_PLAN = "การขจัดความยากจนและพัฒนาคนทุกช่วงวัย (ครัวเรือนเป้าหมาย TPMAP)"
-WALK_IN_PLAN = "การให้บริการและรับเรื่องร้องทุกข์ของสำนักงานแรงงานจังหวัด"
+# Every SNB-2 row is under the one action plan, whatever programme found the person (forms.labels).
 ACTION_PLAN = "แผนปฏิบัติการส่งเสริม คุ้มครอง และพัฒนาแรงงานนอกระบบ"
 
 SOMCHAI, PENSRI, BOONMEE, KANDA, WANPEN = (
@@ -63,15 +61,15 @@ SP12_ROWS = [
     Sp12Row(full_name=SOMCHAI[0], national_id=SOMCHAI[1], assistance=JOB_REGISTRATION, worker_type=INFORMAL),
 ]
 SNB2_ROWS = [
-    Snb2Row(plan_project=UNIT_PLAN, full_name=SOMCHAI[0], national_id=SOMCHAI[1], assistance=JOB_REGISTRATION,
+    Snb2Row(plan_project=ACTION_PLAN, full_name=SOMCHAI[0], national_id=SOMCHAI[1], assistance=JOB_REGISTRATION,
             worker_type=INFORMAL, on_registry=False),
-    Snb2Row(plan_project=WALK_IN_PLAN, full_name=PENSRI[0], national_id=PENSRI[1], assistance=ARTICLE_33,
+    Snb2Row(plan_project=ACTION_PLAN, full_name=PENSRI[0], national_id=PENSRI[1], assistance=ARTICLE_33,
             worker_type=ELDERLY, on_registry=False),
     Snb2Row(plan_project=ACTION_PLAN, full_name=BOONMEE[0], national_id=BOONMEE[1], assistance=TRAINING,
             worker_type=DISABLED, on_registry=None),
-    Snb2Row(plan_project=TPMAP_PLAN, full_name=SOMCHAI[0], national_id=SOMCHAI[1], assistance=ARTICLE_40,
+    Snb2Row(plan_project=ACTION_PLAN, full_name=SOMCHAI[0], national_id=SOMCHAI[1], assistance=ARTICLE_40,
             worker_type=INFORMAL, on_registry=True),
-    Snb2Row(plan_project=TPMAP_PLAN, full_name=WANPEN[0], national_id=WANPEN[1], assistance=PLACED,
+    Snb2Row(plan_project=ACTION_PLAN, full_name=WANPEN[0], national_id=WANPEN[1], assistance=PLACED,
             worker_type=INFORMAL, on_registry=True),
 ]
 SP12_AT = datetime(2026, 11, 25, 9, 0, tzinfo=BANGKOK)

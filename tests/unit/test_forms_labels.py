@@ -2,16 +2,15 @@
 
 from typing import get_args
 
+from reporting.forms import labels
 from reporting.forms.labels import (
     ACTION_PLAN_TH,
     CATEGORY_TH,
-    PLAN_PROJECT_TH,
     WORKER_TYPE_TH,
     assistance_label,
-    plan_project_label,
     worker_type_label,
 )
-from shared.agencies import Category, SourceProgram, WorkerType
+from shared.agencies import Category, WorkerType
 from shared.catalog import default_catalog
 from shared.catalog.outcomes import default_outcomes
 
@@ -19,7 +18,6 @@ from shared.catalog.outcomes import default_outcomes
 def test_every_code_of_the_contracts_has_a_thai_label():
     assert set(WORKER_TYPE_TH) == set(get_args(WorkerType))
     assert set(CATEGORY_TH) == set(get_args(Category))
-    assert set(PLAN_PROJECT_TH) == set(get_args(SourceProgram))
 
 
 def test_worker_types_use_the_paper_forms_words():
@@ -29,12 +27,12 @@ def test_worker_types_use_the_paper_forms_words():
     assert worker_type_label("gig") == "gig"  # shown, so a clerk sees it, never dropped
 
 
-def test_the_plan_of_a_drug_programme_person_does_not_name_the_programme():
-    for program in ("rehab_center", "ci_center"):
-        label = plan_project_label(program)
-        assert label == ACTION_PLAN_TH
-        assert not any(word in label for word in ("ยาเสพติด", "ฟื้นฟู", "พักคอย", "CI"))
-    assert "TPMAP" in plan_project_label("tpmap")
+def test_snb2s_plan_is_the_one_action_plan_and_names_no_programme():
+    # One name for every row (nothing per programme to look up), and it is the plan the form's
+    # title reports under, not any programme's.
+    assert ACTION_PLAN_TH == "แผนปฏิบัติการส่งเสริม คุ้มครอง และพัฒนาแรงงานนอกระบบ"
+    assert not any(word in ACTION_PLAN_TH for word in ("ยาเสพติด", "ฟื้นฟู", "พักคอย", "CI", "TPMAP", "ร้องทุกข์"))
+    assert not hasattr(labels, "PLAN_PROJECT_TH") and not hasattr(labels, "plan_project_label")
 
 
 def test_assistance_reads_category_need_and_outcome():

@@ -83,6 +83,18 @@ def test_walk_in_intake_without_consent_to_share_is_refused_too_without_the_pdpa
     assert "ไม่ยินยอม" in error["reason_th"]
 
 
+@pytest.mark.parametrize("program", ["rehab_center", "walk_in"])
+def test_a_note_telling_the_agency_of_drug_treatment_is_refused_whatever_the_programme(client, program):
+    def mutate(body):
+        body["source"]["program"] = program
+        body["needs"][0]["note"] = "จบการบำบัดจากศูนย์ฟื้นฟูสภาพทางสังคม อยากทำงานรับจ้าง"
+
+    errors = _fields(_post(client, mutate))
+    assert set(errors) == {"needs[0].note"}
+    assert "goes to the agency" in errors["needs[0].note"]["reason"] and "PDPA section 26" in errors["needs[0].note"]["reason"]
+    assert "'บำบัด', 'ศูนย์ฟื้นฟู'" in errors["needs[0].note"]["reason_th"]
+
+
 def test_a_clerk_of_another_org_unit_is_refused_naming_the_field_the_value_and_their_units(client):
     clerk_2401 = ISSUER.headers("intake_clerk", subject="clerk-2401", org_units=("2401",))
     response = _post(client, lambda b: None, headers=clerk_2401)

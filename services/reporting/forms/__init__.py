@@ -8,9 +8,9 @@ reads off the facts, and rendered as CSV or XLSX. Pure: no database, no clock, n
 """
 
 from reporting.forms.labels import (
+    ACTION_PLAN_TH,
     assistance_label,
     category_label,
-    plan_project_label,
     worker_type_label,
 )
 from reporting.forms.render import (
@@ -36,9 +36,9 @@ from reporting.forms.thai_calendar import (
 )
 
 __all__ = [
-    "RegistrySnapshot",
+    "ACTION_PLAN_TH", "RegistrySnapshot",
     "MEDIA_TYPES", "FiscalYear", "FormTable", "Month", "MonthError", "Snb2Row", "Sp12Row",
     "assistance_label", "buddhist_year", "category_label", "file_name", "parse_fiscal_year",
-    "parse_month", "plan_project_label", "read_csv_rows", "read_xlsx_rows", "render", "render_csv",
+    "parse_month", "read_csv_rows", "read_xlsx_rows", "render", "render_csv",
     "render_xlsx", "snb2_form", "sp12_form", "thai_date", "worker_type_label",
 ]

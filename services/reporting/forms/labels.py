@@ -1,5 +1,5 @@
 """Every Thai word the forms print for a code: worker types, assistance categories, the
-assistance itself (from the need and outcome catalogs), plans/projects. One place, so a
+assistance itself (from the need and outcome catalogs), SNB-2's plan. One place, so a
 wording change is one edit and the forms and summaries never disagree.
 
 The catalogs are passed in, not loaded here: the service loads them once at start-up, and these
@@ -29,18 +29,16 @@ CATEGORY_TH: Mapping[str, str] = MappingProxyType({
     "prevent": "ระวังภัย",
 })
 
-# SNB-2's first column names the plan/project/activity a person was helped under. Source
-# programmes map to the activities the seeds describe. Rehabilitation and CI centres get the
-# action plan's neutral name on purpose: a row with a name and ID under a drug-programme title
-# would tell every reader that this person uses drugs (PDPA s.26), and the form does not need it.
+# SNB-2's first column, ชื่อแผนงาน/โครงการ/กิจกรรม, names the plan a person was helped under.
+# Every row names the one action plan the whole form reports on (its title: "ภายใต้แผนปฏิบัติการ
+# ส่งเสริม คุ้มครอง และการพัฒนาแรงงานนอกระบบฯ"; seed 004 §4.4.3: the office reports its help "ตาม
+# แผนปฏิบัติการ ส่งเสริม คุ้มครองและการพัฒนาแรงงานนอกระบบฯ"). It used to name each source
+# programme's project and give rehabilitation and CI centres this neutral name, which then marked
+# exactly those people (PDPA s.26). It is not derived from anything else either: Songtor does not
+# know which of an office's yearly projects paid for a help, and the help's category already opens
+# the assistance column. The same words on every row cannot single anybody out; an office that
+# files under a named project can still write it into its copy.
 ACTION_PLAN_TH = "แผนปฏิบัติการส่งเสริม คุ้มครอง และพัฒนาแรงงานนอกระบบ"
-PLAN_PROJECT_TH: Mapping[str, str] = MappingProxyType({
-    "informal_labour_unit": "ศูนย์ประสานงานแรงงานนอกระบบ (ภาคประชาชน) / หน่วยบริการชุมชน",
-    "tpmap": "การขจัดความยากจนและพัฒนาคนทุกช่วงวัย (ครัวเรือนเป้าหมาย TPMAP)",
-    "walk_in": "การให้บริการและรับเรื่องร้องทุกข์ของสำนักงานแรงงานจังหวัด",
-    "rehab_center": ACTION_PLAN_TH,
-    "ci_center": ACTION_PLAN_TH,
-})
 
 NOT_GIVEN_TH = "ไม่ระบุ"
 
@@ -57,12 +55,6 @@ def category_label(code: str | None) -> str:
     if not code:
         return NOT_GIVEN_TH
     return CATEGORY_TH.get(code, code)
-
-
-def plan_project_label(source_program: str | None) -> str:
-    if not source_program:
-        return ACTION_PLAN_TH
-    return PLAN_PROJECT_TH.get(source_program, ACTION_PLAN_TH)
 
 
 def assistance_label(
