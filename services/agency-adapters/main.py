@@ -6,6 +6,7 @@ from agency_adapters.api import workbench_router
 from agency_adapters.handlers import register_agency_consumers
 from agency_adapters.models import TABLES
 from agency_adapters.overdue import OverdueWatch
+from agency_adapters.retention import agency_purges
 from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks.api import agency_systems_router
 from agency_adapters.webhooks.config import pushed_to
@@ -13,6 +14,7 @@ from agency_adapters.webhooks.dispatcher import WebhookDispatcher
 from agency_adapters.workflow import Workbench
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
+from shared.retention.job import retention_job
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "agency-adapters"
@@ -40,6 +42,7 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
         interval_seconds=settings.webhook_scan_seconds,
     )
     runtime.background.append(dispatcher.run)
+    runtime.background.append(retention_job(runtime, purges=agency_purges(settings)))  # docs/retention.md
     bench = Workbench(
         sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
         outcomes=load_outcomes(settings.outcomes_path),
