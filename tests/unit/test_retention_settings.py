@@ -2,15 +2,21 @@
 other where one period protects another, and every service composes its purges at start."""
 
 import importlib
+import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from intake.bulk.models import TABLES as BULK_TABLES
+from reporting.ops import OPS_TABLES
 from shared.auth import OidcSettings
+from shared.auth.audit import TABLES as AUDIT_TABLES
 from shared.retention import job as retention_job_module
 from shared.retention.job import check_inbox_outlives_dead_letters
 from shared.retention.settings import RetentionSettings
 from shared.settings import KafkaSettings, PrivacySettings
+from shared.topics import Topics
 from tests.support.tokens import LOCAL_ISSUER
 
 PERIODS = ("inbox_days", "outbox_days", "closed_referral_days", "bulk_job_days", "idempotency_days",
@@ -99,3 +105,24 @@ def test_a_service_with_an_inbox_shorter_than_the_dead_letters_does_not_start(se
     settings = service_settings(package, class_name, tmp_path, retention=RetentionSettings(inbox_days=30))
     with pytest.raises(ValueError, match="SONGTOR_RETENTION_INBOX_DAYS"):
         importlib.import_module(f"{package}.main").build_app(settings)
+
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "retention.md").read_text(encoding="utf-8")
+
+
+def test_the_retention_page_names_every_setting_rule_table_and_topic():
+    """docs/retention.md is the table of every place personal data lives: it cannot miss one."""
+    for name in RetentionSettings.model_fields:
+        assert f"`SONGTOR_RETENTION_{name.upper()}`" in DOC, name
+    for _package, _class_name, own in SERVICES.values():
+        for rule in [*own, *COMMON]:
+            assert f"`{rule}`" in DOC, rule
+    tables = {table.name for package in ("intake", "routing", "agency_adapters", "reporting")
+              for table in importlib.import_module(f"{package}.models").TABLES}
+    tables |= {t.name for t in [*BULK_TABLES, *OPS_TABLES, *AUDIT_TABLES]}
+    for table in sorted(tables):
+        assert f"`{table}" in DOC, table
+    for topic in Topics().all_event_topics():
+        named = re.sub(r"^referral\.assigned\..*", "referral.assigned.<agency>", topic)
+        assert f"`{named}`" in DOC, topic
+    assert "`<topic>.dlq`" in DOC
