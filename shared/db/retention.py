@@ -149,6 +149,8 @@ class Purger:
         self._engine, self.purges, self._chunk_rows = engine, list(purges), chunk_rows
         self._clock, self._service = clock, service
         self._metrics = _Metrics(registry) if registry is not None else None
+        for name in names if self._metrics is not None else ():
+            self._metrics.purged.labels(name)  # each rule's series exists at 0 from the start, for rate() and alerts
 
     async def run_once(self, *, now: datetime | None = None) -> dict[str, int]:
         """One run of every purge at `now` (the clock's time by default); returns the counts.

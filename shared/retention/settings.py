@@ -45,7 +45,9 @@ class RetentionSettings(BaseSettings):
         "the data it audits (checked), so that a person can ask who read them.",
     )
     run_every_minutes: float = Field(default=60.0, gt=0, description="How often each service runs its purges.")
-    chunk_rows: int = Field(default=1000, ge=1, le=50_000,
+    # At most 10,000: a chunk's keys are bound parameters (two per row for a two-column key), and
+    # SQLite takes at most 32,766 in one statement.
+    chunk_rows: int = Field(default=1000, ge=1, le=10_000,
                             description="Rows per purge transaction (each a short turn of SQLite's write lock).")
 
     @model_validator(mode="after")

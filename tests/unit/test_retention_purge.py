@@ -210,3 +210,10 @@ def test_a_rule_needs_a_positive_period_and_names_must_differ(engine):
 
 def test_closed_statuses_are_the_lifecycles_final_ones():
     assert CLOSED_STATUSES == FINAL_STATUSES
+
+
+async def test_every_rules_counter_is_there_at_zero_before_it_purges_anything(engine):
+    registry = CollectorRegistry()
+    purger(engine, registry=registry)
+    for rule in common_rules(SETTINGS):
+        assert registry.get_sample_value("songtor_retention_purged_rows_total", {"rule": rule.name}) == 0
