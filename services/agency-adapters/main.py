@@ -6,6 +6,7 @@ from agency_adapters.api import workbench_router
 from agency_adapters.handlers import register_agency_consumers
 from agency_adapters.models import TABLES
 from agency_adapters.overdue import OverdueWatch
+from agency_adapters.retention import agency_purges
 from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks.api import agency_systems_router
 from agency_adapters.webhooks.config import pushed_to
@@ -15,6 +16,7 @@ from agency_adapters.workflow import Workbench
 from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
 from shared.privacy import master_keys_from
+from shared.retention.job import retention_job
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "agency-adapters"
@@ -43,6 +45,7 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
         interval_seconds=settings.webhook_scan_seconds, master_keys=master_keys,
     )
     runtime.background.append(dispatcher.run)
+    runtime.background.append(retention_job(runtime, purges=agency_purges(settings)))  # docs/retention.md
     bench = Workbench(
         sessions=runtime.sessions, relay=relay, topics=settings.kafka.topics,
         outcomes=load_outcomes(settings.outcomes_path), master_keys=master_keys,

@@ -9,12 +9,19 @@ import json
 from typing import Any
 
 from agency_adapters.models import AgencyReferral, ReferralMove
+
+# What retention leaves of the person of a long-closed referral (retention.py): JSON null, since
+# the column cannot be NULL in tables made before (no migrations yet, issue 16).
+PURGED_PERSON_JSON = "null"
 from shared.contracts import AgencyPerson, Sealed
 from shared.privacy import Identities
 from shared.privacy.sealing import note_field
 
 
-def person_view(referral: AgencyReferral, *, identities: Identities) -> dict[str, Any]:
+def person_view(referral: AgencyReferral, *, identities: Identities) -> dict[str, Any] | None:
+    """None once retention removed the person of a long-closed referral (retention.py)."""
+    if referral.person_json == PURGED_PERSON_JSON:
+        return None
     person = AgencyPerson.model_validate_json(referral.person_json)
     identity = identities.identity(person.identity, person_ref=referral.person_ref)
     return {

@@ -11,11 +11,13 @@ from intake.clerk_errors import validation_exception_handler
 from intake.group_commit import GroupCommitter
 from intake.handlers import register_status_handlers
 from intake.models import TABLES
+from intake.retention import intake_purges
 from intake.settings import IntakeSettings
 from intake.submission import IntakeDesk
 from shared.catalog import load_catalog
 from shared.db import OutboxRelay
 from shared.privacy import master_keys_from
+from shared.retention.job import retention_job
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "intake"
@@ -39,6 +41,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     # Sheets go through the same desk as single intakes, row by row, in a background job.
     bulk_worker = BulkWorker(desk=desk, settings=settings.bulk)
     runtime.background.append(bulk_worker.run)
+    runtime.background.append(retention_job(runtime, purges=intake_purges(settings)))  # docs/retention.md
     app = create_app(
         runtime,
         title="Songtor intake",

@@ -5,13 +5,13 @@ import json
 from typing import Any
 
 from intake.models import IntakeRecord, ReferralStatusRecord
-from shared.contracts import IntakeSubmittedV2
+from shared.contracts import NeedItem, Person
 from shared.privacy import Identities
 from shared.privacy.sealing import note_field
 
 
-def person_view(event: IntakeSubmittedV2, *, identities: Identities) -> dict[str, Any]:
-    person, ref = event.person, event.person_ref
+def person_view(person: Person, *, person_ref: str, identities: Identities) -> dict[str, Any]:
+    ref = person_ref
     identity = identities.identity(person.identity, person_ref=ref)
     return {
         "national_id": identity.national_id if identity else None,
@@ -27,18 +27,21 @@ def person_view(event: IntakeSubmittedV2, *, identities: Identities) -> dict[str
 
 
 def intake_view(record: IntakeRecord, statuses: list[ReferralStatusRecord], *, identities: Identities) -> dict[str, Any]:
-    event = IntakeSubmittedV2.model_validate_json(record.event_json)
+    """The person is null once retention removed it from the stored event (docs/retention.md)."""
+    event = json.loads(record.event_json)
+    ref = record.person_ref
+    needs = [NeedItem.model_validate(need) for need in event["needs"]]
     return {
         "intake_id": record.intake_id,
         "received_at": record.received_at.isoformat(),
         "submitted_by": record.submitted_by,
-        "source": event.source.model_dump(),
-        "person": person_view(event, identities=identities),
-        "needs": [{"code": need.code,
-                   "note": identities.text(need.note, person_ref=event.person_ref, field=note_field(need.code))}
-                  for need in event.needs],
-        "consent": event.consent.model_dump(mode="json"),
-        "joined_open_referrals": [joined.model_dump() for joined in event.joined],
+        "source": event["source"],
+        "person": (None if event.get("person") is None
+                   else person_view(Person.model_validate(event["person"]), person_ref=ref, identities=identities)),
+        "needs": [{"code": need.code, "note": identities.text(need.note, person_ref=ref, field=note_field(need.code))}
+                  for need in needs],
+        "consent": event["consent"],
+        "joined_open_referrals": event.get("joined", []),
         "warnings": json.loads(record.warnings_json),
         "referrals": [
             {"referral_id": s.referral_id, "need_code": s.need_code, "agency": s.agency, "status": s.status,

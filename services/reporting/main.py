@@ -24,6 +24,7 @@ from shared.catalog.outcomes import load_outcomes
 from shared.db import OutboxRelay
 from shared.privacy import master_keys_from
 from shared.memory import fixed_mmap_threshold
+from shared.retention.job import retention_job
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "reporting"
@@ -49,6 +50,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)
     runtime.background.append(closer.run)
+    runtime.background.append(retention_job(runtime))  # inbox, outbox, audit log: docs/retention.md
     ops = install_ops(runtime=runtime, kafka=settings.kafka, ops_kafka=settings.ops_kafka(), zone=zone,
                       scan_seconds=settings.ops_scan_seconds)
     return create_app(

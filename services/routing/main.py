@@ -5,9 +5,11 @@ from fastapi import FastAPI
 from routing.api import routing_router
 from routing.handlers import register_routing_handlers
 from routing.models import TABLES
+from routing.retention import routing_purges
 from routing.settings import RoutingSettings
 from shared.catalog import load_catalog
 from shared.db import OutboxRelay
+from shared.retention.job import retention_job
 from shared.service import create_app, create_runtime, serve
 
 SERVICE = "routing"
@@ -20,6 +22,7 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
+    runtime.background.append(retention_job(runtime, purges=routing_purges(settings)))  # docs/retention.md
     register_routing_handlers(
         broker=runtime.broker, kafka=settings.kafka, catalog=catalog, sessions=runtime.sessions, relay=relay
     )

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 
 from shared.contracts import PersonKeyIssuedV1
-from shared.privacy import PersonKey, SealingSettings, master_keys_from
+from shared.privacy import Identities, PersonKey, SealingSettings, master_keys_from
 from shared.privacy.keyring import key_event, key_record
 from shared.privacy.sealing import new_person_key
 
@@ -19,6 +19,11 @@ def person_key(person_ref: str) -> PersonKey:
     if person_ref not in _KEYS:
         _KEYS[person_ref] = new_person_key(person_ref)
     return _KEYS[person_ref]
+
+
+def identities() -> Identities:
+    """Opens whatever the test keys sealed (every key handed out in this run, as they come)."""
+    return Identities(_KEYS)
 
 
 def key_issued(person_ref: str) -> PersonKeyIssuedV1:
