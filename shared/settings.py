@@ -47,10 +47,12 @@ class KafkaSettings(BaseSettings):
                                      "real cluster).")
     dead_letter_retention_days: int = Field(default=90, ge=1, description="How long a dead letter waits for its "
                                             "re-drive before the broker deletes it.")
-    person_keys_compaction_hours: int = Field(default=24, ge=1, description="At most how long a person's key stays "
-                                              "on person.keys after their erasure's tombstone (max.compaction.lag.ms).")
-    person_keys_tombstone_hours: int = Field(default=24, ge=1, description="How long the tombstone itself stays, so "
-                                             "that a consumer that was away sees it (delete.retention.ms).")
+    person_keys_compaction_seconds: int = Field(
+        default=24 * 3600, ge=1, description="At most how long a person's key stays on person.keys after their "
+        "erasure's tombstone (max.compaction.lag.ms and segment.ms).")
+    person_keys_tombstone_seconds: int = Field(
+        default=24 * 3600, ge=1, description="How long the tombstone itself stays (delete.retention.ms); a key-copy "
+        "consumer away longer misses it, and the erasure request (person.erasures, kept) deletes its copy instead.")
     # The producer (shared/kafka/broker.py): a few milliseconds of linger turn an outbox batch into a
     # few requests instead of one per event; lz4 costs little CPU (cramjam provides it).
     producer_linger_ms: int = Field(default=5, ge=0, le=1000, description="How long the producer waits to fill "

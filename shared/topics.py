@@ -66,10 +66,23 @@ class Topics:
             self.report_published,
         ]
 
+    @property
+    def person_erasures(self) -> str:
+        """Erasures asked for (by person_ref): every service deletes what it holds of the person."""
+        return self._name("person.erasures")
+
+    @property
+    def person_erasures_confirmed(self) -> str:
+        return self._name("person.erasures.confirmed")
+
+    def person_topics(self) -> list[str]:
+        """The person's own topics: keys and erasures."""
+        return [self.person_keys, self.person_erasures, self.person_erasures_confirmed]
+
     def published_topics(self) -> list[str]:
-        """Every topic a service publishes on: the event topics and the person keys. Kept apart
+        """Every topic a service publishes on: the event topics and the person's. Kept apart
         because only the event topics are the ops view's business (lag, re-drives)."""
-        return [*self.all_event_topics(), self.person_keys]
+        return [*self.all_event_topics(), *self.person_topics()]
 
     def all_topics(self) -> list[str]:
         """Published topics and their dead-letter twins: what a fresh cluster must have."""

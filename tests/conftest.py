@@ -15,6 +15,10 @@ from tests.support.processes import ServiceProcess, free_port, service_env
 # The test process is a test environment: development defaults (the person_ref key) are allowed
 # here and nowhere unset (shared.settings.PrivacySettings).
 os.environ.setdefault("SONGTOR_ENVIRONMENT", "test")
+# person.keys compacted within seconds, not a day: the erasure tests see a key leave the log. The
+# set-up, the services and the tests all read it from here (KafkaSettings), so they agree.
+os.environ.setdefault("KAFKA_PERSON_KEYS_COMPACTION_SECONDS", "4")
+os.environ.setdefault("KAFKA_PERSON_KEYS_TOMBSTONE_SECONDS", "600")
 
 DATABASES = [name.strip() for name in os.environ.get("SONGTOR_TEST_DATABASES", "sqlite,postgresql").split(",")]
 ARTIFACTS = REPO / "test-artifacts"

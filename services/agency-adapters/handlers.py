@@ -14,11 +14,19 @@ from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralAssignedV2
 from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
 from shared.kafka.batches import batch_subscriber
+from shared.privacy import forget_keys
+from shared.privacy.erasures import subscribe_erasures
 from shared.privacy.key_copies import subscribe_key_copies
 from shared.settings import KafkaSettings
 
 logger = logging.getLogger("songtor.agency")
 KEYS_CONSUMER = "agency.keys"
+
+
+async def erase_person(session: AsyncSession, person_ref: str) -> dict[str, int]:
+    """The agency adapters hold a person sealed only (their referrals, the needs' notes): deleting
+    the key copy makes every one of them unreadable here; the referrals and their history stay."""
+    return {"person_keys": await forget_keys(session, person_refs=[person_ref])}
 
 
 def register_agency_consumers(
@@ -36,6 +44,9 @@ def register_agency_consumers(
     # The person keys open the people of the referrals (kept sealed). Every adapter process on one
     # database shares this group: together they keep its copies, whichever agencies each runs.
     subscribe_key_copies(broker=broker, kafka=kafka, sessions=sessions, group=KEYS_CONSUMER)
+    # An erased person: the key copy goes, and with it every sealed copy here (the referrals stay).
+    subscribe_erasures(broker=broker, kafka=kafka, sessions=sessions, relay=relay, service="agency-adapters",
+                       group="agency.erasures", erase=erase_person)
 
 
 def _register_one(

@@ -6,7 +6,7 @@ from sqlmodel import Field, SQLModel
 
 from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
 from shared.db import InboxEntry, OutboxMessage
-from shared.privacy import PersonKeyRecord
+from shared.privacy import KEY_TABLES
 
 
 class AgencyReferral(SQLModel, table=True):
@@ -68,5 +68,5 @@ class OverdueNotice(SQLModel, table=True):
 
 TABLES = [
     AgencyReferral.__table__, ReferralMove.__table__, OverdueNotice.__table__, WebhookDelivery.__table__,
-    CallbackNonce.__table__, InboxEntry.__table__, OutboxMessage.__table__, PersonKeyRecord.__table__,
+    CallbackNonce.__table__, InboxEntry.__table__, OutboxMessage.__table__, *KEY_TABLES,
 ]

@@ -1,5 +1,7 @@
 """Composition root of the intake service: the one place its parts are wired together."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
@@ -8,6 +10,8 @@ from intake.bulk.api import bulk_router
 from intake.bulk.models import TABLES as BULK_TABLES
 from intake.bulk.worker import BulkWorker
 from intake.clerk_errors import validation_exception_handler
+from intake.erasure import register_erasure_confirmations
+from intake.erasure_api import erasure_router
 from intake.group_commit import GroupCommitter
 from intake.handlers import register_status_handlers
 from intake.models import TABLES
@@ -30,6 +34,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     register_status_handlers(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions)
+    register_erasure_confirmations(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions)
     desk = IntakeDesk(
         catalog=catalog,
         sessions=runtime.sessions,
@@ -49,6 +54,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         routers=[
             intake_router(desk=desk, committer=GroupCommitter(desk=desk, max_group=settings.group_commit_max)),
             bulk_router(sessions=runtime.sessions, settings=settings.bulk, worker=bulk_worker),
+            erasure_router(desk=desk, compaction=timedelta(seconds=settings.kafka.person_keys_compaction_seconds)),
         ],
     )
     # The body limit (INTAKE_MAX_BODY_BYTES, counted as the body streams in) is every service's,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlmodel import Field, SQLModel
 
 from shared.db import InboxEntry, OutboxMessage
-from shared.privacy import PersonKeyRecord
+from shared.privacy import KEY_TABLES
 
 
 class IntakeRecord(SQLModel, table=True):
@@ -51,11 +51,38 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class ErasureRequest(SQLModel, table=True):
+    """A person's erasure as asked for: whom (person_ref, never the ID), who asked and why."""
+
+    __tablename__ = "intake_erasures"
+
+    erasure_id: str = Field(primary_key=True, max_length=36)
+    person_ref: str = Field(index=True, max_length=64)
+    reason: str = Field(max_length=1000)
+    requested_by: str = Field(max_length=255)  # the token's subject
+    requested_at: datetime
+    # The provinces the person had intakes in, when asked: whose offices may follow the request.
+    provinces_json: str = "[]"
+
+
+class ErasureConfirmation(SQLModel, table=True):
+    """One service's confirmation that it erased what it held of the person."""
+
+    __tablename__ = "intake_erasure_confirmations"
+
+    erasure_id: str = Field(primary_key=True, max_length=36)
+    service: str = Field(primary_key=True, max_length=40)
+    confirmed_at: datetime
+    removed_json: str = "{}"
+
+
 TABLES = [
     IdempotencyRecord.__table__,
     IntakeRecord.__table__,
     ReferralStatusRecord.__table__,
     InboxEntry.__table__,
     OutboxMessage.__table__,
-    PersonKeyRecord.__table__,
+    *KEY_TABLES,
+    ErasureRequest.__table__,
+    ErasureConfirmation.__table__,
 ]

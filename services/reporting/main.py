@@ -10,6 +10,7 @@ from reporting.api import reports_router
 from reporting.closing.api import published_router
 from reporting.closing.closer import MonthCloser, ReportSources
 from reporting.closing.schedule import CloseSchedule
+from reporting.erasure import register_erasure_handler
 from reporting.form_sources import Catalogs
 from reporting.forms_api import forms_router
 from reporting.handlers import register_reporting_handlers
@@ -46,6 +47,8 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     sources = ReportSources(sessions=runtime.sessions, catalogs=catalogs, zone=zone, sealing=settings.sealing,
                             database_url=settings.close_database_url())
     master_keys = master_keys_from(settings.sealing)
+    register_erasure_handler(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay,
+                             master_keys=master_keys)
     schedule = CloseSchedule(sp12_due_day=settings.sp12_due_day, snb2_due_day=settings.snb2_due_day)
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)

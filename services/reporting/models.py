@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from reporting.registries.models import REGISTRY_TABLES
 from reporting.closing.models import PublishedReport
 from shared.db import InboxEntry, OutboxMessage
-from shared.privacy import PersonKeyRecord
+from shared.privacy import KEY_TABLES
 
 
 class ReferralFact(SQLModel, table=True):
@@ -156,5 +156,5 @@ class RollupState(SQLModel, table=True):
 
 ROLLUP_TABLES = [MonthlyReferralCount.__table__, MonthlyServiceCount.__table__, RollupState.__table__]
 TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, ReportPerson.__table__, InboxEntry.__table__,
-          OutboxMessage.__table__, PublishedReport.__table__, PersonKeyRecord.__table__, *REGISTRY_TABLES,
+          OutboxMessage.__table__, PublishedReport.__table__, *KEY_TABLES, *REGISTRY_TABLES,
           *ROLLUP_TABLES]

@@ -201,7 +201,7 @@ async def _apply_key_batch(records: list, *, sessions: async_sessionmaker[AsyncS
         except ValidationError:
             count.unreadable += 1
     async with sessions() as session:
-        await apply_key_records(session, records=keys)
+        await apply_key_records(session, records=keys, tombstones=True)
         await session.commit()
     count.applied += len(keys)
 

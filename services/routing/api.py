@@ -84,7 +84,8 @@ def routing_router(
         return {"unroutable": [explanation_of(row) for row in rows]}
 
     @router.post("/unroutable/{referral_id}/route", summary="Send an unroutable need to an agency, with a reason",
-                 responses={409: {"description": "The need is no longer unroutable (routed, or triaged already)"}})
+                 responses={409: {"description": "The need is no longer unroutable (routed, or triaged already), or "
+                                             "the person was erased"}})
     async def route_by_hand(referral_id: str, triage: TriageRoute, principal: Principal = Depends(caller)) -> dict:
         now, actor = datetime.now(UTC), principal.subject
         async with sessions() as session:
@@ -96,6 +97,9 @@ def routing_router(
                     status_code=409,
                     detail=f"This need is already {row.state} (to {row.agency}); only unroutable needs are triaged.",
                 )
+            if row.person_json is None:  # erased while it waited: there is no one to send
+                raise HTTPException(status_code=409, detail="The person's data was erased at their request; this need "
+                                    "cannot be sent to an agency. Take a new intake if the person asks again.")
             definition = catalog.get(row.need_code)
             category = triage.category or (definition.category if definition else None)
             if category is None:
@@ -108,7 +112,7 @@ def routing_router(
             event = assignment_event(
                 referral_id=row.referral_id, intake_id=row.intake_id, need_code=row.need_code,
                 need_note=Sealed.model_validate_json(row.need_note) if row.need_note else None, decision=decision,
-                person=AgencyPerson.model_validate_json(row.person_json or "{}"),
+                person=AgencyPerson.model_validate_json(row.person_json),
                 person_ref=row.person_ref, catalog_version=catalog.version,
                 event_id=ids.derived_event_id(source_id=row.referral_id, purpose="assigned/triage"),
                 envelope={"occurred_at": now, "correlation_id": row.intake_id, "producer": PRODUCER},

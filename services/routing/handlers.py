@@ -15,6 +15,7 @@ from shared.catalog import NeedCatalog
 from shared.contracts import IntakeSubmittedV2
 from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
 from shared.kafka.batches import batch_subscriber
+from shared.privacy.erasures import subscribe_erasures
 from shared.settings import KafkaSettings
 
 logger = logging.getLogger("songtor.routing")
@@ -48,3 +49,5 @@ def register_routing_handlers(
 
     batch_subscriber(broker, topics.intake_submitted, group_id=kafka.group("routing"), model=IntakeSubmittedV2,
                      handle=on_intakes_submitted, name="on_intake_submitted")
+    subscribe_erasures(broker=broker, kafka=kafka, sessions=sessions, relay=relay, service="routing",
+                       group="routing.erasures", erase=repository.erase_person)

@@ -3,6 +3,7 @@
 import json
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,3 +76,13 @@ def record_triage(
     row.history_json = json.dumps(history, ensure_ascii=False)
     row.person_json = None  # assigned now: routing no longer needs to hold the person's data
     session.add(row)
+
+
+async def erase_person(session: AsyncSession, person_ref: str) -> dict[str, int]:
+    """What routing holds of a person: the agency view (sealed) of a need waiting for triage, and
+    the needs' notes (sealed). Routing has no key; it deletes its copies all the same."""
+    result = await session.exec(
+        update(RoutingDecision).where(col(RoutingDecision.person_ref) == person_ref)  # type: ignore[call-overload]
+        .where((col(RoutingDecision.person_json).is_not(None)) | (col(RoutingDecision.need_note).is_not(None)))
+        .values(person_json=None, need_note=None))
+    return {"routing_decisions": result.rowcount or 0}

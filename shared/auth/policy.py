@@ -60,6 +60,9 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("POST", "/v1/intakes/bulk"): _allow(INTAKE_CLERK),
         ("GET", "/v1/intake-jobs/{job_id}"): _allow(INTAKE_CLERK, PROVINCIAL_OFFICE, NATIONAL),
         ("GET", "/v1/intake-jobs/{job_id}/errors.csv"): _allow(INTAKE_CLERK, PROVINCIAL_OFFICE, NATIONAL, personal=True),
+        # Erasure (PDPA s.33): asked by the provincial office; followed by it, national and the auditor.
+        ("POST", "/v1/erasures"): _allow(PROVINCIAL_OFFICE),
+        ("GET", "/v1/erasures/{erasure_id}"): _allow(PROVINCIAL_OFFICE, NATIONAL, AUDITOR),
     },
     "routing": {
         ("GET", "/v1/referrals/{referral_id}/routing"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, NATIONAL),

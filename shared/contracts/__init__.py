@@ -19,7 +19,7 @@ from shared.contracts.intake import (
     Person,
     Source,
 )
-from shared.contracts.person import PersonKeyIssuedV1
+from shared.contracts.person import PersonErasureConfirmedV1, PersonErasureRequestedV1, PersonKeyIssuedV1
 from shared.contracts.report import ReportPublishedV1
 from shared.contracts.sealed import Sealed, SealedIdentity
 from shared.contracts.referral import (
@@ -43,6 +43,8 @@ __all__ = [
     "NeedItem",
     "NeedUnroutableV1",
     "Person",
+    "PersonErasureConfirmedV1",
+    "PersonErasureRequestedV1",
     "PersonKeyIssuedV1",
     "ReferralAssignedV2",
     "ReferralOverdueV1",

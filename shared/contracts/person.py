@@ -1,10 +1,12 @@
-"""person.keys v1: a person's key, wrapped by a master key, for the services that open personal
-data. A compacted topic keyed by person_ref: the latest record of each person is their key, and
-an erasure writes a tombstone (a record with no value) that compaction turns into nothing."""
+"""The person's own events. person.keys v1: a person's key, wrapped by a master key, for the
+services that open personal data; a compacted topic keyed by person_ref, where the latest record
+of each person is their key and an erasure writes a tombstone (a record with no value) that
+compaction turns into nothing. person.erasures v1 and person.erasures.confirmed v1: an erasure
+asked for, and each service's confirmation."""
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.contracts.envelope import EventEnvelope
 
@@ -25,3 +27,30 @@ class PersonKeyIssuedV1(EventEnvelope):
     kek_id: str = Field(description="The master key that wrapped it.", examples=["2026a"])
     wrapped_key: str = Field(description="The person's 256-bit key, wrapped (AES-256-GCM: nonce, ciphertext and "
                              "tag), base64; associated data binds it to person_ref and key_id.")
+
+
+class PersonErasureRequestedV1(EventEnvelope):
+    """A provincial office asked for a person's data to be erased (PDPA s.33). Published by intake
+    on `person.erasures`, keyed by person_ref, after it deleted its own copies and its key; every
+    service that holds anything of the person deletes it and confirms. Carries no identity."""
+
+    event_type: Literal["person.erasure_requested"] = "person.erasure_requested"
+    schema_version: Literal[1] = 1
+    erasure_id: str = Field(description="The request's id (GET :8081/v1/erasures/{erasure_id}).",
+                            examples=["7c0e7f0a-1d2b-4c3d-8e9f-0a1b2c3d4e5f"])
+    person_ref: str = Field(description="Whom to erase: the pseudonymous person reference.",
+                            examples=["9f2c4e1a0b7d3e58a1c2d3e4"])
+    requested_at: AwareDatetime = Field(description="When the office asked (UTC).")
+
+
+class PersonErasureConfirmedV1(EventEnvelope):
+    """A service erased what it held of a person. Published on `person.erasures.confirmed`, keyed by
+    person_ref; intake shows each service's confirmation on the request."""
+
+    event_type: Literal["person.erasure_confirmed"] = "person.erasure_confirmed"
+    schema_version: Literal[1] = 1
+    erasure_id: str = Field(description="The request confirmed.", examples=["7c0e7f0a-1d2b-4c3d-8e9f-0a1b2c3d4e5f"])
+    person_ref: str = Field(examples=["9f2c4e1a0b7d3e58a1c2d3e4"])
+    service: str = Field(description="Who confirms.", examples=["reporting"])
+    removed: dict[str, int] = Field(default_factory=dict, description="What it deleted or redacted, by place.",
+                                    examples=[{"person_keys": 1, "published_reports": 2}])

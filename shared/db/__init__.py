@@ -12,13 +12,14 @@ from shared.db.engine import (
 )
 from shared.db.inbox import InboxEntry, apply_batch_once, apply_once, claim_event, claim_events
 from shared.db.locking import get_for_update
-from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox
+from shared.db.outbox import OutboxMessage, OutboxRelay, add_to_outbox, add_tombstone
 from shared.db.staged import stage
 
 __all__ = [
     "InboxEntry",
     "OutboxMessage",
     "OutboxRelay",
+    "add_tombstone",
     "add_to_outbox",
     "apply_batch_once",
     "apply_once",

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import Index, func, select, text
+from sqlalchemy import Index, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 
@@ -63,6 +63,17 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = Field(default=0, description="Failed publishes of this row so far.")
     last_error: str | None = Field(default=None, max_length=500)
     next_attempt_at: datetime | None = Field(default=None, description="Set after a failure: not tried before.")
+
+
+# The payload of a tombstone: published as a record with no value, which a compacted topic keeps only
+# until compaction deletes it and every earlier record of its key (person.keys, on an erasure).
+TOMBSTONE = ""
+
+
+def add_tombstone(session, *, topic: str, key: str, event_id: str) -> None:  # noqa: ANN001
+    """Publish a tombstone of `key` on the compacted `topic` once the transaction commits, in order
+    with the transaction's other outbox rows (`event_id` only names the row)."""
+    stage(session, OutboxMessage, {"event_id": event_id, "topic": topic, "key": key, "payload": TOMBSTONE})
 
 
 def add_to_outbox(session, *, topic: str, key: str, event: EventEnvelope) -> None:  # noqa: ANN001
@@ -184,7 +195,7 @@ class OutboxRelay:
                 # Not awaited for its ack: the producer keeps per-partition order across the batch.
                 async with asyncio.timeout(self._enqueue_timeout):
                     future = await self._broker.publish(
-                        row.payload.encode(), row.topic, key=row.key.encode(),
+                        None if row.payload == TOMBSTONE else row.payload.encode(), row.topic, key=row.key.encode(),
                         headers={"content-type": "application/json"}, no_confirm=True,
                     )
             except Exception as exc:  # noqa: BLE001 - the row's own failure; the batch goes on
@@ -226,7 +237,9 @@ class OutboxRelay:
         t = OutboxMessage.__table__
         async with self._engine.connect() as connection:
             pending, retrying = (await connection.execute(
-                select(func.count(), func.count(t.c.next_attempt_at)).where(t.c.published_at.is_(None))
+                # Retrying: failed at least once (a row held back on purpose, an erasure's second
+                # tombstone, has a next_attempt_at without having failed).
+                select(func.count(), func.count(case((t.c.attempts > 0, 1)))).where(t.c.published_at.is_(None))
             )).one()
         assert self._metrics is not None
         self._metrics.pending.set(pending)

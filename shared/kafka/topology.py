@@ -29,8 +29,7 @@ SERVICE_PRINCIPALS: Mapping[str, str] = {
     "ops": "songtor-ops",
 }
 _FOREVER = "-1"
-_HOUR_MS = 60 * 60 * 1000
-_DAY_MS = 24 * _HOUR_MS
+_DAY_MS = 24 * 60 * 60 * 1000
 
 
 def agency_principal(agency: Agency) -> str:
@@ -101,14 +100,18 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
     ]
     # Person keys: compacted, so the log keeps each person's latest key only, and an erasure's
     # tombstone removes the key from the log itself within max.compaction.lag.ms (the broker rolls a
-    # compacted topic's segment by then, so the cleaner may take it), then the tombstone after
-    # delete.retention.ms: until then a key the services deleted could still be read back here.
-    lag_ms = str(kafka.person_keys_compaction_hours * _HOUR_MS)
+    # compacted topic's segment at its next write after that, so the cleaner may take it), then the
+    # tombstone after delete.retention.ms: until then a key the services deleted could still be read
+    # back here.
+    lag_ms = str(kafka.person_keys_compaction_seconds * 1000)
     specs.append(TopicSpec(topics.person_keys, kafka.partitions, kafka.replication_factor, {
         **base, "cleanup.policy": "compact", "min.compaction.lag.ms": "0", "max.compaction.lag.ms": lag_ms,
         "segment.ms": lag_ms, "min.cleanable.dirty.ratio": "0.01",
-        "delete.retention.ms": str(kafka.person_keys_tombstone_hours * _HOUR_MS), "message.timestamp.type": "CreateTime",
+        "delete.retention.ms": str(kafka.person_keys_tombstone_seconds * 1000), "message.timestamp.type": "CreateTime",
     }))
+    # Erasures asked for and confirmed: person_refs only, kept as the record that they were done.
+    specs += [TopicSpec(name, kafka.partitions, kafka.replication_factor, {**base, "message.timestamp.type": "CreateTime"})
+              for name in (topics.person_erasures, topics.person_erasures_confirmed)]
     dead = {**base, "retention.ms": str(kafka.dead_letter_retention_days * _DAY_MS),
             "message.timestamp.type": "CreateTime"}
     specs += [TopicSpec(dead_letter_topic(s.name), kafka.partitions, kafka.replication_factor, dead) for s in specs]
@@ -125,31 +128,34 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
         "intake": Usage(
             SERVICE_PRINCIPALS["intake"],
             consumes={g("intake.routed"): (t.referral_routed,), g("intake.updated"): (t.referral_updated,),
-                      g("intake.unroutable"): (t.referral_unroutable,)},
-            # Intake issues each person's key (it takes the person in) ahead of the intake it seals.
-            produces=(t.person_keys, t.intake_submitted),
+                      g("intake.unroutable"): (t.referral_unroutable,),
+                      g("intake.erasures.confirmed"): (t.person_erasures_confirmed,)},
+            # Intake issues each person's key (it takes the person in) ahead of the intake it seals,
+            # and takes the erasure requests.
+            produces=(t.person_keys, t.intake_submitted, t.person_erasures),
         ),
         "routing": Usage(
             SERVICE_PRINCIPALS["routing"],
-            consumes={g("routing"): (t.intake_submitted,)},
-            produces=(*assigned, t.referral_routed, t.referral_unroutable),
+            consumes={g("routing"): (t.intake_submitted,), g("routing.erasures"): (t.person_erasures,)},
+            produces=(*assigned, t.referral_routed, t.referral_unroutable, t.person_erasures_confirmed),
         ),
         "agency-adapters": Usage(
             SERVICE_PRINCIPALS["agency-adapters"],
             # The keys open the people of its referrals; routing, which hands the sealed identity
             # on, has none.
             consumes={**{g(f"agency.{agency}"): (t.referral_assigned(agency),) for agency in AGENCIES},
-                      g("agency.keys"): (t.person_keys,)},
+                      g("agency.keys"): (t.person_keys,), g("agency.erasures"): (t.person_erasures,)},
             # A transfer is a new assignment to another agency, announced like routing's.
-            produces=(t.referral_updated, t.referral_overdue, *assigned, t.referral_routed),
+            produces=(t.referral_updated, t.referral_overdue, *assigned, t.referral_routed, t.person_erasures_confirmed),
         ),
         "reporting": Usage(
             SERVICE_PRINCIPALS["reporting"],
             consumes={g("reporting.intakes"): (t.intake_submitted,), g("reporting.assigned"): assigned,
                       g("reporting.updated"): (t.referral_updated,),
                       g("reporting.unroutable"): (t.referral_unroutable,),
-                      g("reporting.overdue"): (t.referral_overdue,), g("reporting.keys"): (t.person_keys,)},
-            produces=(t.report_published,),
+                      g("reporting.overdue"): (t.referral_overdue,), g("reporting.keys"): (t.person_keys,),
+                      g("reporting.erasures"): (t.person_erasures,)},
+            produces=(t.report_published, t.person_erasures_confirmed),
         ),
     }
     events = tuple(t.all_event_topics())
@@ -157,7 +163,7 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
     ops = Usage(
         SERVICE_PRINCIPALS["ops"],
         # The person keys' offsets too (the lag of the services' key copies), never their records.
-        describes=(*events, *dead_letters, t.person_keys),
+        describes=(*events, *dead_letters, *t.person_topics()),
         describes_groups_prefixed=(kafka.group_prefix,),
         # The dead-letter page shows why a message failed and re-drives it to where it came from.
         reads=dead_letters,

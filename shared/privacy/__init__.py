@@ -1,11 +1,11 @@
 """Personal data at rest and on the wire: sealed with a key of each person's own, so that erasing
 the key erases every copy (crypto-shredding). Contracts: shared/contracts/sealed.py, person.py."""
 
-from shared.privacy.keyring import PersonKeyRecord, forget_keys, identities_of, issue_keys, store_copies
+from shared.privacy.keyring import KEY_TABLES, ErasedKey, PersonKeyRecord, forget_keys, identities_of, issue_keys, store_copies
 from shared.privacy.master_keys import KeyUnavailable, KeyWrapper, LocalMasterKeys, SealingSettings, master_keys_from
 from shared.privacy.sealing import Identities, PersonKey, seal_model, seal_text
 
 __all__ = [
-    "Identities", "KeyUnavailable", "KeyWrapper", "LocalMasterKeys", "PersonKey", "PersonKeyRecord", "SealingSettings",
+    "KEY_TABLES", "ErasedKey", "Identities", "KeyUnavailable", "KeyWrapper", "LocalMasterKeys", "PersonKey", "PersonKeyRecord", "SealingSettings",
     "forget_keys", "identities_of", "issue_keys", "master_keys_from", "seal_model", "seal_text", "store_copies",
 ]

@@ -1,8 +1,12 @@
 """Keeping a copy of the person keys (agency adapters, reporting): a consumer of `person.keys`.
 
 No inbox: storing a key is idempotent (the latest record of a person wins, and one person's
-records come in order on one partition), so a redelivered batch changes nothing. A tombstone,
-which an erasure writes, deletes the person's copy.
+records come in order on one partition), so a redelivered batch changes nothing.
+
+A tombstone (an erasure's) is passed over here: the copy is deleted by the service's erasure
+handler (shared/privacy/erasures.py), which may need the key once more first (reporting redacts
+the filed forms with it) and arrives on another topic, in no set order with this one. A rebuild,
+which replays this topic alone, applies tombstones (`apply_key_records(tombstones=True)`).
 """
 
 from dataclasses import dataclass
@@ -31,13 +35,15 @@ def _tombstone(record: ConsumerRecord) -> KeyErased:
     return KeyErased(person_ref=(record.key or b"").decode())
 
 
-async def apply_key_records(session: AsyncSession, *, records: list[PersonKeyIssuedV1 | KeyErased]) -> None:
-    """Each person's latest record decides: a key is kept, a tombstone deletes it."""
+async def apply_key_records(session: AsyncSession, *, records: list[PersonKeyIssuedV1 | KeyErased],
+                            tombstones: bool = False) -> None:
+    """Each person's latest record decides: a key is kept; a tombstone deletes it when `tombstones`."""
     latest: dict[str, PersonKeyIssuedV1 | KeyErased] = {}
     for record in records:
         latest.pop(record.person_ref, None)  # re-inserted last: keeps the batch's order per person
         latest[record.person_ref] = record
-    await forget_keys(session, person_refs=[ref for ref, record in latest.items() if isinstance(record, KeyErased)])
+    if tombstones:
+        await forget_keys(session, person_refs=[ref for ref, record in latest.items() if isinstance(record, KeyErased)])
     await store_copies(session, events=[record for record in latest.values() if isinstance(record, PersonKeyIssuedV1)])
 
 

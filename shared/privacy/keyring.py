@@ -36,6 +36,22 @@ class PersonKeyRecord(SQLModel, table=True):
     issued_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class ErasedKey(SQLModel, table=True):
+    """A key deleted by an erasure: a copy of it read again later (a consumer group re-reading
+    person.keys before compaction took the record away) is not kept. A person taken in again
+    after their erasure gets a new key, which is."""
+
+    __tablename__ = "erased_person_keys"
+
+    person_ref: str = Field(primary_key=True, max_length=64)
+    key_id: str = Field(primary_key=True, max_length=32)
+    erased_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+# The tables of every service that holds person keys.
+KEY_TABLES = [PersonKeyRecord.__table__, ErasedKey.__table__]
+
+
 def _unwrap(row: PersonKeyRecord, *, wrapper: KeyWrapper) -> PersonKey | None:
     wrapped = WrappedKey(kek_id=row.kek_id, blob=base64.b64decode(row.wrapped_key))
     try:
@@ -121,8 +137,12 @@ async def issue_keys(
 
 async def store_copies(session: AsyncSession, *, events: Sequence[PersonKeyIssuedV1]) -> None:
     """Keep the keys read on `person.keys` (the agency adapters' and reporting's side). The latest
-    record of a person wins: a key issued after an erasure replaces nothing that still opens."""
+    record of a person wins; a key an erasure deleted here is not taken back."""
     latest = {event.person_ref: event for event in events}
+    if latest:
+        erased = set((await session.exec(select(ErasedKey.person_ref, ErasedKey.key_id).where(
+            col(ErasedKey.person_ref).in_(sorted(latest))))).all())
+        latest = {ref: e for ref, e in latest.items() if (ref, e.key_id) not in erased}
     await _upsert(session, [
         {"person_ref": e.person_ref, "key_id": e.key_id, "kek_id": e.kek_id, "wrapped_key": e.wrapped_key,
          "issued_at": e.occurred_at}
@@ -131,11 +151,16 @@ async def store_copies(session: AsyncSession, *, events: Sequence[PersonKeyIssue
 
 
 async def forget_keys(session: AsyncSession, *, person_refs: Collection[str]) -> int:
-    """Delete these people's keys: their sealed data no longer opens here. Returns how many went."""
+    """Delete these people's keys, remembering which were deleted: their sealed data no longer
+    opens here. Returns how many went."""
     if not person_refs:
         return 0
-    result = await session.exec(delete(PersonKeyRecord).where(col(PersonKeyRecord.person_ref).in_(sorted(person_refs))))
-    return result.rowcount or 0
+    rows = await _rows(session, person_refs)
+    for row in rows:
+        if await session.get(ErasedKey, (row.person_ref, row.key_id)) is None:
+            session.add(ErasedKey(person_ref=row.person_ref, key_id=row.key_id))
+    await session.exec(delete(PersonKeyRecord).where(col(PersonKeyRecord.person_ref).in_(sorted(person_refs))))
+    return len(rows)
 
 
 async def _upsert(session: AsyncSession, rows: list[dict]) -> None:

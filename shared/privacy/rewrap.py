@@ -8,7 +8,7 @@
        sends them within a second): the adapters' and reporting's copies, and the log that
        rebuilds read, follow. Run it without --publish on their databases to re-wrap at once.
     3. When `--check` finds no key under the old master key in any of the three databases, and
-       person.keys has been compacted (KAFKA_PERSON_KEYS_COMPACTION_HOURS), remove the old one.
+       person.keys has been compacted (KAFKA_PERSON_KEYS_COMPACTION_SECONDS), remove the old one.
 
 Rows go in chunks, each in a short transaction of its own, so the services keep writing meanwhile.
 """

@@ -13,6 +13,9 @@ from tests.support.processes import SERVICE_MODULES, free_port
 pytestmark = pytest.mark.e2e
 
 REAL_KEY = "k" * 40
+# A master key list as an operator writes it; routing ignores it (it holds no keys).
+MASTER_KEYS = "2027a=" + "A" * 43 + "="
+OPENS_PEOPLE = ("agency-adapters", "intake", "reporting")
 
 
 def start(service: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:  # noqa: ANN001
@@ -34,9 +37,23 @@ def test_the_development_key_is_refused_unless_the_environment_says_local_or_tes
 
 @pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
 def test_no_issuer_means_no_start(service, tmp_path):
-    ended = start(service, {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY}, tmp_path)
+    ended = start(service, {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY,
+                            "SONGTOR_MASTER_KEYS": MASTER_KEYS}, tmp_path)
     assert ended.returncode != 0
     assert "SONGTOR_OIDC_ISSUER is not set" in ended.stderr + ended.stdout
+
+
+@pytest.mark.parametrize("service", OPENS_PEOPLE)
+def test_no_master_key_means_no_start_where_people_are_opened(service, tmp_path):
+    for environment in ({}, {"SONGTOR_ENVIRONMENT": "production"}):
+        ended = start(service, {**environment, "SONGTOR_PERSON_REF_KEY": REAL_KEY,
+                                "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor"}, tmp_path)
+        assert ended.returncode != 0, f"{service} started without a master key in {environment or 'unset'}"
+        assert "SONGTOR_MASTER_KEYS (or SONGTOR_MASTER_KEYS_FILE) is not set" in ended.stderr + ended.stdout
+    malformed = start(service, {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY,
+                                "SONGTOR_MASTER_KEYS": "2027a:not-a-list", "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/r"},
+                      tmp_path)
+    assert malformed.returncode != 0 and "item 1 is not id=" in malformed.stderr + malformed.stdout
 
 
 def test_a_short_key_is_refused_outside_local_and_test(tmp_path):
@@ -48,6 +65,7 @@ def test_a_short_key_is_refused_outside_local_and_test(tmp_path):
 @pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
 def test_no_kafka_login_means_no_start(service, tmp_path):
     ended = start(service, {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY,
-                            "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor", "KAFKA_USERNAME": ""}, tmp_path)
+                            "SONGTOR_MASTER_KEYS": MASTER_KEYS, "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor",
+                            "KAFKA_USERNAME": ""}, tmp_path)
     assert ended.returncode != 0
     assert "KAFKA_USERNAME is not set" in ended.stderr + ended.stdout

@@ -28,6 +28,7 @@ from tests.support.identity import claims_of
 from tests.support.kafka_io import json_of, produce, read_topic
 from tests.support.pg_roles import database_owned_by_a_role
 from tests.support.polling import eventually
+from tests.support.sealing import sealed_identity
 
 pytestmark = pytest.mark.e2e
 NATIONAL_ID, FULL_NAME = "3640100456781", "สมชาย ใจดี"
@@ -40,7 +41,8 @@ def assigned_event(*, referral_id: str) -> ReferralAssignedV2:
         "event_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(), "correlation_id": intake_id,
         "producer": "routing", "referral_id": referral_id, "intake_id": intake_id, "agency": "skills",
         "need_code": "skill_training", "category": "develop", "person_ref": "ref-" + referral_id[:8],
-        "person": {"national_id": NATIONAL_ID, "full_name": FULL_NAME, "worker_type": "informal",
+        "person": {"identity": sealed_identity("ref-" + referral_id[:8], national_id=NATIONAL_ID, full_name=FULL_NAME),
+                   "worker_type": "informal",
                    "address": {"subdistrict_code": "640601", "district_code": "6406", "province_code": "64"}},
         "catalog_version": "test", "routing_rule": "need:skill_training",
     })

@@ -52,13 +52,13 @@ from reporting.models import TABLES
 from reporting.registries.models import RegistryImport, RegistryMember
 from shared.db import InboxEntry, create_tables, make_engine, session_factory
 from shared.settings import PrivacySettings
-from shared.topics import Topics
 from shared.privacy import PersonKeyRecord
+from shared.topics import Topics
 from tests.support import report_scenario as scenario
 from tests.support.infrastructure import REPO
 from tests.support.kafka_io import produce
 from tests.support.polling import eventually
-from tests.support.processes import kafka_login
+from tests.support.processes import kafka_login, run_module
 from tests.support.report_reading import backdate_registry, facts, registry_file, reports
 
 pytestmark = pytest.mark.e2e
@@ -66,13 +66,6 @@ EXPECTED = REPO / "tests" / "fixtures" / "report-scenario"
 SEPTEMBER_FILES = [*(f"sp12_{unit}_2026-09" for unit in scenario.ORG_UNITS),
                    *(f"snb2_{province}_2026-09" for province in scenario.PROVINCES)]
 CONSUMERS = ("reporting.intakes", "reporting.assigned", "reporting.updated", "reporting.unroutable")
-
-
-def run_module(module: str, *args: str, env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 async def on_database(url: str, work):  # noqa: ANN001, ANN201

@@ -86,6 +86,12 @@ route("intake", "GET", "/v1/intake-jobs/{job_id}",
       {"clerk": "ok", "clerk_elsewhere": 404, "province": "ok", "province_elsewhere": 404, "national": "ok"})
 route("intake", "GET", "/v1/intake-jobs/{job_id}/errors.csv",
       {"clerk": "ok", "clerk_elsewhere": 404, "province": "ok", "province_elsewhere": 404, "national": "ok"})
+# Nobody with this ID was taken in, and no such erasure exists: the policy is what is checked here
+# (tests/e2e/test_erasure.py erases).
+route("intake", "POST", "/v1/erasures", {"province": 404, "province_elsewhere": 404},
+      json={"national_id": "1100600445635", "reason": "the person asked under PDPA s.33"})
+route("intake", "GET", "/v1/erasures/{erasure_id}", {"province": 404, "province_elsewhere": 404, "national": 404,
+                                                    "auditor": 404}, erasure_id="00000000-0000-4000-8000-000000000000")
 # routing
 route("routing", "GET", "/v1/referrals/{referral_id}/routing",
       {"officer": "ok", "head": "ok", "officer_skills": 404, "officer_elsewhere": 404,

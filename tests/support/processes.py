@@ -125,3 +125,11 @@ def service_env(*, name: str, port: int, database_url: str, kafka_env: dict[str,
     if database_url:
         env[f"{prefix}DATABASE_URL"] = database_url
     return env
+
+
+def run_module(module: str, *args: str, env: dict[str, str]) -> str:
+    """A project command (python -m module args) run to its end; its standard output."""
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 from prometheus_client import CollectorRegistry
 
 from agency_adapters.handlers import register_agency_consumers
+from intake.erasure import register_erasure_confirmations
 from intake.handlers import register_status_handlers
+from reporting.erasure import register_erasure_handler
 from reporting.handlers import register_reporting_handlers
 from reporting.ops.handlers import register_overdue_handler
 from routing.handlers import register_routing_handlers
@@ -20,12 +22,14 @@ def subscriptions(kafka: KafkaSettings) -> dict[str, dict[str, tuple[str, ...]]]
     brokers = {name: build_broker(bootstrap_servers="unused:9092", service=name, registry=CollectorRegistry())
                for name in ("intake", "routing", "agency-adapters", "reporting")}
     register_status_handlers(broker=brokers["intake"], kafka=kafka, sessions=None)
+    register_erasure_confirmations(broker=brokers["intake"], kafka=kafka, sessions=None)
     register_routing_handlers(broker=brokers["routing"], kafka=kafka, catalog=default_catalog(), sessions=None,
                               relay=None)
     register_agency_consumers(broker=brokers["agency-adapters"], kafka=kafka, sessions=None, relay=None)
     register_reporting_handlers(broker=brokers["reporting"], kafka=kafka, sessions=None, catalog=default_catalog(),
                                 zone=ZoneInfo("Asia/Bangkok"))
     register_overdue_handler(broker=brokers["reporting"], kafka=kafka, sessions=None)
+    register_erasure_handler(broker=brokers["reporting"], kafka=kafka, sessions=None, relay=None, master_keys=None)
     found: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, broker in brokers.items():
         groups = [s.group_id for s in broker.subscribers]

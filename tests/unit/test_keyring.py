@@ -12,9 +12,9 @@ from sqlmodel import select
 from shared.contracts import PersonKeyIssuedV1, SealedIdentity
 from shared.db import create_tables, make_engine, session_factory
 from shared.db.outbox import OutboxMessage
-from shared.privacy import PersonKeyRecord, identities_of, issue_keys, seal_model
+from shared.privacy import KEY_TABLES, PersonKeyRecord, forget_keys, identities_of, issue_keys, seal_model
 from shared.privacy.key_copies import KeyErased, apply_key_records
-from shared.privacy.keyring import key_record
+from shared.privacy.keyring import key_event, key_record
 from shared.privacy.sealing import new_person_key
 from tests.support.sealing import MASTER_KEYS, key_issued, person_key
 
@@ -24,7 +24,7 @@ IDENTITY = SealedIdentity(national_id="3640100456781", full_name="สมชา�
 @pytest.fixture
 async def sessions(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/keys.db")
-    await create_tables(engine, [PersonKeyRecord.__table__, OutboxMessage.__table__])
+    await create_tables(engine, [*KEY_TABLES, OutboxMessage.__table__])
     yield session_factory(engine)
     await engine.dispose()
 
@@ -68,8 +68,28 @@ async def test_copies_open_what_the_key_sealed_and_a_tombstone_erases_it(session
         opened = await identities_of(session, wrapper=MASTER_KEYS, person_refs=["ref-c"])
         assert opened.identity(sealed, person_ref="ref-c") == IDENTITY
         # A batch with the key again and then its tombstone: the last record of the person decides.
-        await apply_key_records(session, records=[key_issued("ref-c"), KeyErased(person_ref="ref-c")])
+        await apply_key_records(session, records=[key_issued("ref-c"), KeyErased(person_ref="ref-c")],
+                                tombstones=True)
         await session.commit()
         after = await identities_of(session, wrapper=MASTER_KEYS, person_refs=["ref-c", "ref-d"])
     assert after.identity(sealed, person_ref="ref-c") is None
     assert after.has_key("ref-d") and not after.has_key("ref-c")
+
+
+async def test_a_key_an_erasure_deleted_is_not_taken_back_but_a_new_key_of_the_person_is(sessions):
+    async with sessions() as session:
+        await apply_key_records(session, records=[key_issued("ref-e")])
+        await session.commit()
+        assert await forget_keys(session, person_refs=["ref-e"]) == 1
+        await session.commit()
+        # The live consumers pass tombstones over: the erasure handler deletes (after reporting redacts).
+        await apply_key_records(session, records=[key_issued("ref-e"), KeyErased(person_ref="ref-e")])
+        await session.commit()
+        assert not (await identities_of(session, wrapper=MASTER_KEYS, person_refs=["ref-e"])).has_key("ref-e")
+        returned = new_person_key("ref-e")  # taken in again after the erasure: a new key
+        await apply_key_records(session, records=[key_event(key_record(returned, wrapper=MASTER_KEYS,
+                                                                       at=datetime.now(UTC)), producer="intake")])
+        await session.commit()
+        found = await identities_of(session, wrapper=MASTER_KEYS, person_refs=["ref-e"])
+    assert found.has_key("ref-e")
+    assert found.identity(seal_model(IDENTITY, key=returned, field="identity", sealed_in="e-2"), person_ref="ref-e")

@@ -11,7 +11,7 @@ from sqlmodel import select
 from shared.contracts import PersonKeyIssuedV1, SealedIdentity
 from shared.db import create_tables, make_engine, session_factory
 from shared.db.outbox import OutboxMessage
-from shared.privacy import LocalMasterKeys, PersonKeyRecord, identities_of, issue_keys, seal_model
+from shared.privacy import KEY_TABLES, LocalMasterKeys, PersonKeyRecord, identities_of, issue_keys, seal_model
 from shared.privacy.key_copies import apply_key_records
 from shared.privacy.rewrap import keys_by_master, rewrap
 
@@ -24,7 +24,7 @@ IDENTITY = SealedIdentity(national_id="3640100456781", full_name="สมชา�
 
 async def database(path):  # noqa: ANN001, ANN201
     engine = make_engine(f"sqlite:///{path}")
-    await create_tables(engine, [PersonKeyRecord.__table__, OutboxMessage.__table__])
+    await create_tables(engine, [*KEY_TABLES, OutboxMessage.__table__])
     return engine, session_factory(engine)
 
 

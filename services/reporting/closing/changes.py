@@ -7,14 +7,14 @@ from reporting.forms.table import ERASED_PERSON_TH
 from reporting.summaries import mask_national_id
 
 Cells = tuple[str, ...]
-_ERASED_KEY = "erased#"
+ERASED_KEY = "erased#"  # an erased person's row, who has no ID to be keyed by
 
 
 def rows_by_person(form: FormTable) -> dict[str, Cells]:
     """Each person's row without its sequence number (which shifts when someone is added), keyed
     by the national ID column; an erased person, who has none, by their line."""
     id_column = min(form.text_columns)
-    return {(str(row[id_column]) or f"{_ERASED_KEY}{row[0]}"): tuple("" if cell is None else str(cell) for cell in row[1:])
+    return {(str(row[id_column]) or f"{ERASED_KEY}{row[0]}"): tuple("" if cell is None else str(cell) for cell in row[1:])
             for row in form.rows}
 
 
@@ -51,6 +51,6 @@ def compare(*, before: dict[str, Cells], after: dict[str, Cells]) -> FormChanges
 
 def mask(national_id: str) -> str:
     """The same mask as the summaries, so a person reads alike on every page."""
-    if national_id.startswith(_ERASED_KEY):
+    if national_id.startswith(ERASED_KEY):
         return ERASED_PERSON_TH
     return mask_national_id(head=national_id[:6], check_digit=national_id[-1:], length=len(national_id))

@@ -32,6 +32,11 @@ def known_groups(*, kafka: KafkaSettings) -> dict[str, tuple[str, ...]]:
         # The services' copies of the person keys: a lag here shows people as not yet openable.
         "agency.keys": (topics.person_keys,),
         "reporting.keys": (topics.person_keys,),
+        # Erasures: a lag here is an erasure not yet done by that service.
+        "intake.erasures.confirmed": (topics.person_erasures_confirmed,),
+        "routing.erasures": (topics.person_erasures,),
+        "agency.erasures": (topics.person_erasures,),
+        "reporting.erasures": (topics.person_erasures,),
     }
     groups = {kafka.group(name): read for name, read in reads.items()}
     groups.update({agency_group(kafka=kafka, agency=agency): (topics.referral_assigned(agency),) for agency in AGENCIES})

@@ -1,0 +1,162 @@
+"""Erasure, end to end (issue 14): two people in the same month, one erased while the agency
+adapters are stopped. The erasure completes when they return; afterwards no topic (dead letters and
+person.keys included) and no table of any service holds the erased person's ID, name, phone, birth
+date or notes in clear, no key that opens their ciphertexts is left anywhere, the other person is
+intact, the counts and the forms' lines are unchanged with the erased line marked, and a rebuild
+from the log brings no identity back."""
+
+import asyncio
+import json
+import random
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from reporting.forms import read_csv_rows
+from reporting.forms.table import ERASED_PERSON_TH
+from reporting.models import ReportPerson
+from shared import ids
+from shared.contracts import Sealed
+from shared.db import make_engine, session_factory
+from shared.privacy import identities_of
+from shared.settings import PrivacySettings
+from shared.topics import Topics
+from tests.e2e.test_personal_data_at_rest import people, secrets_of
+from tests.support.personal_data import database_of, records_of, tables_holding, topics_holding
+from tests.support.polling import eventually
+from tests.support.processes import kafka_login, run_module
+from tests.support.report_reading import facts
+from tests.support.sealing import MASTER_KEYS
+
+pytestmark = pytest.mark.e2e
+CLERK, PROVINCE = "clerk-6406", "province-64"
+
+
+def monthly(reporting, identity) -> dict:  # noqa: ANN001
+    month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
+    return httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month},
+                     auth=identity.auth(PROVINCE), timeout=10).json()
+
+
+def counts(summary: dict) -> dict:
+    return {key: value for key, value in summary.items() if key != "generated_at"}
+
+
+def sp12_rows(reporting, identity) -> list[list[str]]:  # noqa: ANN001
+    month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
+    answer = httpx.get(f"{reporting.url}/v1/reports/sp12", params={"org_unit": "6406", "month": month, "format": "csv"},
+                       auth=identity.auth(PROVINCE), timeout=30)
+    assert answer.status_code == 200, answer.text
+    return [row for row in read_csv_rows(answer.content) if row and row[0].isdigit()]
+
+
+def keys_left(kafka_env: dict[str, str], person_ref: str) -> int:
+    """Valued records of the person on person.keys (a tombstone is not one)."""
+    topic = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"]).person_keys
+    return sum(1 for r in records_of(kafka_env, topic) if r.key == person_ref.encode() and r.value is not None)
+
+
+async def opens_in(url: str, person_ref: str, sealed: Sealed) -> bool:
+    engine = make_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            found = await identities_of(session, wrapper=MASTER_KEYS, person_refs=[person_ref])
+        return found.identity(sealed, person_ref=person_ref) is not None
+    finally:
+        await engine.dispose()
+
+
+def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, kafka_env, identity, database_url):
+    stack = start_service.stack("reporting", "agency-adapters", "routing", "intake")
+    intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]
+    erased, kept, later = people(random.Random(7070))
+    for body in (erased, kept):
+        answer = httpx.post(f"{intake.url}/v1/intakes", json=body, timeout=10, auth=identity.auth(CLERK))
+        assert answer.status_code == 202, answer.text
+    # Every referral received and its assignment counted (reporting reads the two on their own groups).
+    counted = eventually(lambda: monthly(reporting, identity), timeout=60,
+                         until=lambda r: r.get("total") == 6 and r["by_status"].get("received") == 6
+                         and not r["by_category"].get("unassigned"))
+    lines = sp12_rows(reporting, identity)
+    assert len(lines) == 2 and erased["person"]["national_id"] in {row[2] for row in lines}
+
+    # The agency adapters are down when the office asks: the others erase and confirm at once.
+    agency_db = database_of(agency)
+    agency.ask_to_stop()
+    agency.wait_stopped()
+    asked = httpx.post(f"{intake.url}/v1/erasures", timeout=10, auth=identity.auth(PROVINCE),
+                       json={"national_id": erased["person"]["national_id"], "reason": "PDPA s.33 request 2026/117"})
+    assert asked.status_code == 202, asked.text
+    status_url = f"{intake.url}{asked.json()['status_url']}"
+    waiting = eventually(lambda: httpx.get(status_url, auth=identity.auth(PROVINCE)).json(),
+                         until=lambda s: all(s["services"][n] for n in ("intake", "routing", "reporting")), timeout=60)
+    assert waiting["services"]["agency-adapters"] is None and not waiting["complete"]
+    assert waiting["services"]["reporting"]["removed"]["person_keys"] == 1
+    agency = start_service("agency-adapters", database=agency_db)
+    done = eventually(lambda: httpx.get(status_url, auth=identity.auth(PROVINCE)).json(),
+                      until=lambda s: s["complete"], timeout=60)
+    assert done["services"]["agency-adapters"]["removed"] == {"person_keys": 1}
+    assert httpx.get(status_url, auth=identity.auth("province-24")).status_code == 404
+
+    # The counts and the form's lines stay, the erased line marked; the other person is intact.
+    assert counts(monthly(reporting, identity)) == counts(counted)
+    after = sp12_rows(reporting, identity)
+    assert len(after) == len(lines)
+    assert [row[1:3] for row in after if row[1] == ERASED_PERSON_TH] == [[ERASED_PERSON_TH, ""]]
+    assert kept["person"]["national_id"] in {row[2] for row in after}
+    queue = httpx.get(f"{agency.url}/v1/agencies/skills/referrals", auth=identity.auth("officer-skills-64"),
+                      timeout=10).json()["referrals"]
+    people_shown = {(r["person"]["national_id"], r["person"]["erased"]) for r in queue}
+    assert people_shown == {(None, True), (kept["person"]["national_id"], False)}
+
+    # A write to person.keys after its segment time rolls the segment, so the cleaner can drop the
+    # erased person's key under its tombstone (KAFKA_PERSON_KEYS_COMPACTION_SECONDS in the tests).
+    time.sleep(5)
+    assert httpx.post(f"{intake.url}/v1/intakes", json=later, timeout=10, auth=identity.auth(CLERK)).status_code == 202
+    erased_ref = ids.person_ref(national_id=erased["person"]["national_id"], key=PrivacySettings().person_ref_key)
+    eventually(lambda: keys_left(kafka_env, erased_ref), until=lambda n: n == 0, timeout=90, interval=2)
+    eventually(lambda: monthly(reporting, identity), until=lambda r: r.get("total") == 9, timeout=60)
+
+    # Nothing of the erased person in clear on any topic or in any table of any service.
+    secrets = secrets_of([erased])
+    found = topics_holding(kafka_env, secrets)
+    found.pop("(records read)")
+    assert found == {}, "clear personal data of the erased person on these topics"
+    for service in (intake, stack["routing"], reporting, agency):
+        assert tables_holding(database_of(service), secrets) == [], service.name
+    # And no key left anywhere opens what was sealed for them: not in a service, not on the log.
+    topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
+    intakes = [json.loads(r.value) for r in records_of(kafka_env, topics.intake_submitted)]
+    sealed = Sealed.model_validate(next(i["person"]["identity"] for i in intakes if i["person_ref"] == erased_ref))
+    for service in (intake, agency, reporting):
+        assert not asyncio.run(opens_in(database_of(service), erased_ref, sealed)), service.name
+
+    # A rebuild from the log: the same facts, and no identity for the erased person.
+    rebuilt = database_url("reporting-rebuilt")
+    run_module("reporting.rebuild", "--database-url", rebuilt, "--from-database-url", database_of(reporting),
+               env={**kafka_env, **kafka_login("reporting"), "SONGTOR_ENVIRONMENT": "test"})
+    assert asyncio.run(fact_rows(rebuilt)) == asyncio.run(fact_rows(database_of(reporting)))
+    row = asyncio.run(person_row(rebuilt, erased_ref))
+    assert row is not None and not asyncio.run(opens_in(rebuilt, erased_ref, Sealed.model_validate_json(row)))
+    assert tables_holding(rebuilt, secrets) == []
+
+
+async def fact_rows(url: str) -> dict:
+    engine = make_engine(url)
+    try:
+        return await facts(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def person_row(url: str, person_ref: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            found = await session.get(ReportPerson, person_ref)
+        return found.identity_json if found else None
+    finally:
+        await engine.dispose()
