@@ -10,6 +10,7 @@ import json
 import random
 import time
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,7 +26,7 @@ from shared.privacy import identities_of
 from shared.settings import PrivacySettings
 from shared.topics import Topics
 from tests.e2e.test_personal_data_at_rest import people, secrets_of
-from tests.support.personal_data import database_of, records_of, tables_holding, topics_holding
+from tests.support.personal_data import clear_in, database_of, records_of, tables_holding, topics_holding
 from tests.support.polling import eventually
 from tests.support.processes import kafka_login, run_module
 from tests.support.report_reading import facts
@@ -45,12 +46,26 @@ def counts(summary: dict) -> dict:
     return {key: value for key, value in summary.items() if key != "generated_at"}
 
 
-def sp12_rows(reporting, identity) -> list[list[str]]:  # noqa: ANN001
+def form_rows(reporting, identity, form: str) -> list[list[str]]:  # noqa: ANN001
+    """The people's lines of this month's SP-12 of org unit 6406 or SNB-2 of province 64."""
     month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
-    answer = httpx.get(f"{reporting.url}/v1/reports/sp12", params={"org_unit": "6406", "month": month, "format": "csv"},
+    scope = {"org_unit": "6406"} if form == "sp12" else {"province": "64"}
+    answer = httpx.get(f"{reporting.url}/v1/reports/{form}", params={**scope, "month": month, "format": "csv"},
                        auth=identity.auth(PROVINCE), timeout=30)
     assert answer.status_code == 200, answer.text
     return [row for row in read_csv_rows(answer.content) if row and row[0].isdigit()]
+
+
+def files_holding(paths: list[Path], secrets: set[str]) -> list[str]:
+    """The files (service logs, SQLite files with their WAL) that hold a secret in clear."""
+    return [str(path) for path in paths if path.is_file() and clear_in(path.read_bytes(), secrets)]
+
+
+def sqlite_files(url: str) -> list[Path]:
+    if not url.startswith("sqlite"):
+        return []
+    database = Path(url.split(":///", 1)[1])
+    return [database, database.with_name(database.name + "-wal")]
 
 
 def keys_left(kafka_env: dict[str, str], person_ref: str) -> int:
@@ -80,8 +95,9 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     counted = eventually(lambda: monthly(reporting, identity), timeout=60,
                          until=lambda r: r.get("total") == 6 and r["by_status"].get("received") == 6
                          and not r["by_category"].get("unassigned"))
-    lines = sp12_rows(reporting, identity)
-    assert len(lines) == 2 and erased["person"]["national_id"] in {row[2] for row in lines}
+    lines = {form: form_rows(reporting, identity, form) for form in ("sp12", "snb2")}
+    assert len(lines["sp12"]) == len(lines["snb2"]) == 2
+    assert erased["person"]["national_id"] in {row[2] for row in lines["sp12"]}
 
     # The agency adapters are down when the office asks: the others erase and confirm at once.
     agency_db = database_of(agency)
@@ -103,10 +119,12 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
 
     # The counts and the form's lines stay, the erased line marked; the other person is intact.
     assert counts(monthly(reporting, identity)) == counts(counted)
-    after = sp12_rows(reporting, identity)
-    assert len(after) == len(lines)
-    assert [row[1:3] for row in after if row[1] == ERASED_PERSON_TH] == [[ERASED_PERSON_TH, ""]]
-    assert kept["person"]["national_id"] in {row[2] for row in after}
+    for form, name_at in (("sp12", 1), ("snb2", 2)):
+        after = form_rows(reporting, identity, form)
+        assert len(after) == len(lines[form]), form
+        assert [row[name_at:name_at + 2] for row in after if row[name_at] == ERASED_PERSON_TH] == [
+            [ERASED_PERSON_TH, ""]], form
+        assert kept["person"]["national_id"] in {row[name_at + 1] for row in after}, form
     queue = httpx.get(f"{agency.url}/v1/agencies/skills/referrals", auth=identity.auth("officer-skills-64"),
                       timeout=10).json()["referrals"]
     people_shown = {(r["person"]["national_id"], r["person"]["erased"]) for r in queue}
@@ -127,6 +145,10 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     assert found == {}, "clear personal data of the erased person on these topics"
     for service in (intake, stack["routing"], reporting, agency):
         assert tables_holding(database_of(service), secrets) == [], service.name
+    # Nor in any file the services wrote: their logs, and the SQLite files themselves (free pages, WAL).
+    written = [s.log_path for s in (intake, stack["routing"], reporting, agency, stack["agency-adapters"])]
+    written += [f for s in (intake, stack["routing"], reporting, agency) for f in sqlite_files(database_of(s))]
+    assert files_holding(written, secrets) == []
     # And no key left anywhere opens what was sealed for them: not in a service, not on the log.
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
     intakes = [json.loads(r.value) for r in records_of(kafka_env, topics.intake_submitted)]
