@@ -24,9 +24,11 @@ KEYS_CONSUMER = "agency.keys"
 
 
 async def erase_person(session: AsyncSession, person_ref: str) -> dict[str, int]:
-    """The agency adapters hold a person sealed only (their referrals, the needs' notes): deleting
-    the key copy makes every one of them unreadable here; the referrals and their history stay."""
-    return {"person_keys": await forget_keys(session, person_refs=[person_ref])}
+    """The agency adapters hold a person sealed (the referrals' person, the needs' notes): deleting
+    the key copy makes all of it unreadable here. What staff typed about them is in clear, and goes.
+    The referrals and their moves stay."""
+    removed = await repository.erase_free_text(session, person_ref=person_ref)
+    return {"person_keys": await forget_keys(session, person_refs=[person_ref]), **removed}
 
 
 def register_agency_consumers(

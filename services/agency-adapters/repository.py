@@ -124,3 +124,17 @@ async def apply_move(
     add_move(session, referral_id=referral.referral_id, version=referral.version + 1, status=move.status,
              previous_status=referral.status, actor=move.actor, at=moved_at, move=move)
     return True
+
+
+async def erase_free_text(session: AsyncSession, *, person_ref: str) -> dict[str, int]:
+    """What staff typed about a person, in clear: the referrals' notes and their moves' notes and
+    reasons (the first two moves are the system's and name no one). The moves themselves stay."""
+    referrals = select(AgencyReferral.referral_id).where(AgencyReferral.person_ref == person_ref)
+    moves = await session.exec(
+        update(ReferralMove).where(col(ReferralMove.referral_id).in_(referrals), ReferralMove.version > RECEIVED_VERSION)
+        .where(col(ReferralMove.note).is_not(None) | col(ReferralMove.reason).is_not(None))  # type: ignore[call-overload]
+        .values(note=None, reason=None))
+    notes = await session.exec(
+        update(AgencyReferral).where(AgencyReferral.person_ref == person_ref, col(AgencyReferral.note).is_not(None))
+        .values(note=None))  # type: ignore[call-overload]
+    return {"agency_referral_moves": moves.rowcount or 0, "agency_referrals": notes.rowcount or 0}

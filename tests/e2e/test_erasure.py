@@ -88,9 +88,11 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     stack = start_service.stack("reporting", "agency-adapters", "routing", "intake")
     intake, agency, reporting = stack["intake"], stack["agency-adapters"], stack["reporting"]
     erased, kept, later = people(random.Random(7070))
+    taken = []
     for body in (erased, kept):
         answer = httpx.post(f"{intake.url}/v1/intakes", json=body, timeout=10, auth=identity.auth(CLERK))
         assert answer.status_code == 202, answer.text
+        taken.append(answer.json())
     # Every referral received and its assignment counted (reporting reads the two on their own groups).
     counted = eventually(lambda: monthly(reporting, identity), timeout=60,
                          until=lambda r: r.get("total") == 6 and r["by_status"].get("received") == 6
@@ -98,6 +100,14 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     lines = {form: form_rows(reporting, identity, form) for form in ("sp12", "snb2")}
     assert len(lines["sp12"]) == len(lines["snb2"]) == 2
     assert erased["person"]["national_id"] in {row[2] for row in lines["sp12"]}
+
+    # An officer's note on the erased person's referral: staff's free text, in clear in the adapters.
+    skills_referral = next(r["referral_id"] for r in taken[0]["referrals"] if r["need_code"] == "skill_training")
+    noted = httpx.post(f"{agency.url}/v1/referrals/{skills_referral}/status", timeout=10,
+                       json={"status": "accepted", "note": "นัดพบวันจันทร์ที่สำนักงาน"}, auth=identity.auth("officer-skills-64"))
+    assert noted.status_code == 200, noted.text
+    counted = eventually(lambda: monthly(reporting, identity), timeout=60,
+                         until=lambda r: r["by_status"].get("accepted") == 1)
 
     # The agency adapters are down when the office asks: the others erase and confirm at once.
     agency_db = database_of(agency)
@@ -114,7 +124,8 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     agency = start_service("agency-adapters", database=agency_db)
     done = eventually(lambda: httpx.get(status_url, auth=identity.auth(PROVINCE)).json(),
                       until=lambda s: s["complete"], timeout=60)
-    assert done["services"]["agency-adapters"]["removed"] == {"person_keys": 1}
+    assert done["services"]["agency-adapters"]["removed"] == {"person_keys": 1, "agency_referral_moves": 1,
+                                                              "agency_referrals": 1}
     assert httpx.get(status_url, auth=identity.auth("province-24")).status_code == 404
 
     # The counts and the form's lines stay, the erased line marked; the other person is intact.
