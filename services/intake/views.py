@@ -11,14 +11,13 @@ from shared.privacy.sealing import note_field
 
 
 def person_view(person: Person, *, person_ref: str, identities: Identities) -> dict[str, Any]:
-    ref = person_ref
-    identity = identities.identity(person.identity, person_ref=ref)
+    identity = identities.identity(person.identity, person_ref=person_ref)
+    born = identities.birth_date(person.birth_date, person_ref=person_ref) if identity else None
     return {
         "national_id": identity.national_id if identity else None,
         "full_name": identity.full_name if identity else None,
         "phone": identity.phone if identity else None,
-        "birth_date": (found.isoformat() if identity and (found := identities.birth_date(person.birth_date, person_ref=ref))
-                       else None),
+        "birth_date": born.isoformat() if born else None,
         "sex": person.sex,
         "worker_type": person.worker_type,
         "address": person.address.model_dump(),

@@ -8,20 +8,14 @@ once per size, and a cached statement of a few hundred rows holds thousands of b
 (a service's memory grew by hundreds of MB that way under load)."""
 
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from shared.db.engine import insert_for  # noqa: F401 - reporting's statements import it from here
 
 Item = TypeVar("Item")
 # SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535; well under both, and a
 # batch of 500 intakes (2,000 referrals) still fits its fact rows in one statement.
 _PARAMETERS = 20_000
-
-
-def insert_for(connection: AsyncConnection) -> Any:
-    """`insert` of the connection's dialect: both have on_conflict_do_nothing/do_update."""
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def chunks(items: Sequence[Item], *, width: int) -> Iterator[Sequence[Item]]:

@@ -4,6 +4,7 @@ and rows staged to be written at commit."""
 from shared.db.engine import (
     bound_engine,
     create_tables,
+    insert_for,
     make_engine,
     session_factory,
     session_for_large_values,
@@ -28,6 +29,7 @@ __all__ = [
     "claim_events",
     "create_tables",
     "get_for_update",
+    "insert_for",
     "make_engine",
     "session_factory",
     "session_for_large_values",

@@ -5,10 +5,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,6 +47,11 @@ def make_engine(url: str) -> AsyncEngine:
         async_url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True,
         connect_args={"options": "-c timezone=UTC"},
     )
+
+
+def insert_for(connection: AsyncConnection) -> Any:
+    """`insert` of the connection's dialect: both have on_conflict_do_nothing/do_update."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db.engine import bound_engine, write_gate
+from shared.db.engine import bound_engine, insert_for, write_gate
 
 
 class InboxEntry(SQLModel, table=True):
@@ -60,7 +59,7 @@ async def claim_events(session: AsyncSession, *, consumer: str, event_ids: Seque
     if not keys:
         return set()
     connection = await session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(connection)
     now = datetime.now(UTC)
     # Executemany, which SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"): one cached
     # statement whatever the batch's size (a VALUES list built here would be compiled and cached

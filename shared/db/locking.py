@@ -9,9 +9,10 @@ first inserts of one row collide. Locking first makes each change see the one be
 from typing import Any, TypeVar
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.db.engine import insert_for
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -27,7 +28,7 @@ async def get_for_update(
     connection = await session.connection()
     dialect = connection.dialect.name
     if create is not None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(connection)
         await connection.execute(
             insert(model).values(**key, **create).on_conflict_do_nothing(index_elements=list(key))
         )

@@ -12,12 +12,12 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import ids
 from shared.contracts.person import PersonKeyIssuedV1
+from shared.db.engine import insert_for
 from shared.db.outbox import add_to_outbox
 from shared.db.staged import stage
 from shared.privacy.master_keys import KeyUnavailable, KeyWrapper, WrappedKey
@@ -167,8 +167,7 @@ async def _upsert(session: AsyncSession, rows: list[dict]) -> None:
     if not rows:
         return
     connection = await session.connection()
-    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(PersonKeyRecord)
+    statement = insert_for(connection)(PersonKeyRecord)
     statement = statement.on_conflict_do_update(
         index_elements=["person_ref"],
         set_={name: statement.excluded[name] for name in ("key_id", "kek_id", "wrapped_key", "issued_at")},

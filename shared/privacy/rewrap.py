@@ -27,9 +27,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db.engine import bound_engine, make_engine, session_factory, write_gate
 from shared.db.outbox import add_to_outbox
-from shared.privacy.keyring import PersonKeyRecord, key_event
+from shared.privacy.keyring import PersonKeyRecord, key_event, key_record
 from shared.privacy.master_keys import KeyWrapper, SealingSettings, WrappedKey, master_keys_from
-from shared.privacy.sealing import wrap_context
+from shared.privacy.sealing import PersonKey, wrap_context
 from shared.settings import KafkaSettings
 
 CHUNK = 500
@@ -52,18 +52,16 @@ async def rewrap(
             now = datetime.now(UTC)
             for row in rows:
                 moved[row.kek_id] += 1  # before the update below refreshes the row
-                context = wrap_context(person_ref=row.person_ref, key_id=row.key_id)
                 secret = wrapper.unwrap(WrappedKey(kek_id=row.kek_id, blob=base64.b64decode(row.wrapped_key)),
-                                        context=context)
-                wrapped = wrapper.wrap(secret, context=context)
-                record = {"person_ref": row.person_ref, "key_id": row.key_id, "kek_id": wrapped.kek_id,
-                          "wrapped_key": base64.b64encode(wrapped.blob).decode(), "issued_at": now}
+                                        context=wrap_context(person_ref=row.person_ref, key_id=row.key_id))
+                record = key_record(PersonKey(person_ref=row.person_ref, key_id=row.key_id, secret=secret),
+                                    wrapper=wrapper, at=now)
                 await session.exec(update(PersonKeyRecord).where(  # type: ignore[call-overload]
                     col(PersonKeyRecord.person_ref) == row.person_ref, col(PersonKeyRecord.key_id) == row.key_id)
                     .values(kek_id=record["kek_id"], wrapped_key=record["wrapped_key"]))
                 if topic is not None:
                     add_to_outbox(session, topic=topic, key=row.person_ref,
-                                  event=key_event(record, producer=producer, purpose=f"key-rewrapped/{wrapped.kek_id}"))
+                                  event=key_event(record, producer=producer, purpose=f"key-rewrapped/{record['kek_id']}"))
             await session.commit()
 
 

@@ -4,14 +4,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from agency_adapters.models import AgencyReferral
 from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
-from shared.db import stage
+from shared.db import insert_for, stage
 
 
 def add_pending(session: AsyncSession, *, referral_id: str, agency: str, at: datetime) -> None:
@@ -157,7 +156,7 @@ async def claim_nonce(session: AsyncSession, *, agency: str, nonce: str, expires
     their expiry are dropped first: their signatures are refused by the timestamp by then."""
     connection = await session.connection()
     await connection.execute(delete(CallbackNonce).where(col(CallbackNonce.expires_at) < now))
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(connection)
     # RETURNING rather than rowcount, which asyncpg does not report for an INSERT.
     taken = (await connection.execute(
         insert(CallbackNonce).values(agency=agency, nonce=nonce, expires_at=expires_at)
