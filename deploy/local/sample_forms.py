@@ -54,7 +54,7 @@ def demo_events(*, bodies: list[dict], catalog, outcomes, master_keys) -> list[t
     from intake.request import IntakeRequest
     from routing.domain import route_intake
     from shared import ids
-    from shared.contracts import ReferralAssignedV2, ReferralUpdatedV1
+    from shared.contracts import ReferralAssignedV2, ReferralUpdatedV2
     from shared.privacy.keyring import key_event, key_record
     from shared.privacy.sealing import new_person_key
 
@@ -82,10 +82,11 @@ def demo_events(*, bodies: list[dict], catalog, outcomes, master_keys) -> list[t
         moves = [("received", None), ("accepted", None), ("completed", outcome.code)]
         previous = "assigned"
         for version, (status, code) in enumerate(moves, start=2):
-            events.append(("updated", ReferralUpdatedV1(
+            events.append(("updated", ReferralUpdatedV2(
                 event_id=_uuid("move", first.referral_id, version), occurred_at=received + timedelta(days=version),
                 correlation_id=intake.intake_id, producer="agency-adapters", referral_id=first.referral_id,
-                intake_id=intake.intake_id, agency=first.agency, status=status, previous_status=previous,
+                intake_id=intake.intake_id, person_ref=person_ref, agency=first.agency, status=status,
+                previous_status=previous,
                 version=version, outcome_code=code, actor="demo-officer",
             )))
             previous = status

@@ -111,7 +111,7 @@ def workbench_router(*, bench: Workbench) -> APIRouter:
         return JSONResponse(status_code=answer.status_code, content=answer.body)
 
     @router.get("/referrals/{referral_id}/history", summary="Every move of a referral, in order")
-    async def referral_history(referral_id: str, principal: Principal = Depends(caller)) -> dict:
+    async def referral_history(request: Request, referral_id: str, principal: Principal = Depends(caller)) -> dict:
         async with sessions() as session:
             referral = await repository.get_referral(session, referral_id=referral_id)
             if referral is None or not scope.sees_referral(
@@ -119,7 +119,11 @@ def workbench_router(*, bench: Workbench) -> APIRouter:
             ):
                 raise out_of_scope(f"referral with id {referral_id}")
             moves = await repository.history(session, referral_id=referral_id)
-        return {"referral_id": referral_id, "moves": [move_view(m) for m in moves]}
+            identities = await identities_of(session, wrapper=bench.master_keys, person_refs=[referral.person_ref])
+        # Staff's reasons and notes may name the person: the audit log says whose words were read.
+        note_people(request, person_refs=[referral.person_ref])
+        return {"referral_id": referral_id, "moves": [
+            move_view(m, person_ref=referral.person_ref, identities=identities) for m in moves]}
 
     @router.get("/agencies/{agency}/outcomes", summary="Outcome codes this agency completes referrals with")
     async def agency_outcomes(agency: Agency) -> dict:

@@ -72,6 +72,7 @@ def _register_one(
             receipt = lifecycle.updated_event(
                 referral_id=event.referral_id,
                 intake_id=event.intake_id,
+                person_ref=event.person_ref,
                 agency=agency,
                 status="received",
                 previous_status="assigned",

@@ -7,7 +7,8 @@ from typing import Any
 
 from shared import ids
 from shared.catalog.outcomes import OutcomeCatalog
-from shared.contracts import ReferralStatus, ReferralUpdatedV1
+from shared.contracts import ReferralStatus, ReferralUpdatedV2, Sealed
+from shared.privacy.sealing import MOVE_NOTE, MOVE_REASON, PersonKey, seal_text
 
 _OPEN_EXITS = frozenset({"declined", "unreachable", "transferred", "cancelled"})
 # assigned -> received happens when the agency's consumer stores the referral; the rest are the
@@ -86,6 +87,7 @@ def updated_event(
     *,
     referral_id: str,
     intake_id: str,
+    person_ref: str,
     agency: str,
     status: ReferralStatus,
     previous_status: ReferralStatus,
@@ -93,19 +95,28 @@ def updated_event(
     actor: str,
     occurred_at: datetime,
     outcome_code: str | None = None,
-    note: str | None = None,
     move: Move | None = None,
     transferred_to: str | None = None,
-) -> ReferralUpdatedV1:
+    key: PersonKey | None = None,
+) -> ReferralUpdatedV2:
     """The event announcing one move. Its id derives from the referral and version, so a
-    retried publish of the same move is recognised downstream."""
-    return ReferralUpdatedV1(
-        event_id=ids.derived_event_id(source_id=referral_id, purpose=f"updated/{version}"),
+    retried publish of the same move is recognised downstream. The move's words are sealed with
+    the person's `key` for this event; without a key (the person was erased) they are left out."""
+    event_id = ids.derived_event_id(source_id=referral_id, purpose=f"updated/{version}")
+
+    def sealed(text: str | None, field: str) -> Sealed | None:
+        if not text or key is None:
+            return None
+        return seal_text(text, key=key, field=field, sealed_in=str(event_id))
+
+    return ReferralUpdatedV2(
+        event_id=event_id,
         occurred_at=occurred_at,
         correlation_id=intake_id,
         producer="agency-adapters",
         referral_id=referral_id,
         intake_id=intake_id,
+        person_ref=person_ref,
         agency=agency,
         status=status,
         previous_status=previous_status,
@@ -113,8 +124,8 @@ def updated_event(
         outcome_code=move.outcome_code if move else outcome_code,
         outcome_details=move.details if move else {},
         reason_code=move.reason_code if move else None,
-        reason=move.reason if move else None,
+        reason=sealed(move.reason if move else None, MOVE_REASON),
         transferred_to=transferred_to,
-        note=move.note if move else note,
+        note=sealed(move.note if move else None, MOVE_NOTE),
         actor=actor,
     )

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agency_adapters.lifecycle import Move
 from agency_adapters.models import AgencyReferral, ReferralMove
-from shared.contracts import ReferralAssignedV2
+from shared.contracts import ReferralAssignedV2, ReferralUpdatedV2, Sealed
 from shared.db import stage
 
 ASSIGNED_VERSION = 1
@@ -39,21 +39,6 @@ def add_received(session: AsyncSession, *, event: ReferralAssignedV2, received_a
                                            move=Move(status="assigned", actor=event.producer, note=how)))
     stage(session, ReferralMove, _move_row(referral_id=event.referral_id, version=RECEIVED_VERSION, status="received",
                                            previous_status="assigned", actor="system", at=received_at))
-
-
-def add_move(
-    session: AsyncSession,
-    *,
-    referral_id: str,
-    version: int,
-    status: str,
-    previous_status: str | None,
-    actor: str,
-    at: datetime,
-    move: Move | None = None,
-) -> None:
-    session.add(ReferralMove(**_move_row(referral_id=referral_id, version=version, status=status,
-                                         previous_status=previous_status, actor=actor, at=at, move=move)))
 
 
 def _move_row(*, referral_id: str, version: int, status: str, previous_status: str | None, actor: str,
@@ -97,10 +82,11 @@ async def apply_move(
     *,
     referral: AgencyReferral,
     move: Move,
-    moved_at: datetime,
+    event: ReferralUpdatedV2,
     transferred_to: str | None = None,
 ) -> bool:
-    """Compare-and-set on the version: False when someone else moved the referral first."""
+    """Compare-and-set on the version: False when someone else moved the referral first. The
+    move's words are stored as its event carries them, sealed with the person's key."""
     connection = await session.connection()  # a Core UPDATE: its rowcount is the compare-and-set
     result = await connection.execute(
         update(AgencyReferral)
@@ -114,21 +100,28 @@ async def apply_move(
             outcome_code=move.outcome_code,
             outcome_details_json=json.dumps(move.details, ensure_ascii=False),
             reason_code=move.reason_code,
-            note=move.note,
+            note=_sealed_json(event.note),
             transferred_to=transferred_to,
-            updated_at=moved_at,
+            updated_at=event.occurred_at,
         )
     )
     if result.rowcount != 1:
         return False
-    add_move(session, referral_id=referral.referral_id, version=referral.version + 1, status=move.status,
-             previous_status=referral.status, actor=move.actor, at=moved_at, move=move)
+    session.add(ReferralMove(**_move_row(
+        referral_id=referral.referral_id, version=event.version, status=move.status, previous_status=referral.status,
+        actor=move.actor, at=event.occurred_at, move=move,
+    ) | {"reason": _sealed_json(event.reason), "note": _sealed_json(event.note)}))
     return True
 
 
+def _sealed_json(value: Sealed | None) -> str | None:
+    return value.model_dump_json() if value is not None else None
+
+
 async def erase_free_text(session: AsyncSession, *, person_ref: str) -> dict[str, int]:
-    """What staff typed about a person, in clear: the referrals' notes and their moves' notes and
-    reasons (the first two moves are the system's and name no one). The moves themselves stay."""
+    """What staff typed about a person: the referrals' notes and their moves' notes and reasons,
+    sealed (the first two moves are the system's and name no one). Unreadable once the key goes,
+    they go all the same. The moves themselves stay."""
     referrals = select(AgencyReferral.referral_id).where(AgencyReferral.person_ref == person_ref)
     moves = await session.exec(
         update(ReferralMove).where(col(ReferralMove.referral_id).in_(referrals), ReferralMove.version > RECEIVED_VERSION)

@@ -1,21 +1,23 @@
 """What an agency sees of a referral and of its moves: identity, contact and need, never the
 intake source programme. Shared by the workbench API and the webhook payload.
 
-The referral is stored as it arrived, its person's identity and the need's note sealed; they are
-opened here, for the answer only, with the keys this service holds. A person whose key is gone
+The referral is stored as it arrived, its person's identity and the need's note sealed, and so are
+the words staff typed with each move; they are opened here, for the answer only, with the keys this
+service holds. A person whose key is gone
 (erased) shows as erased: the referral, its need and its history stay."""
 
 import json
 from typing import Any
 
 from agency_adapters.models import AgencyReferral, ReferralMove
+from agency_adapters.repository import RECEIVED_VERSION
 
 # What retention leaves of the person of a long-closed referral (retention.py): JSON null, since
 # the column cannot be NULL in tables made before (no migrations yet, issue 16).
 PURGED_PERSON_JSON = "null"
 from shared.contracts import AgencyPerson, Sealed
 from shared.privacy import Identities
-from shared.privacy.sealing import note_field
+from shared.privacy.sealing import MOVE_NOTE, MOVE_REASON, note_field
 
 
 def person_view(referral: AgencyReferral, *, identities: Identities) -> dict[str, Any] | None:
@@ -55,7 +57,7 @@ def agency_view(referral: AgencyReferral, *, identities: Identities) -> dict:
         "outcome_code": referral.outcome_code,
         "outcome_details": json.loads(referral.outcome_details_json),
         "reason_code": referral.reason_code,
-        "note": referral.note,
+        "note": _words(referral.note, person_ref=referral.person_ref, field=MOVE_NOTE, identities=identities),
         "transferred_from": referral.transferred_from,
         "transferred_to": referral.transferred_to,
         "assigned_at": referral.assigned_at.isoformat(),
@@ -63,7 +65,9 @@ def agency_view(referral: AgencyReferral, *, identities: Identities) -> dict:
     }
 
 
-def move_view(move: ReferralMove) -> dict:
+def move_view(move: ReferralMove, *, person_ref: str, identities: Identities) -> dict:
+    # The first two moves are the system's (assignment, receipt), their words about routing only.
+    staff = move.version > RECEIVED_VERSION
     return {
         "version": move.version,
         "status": move.status,
@@ -73,6 +77,13 @@ def move_view(move: ReferralMove) -> dict:
         "outcome_code": move.outcome_code,
         "details": json.loads(move.outcome_details_json),
         "reason_code": move.reason_code,
-        "reason": move.reason,
-        "note": move.note,
+        "reason": _words(move.reason, person_ref=person_ref, field=MOVE_REASON, identities=identities) if staff else move.reason,
+        "note": _words(move.note, person_ref=person_ref, field=MOVE_NOTE, identities=identities) if staff else move.note,
     }
+
+
+def _words(stored: str | None, *, person_ref: str, field: str, identities: Identities) -> str | None:
+    """A move's reason or note, sealed as its event carried it; None once the person is erased."""
+    if not stored:
+        return None
+    return identities.text(Sealed.model_validate_json(stored), person_ref=person_ref, field=field)

@@ -2,7 +2,7 @@
 event in one transaction, and — for a transfer — open the linked referral at the other agency."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -16,7 +16,7 @@ from shared import ids
 from shared.catalog.outcomes import OutcomeCatalog
 from shared.contracts import AgencyPerson, ReferralAssignedV2, Sealed, routed_from
 from shared.db import OutboxRelay, add_to_outbox
-from shared.privacy import KeyWrapper
+from shared.privacy import KeyWrapper, PersonKey, erased_people, keys_held
 from shared.topics import Topics
 
 # Who may make this move on this referral, decided once the referral is read (agency_adapters.scope).
@@ -56,19 +56,24 @@ async def move_referral(bench: Workbench, *, referral_id: str, move: Move, gate:
             return refused(409, refusal.reason, current_status=refusal.current, allowed_moves=list(refusal.allowed))
         if problems := lifecycle.move_problems(move=move, agency=referral.agency, outcomes=bench.outcomes):
             return refused(422, "The move is missing something or has something wrong.", errors=problems)
+        sealing = await _sealing_for(session, bench=bench, referral=referral, move=move)
+        if sealing.refusal is not None:
+            return sealing.refusal
+        if sealing.drop_words:
+            move = replace(move, reason=None, note=None)
         previous, version = referral.status, referral.version + 1
         transferred_to = (
             ids.transferred_referral_id(referral_id=referral_id, to_agency=move.to_agency)
             if move.status == "transferred" and move.to_agency
             else None
         )
-        if not await repository.apply_move(session, referral=referral, move=move, moved_at=now, transferred_to=transferred_to):
-            return refused(409, "The referral was moved by someone else meanwhile; reload it and try again.")
         event = lifecycle.updated_event(
             referral_id=referral_id, intake_id=referral.intake_id, agency=referral.agency, status=move.status,
-            previous_status=previous, version=version, actor=move.actor, occurred_at=now, move=move,
-            transferred_to=transferred_to,
+            person_ref=referral.person_ref, previous_status=previous, version=version, actor=move.actor,
+            occurred_at=now, move=move, transferred_to=transferred_to, key=sealing.key,
         )
+        if not await repository.apply_move(session, referral=referral, move=move, event=event, transferred_to=transferred_to):
+            return refused(409, "The referral was moved by someone else meanwhile; reload it and try again.")
         add_to_outbox(session, topic=bench.topics.referral_updated, key=referral_id, event=event)
         if transferred_to is not None and move.to_agency is not None:
             continuation = _continuation(referral, to_agency=move.to_agency, new_id=transferred_to, at=now)
@@ -77,8 +82,37 @@ async def move_referral(bench: Workbench, *, referral_id: str, move: Move, gate:
             add_to_outbox(session, topic=bench.topics.referral_routed, key=transferred_to, event=routed_from(continuation))
         await session.commit()
     bench.relay.wake()  # published by the relay loop; the move is durable in the outbox already
-    return MoveAnswer(200, {"referral_id": referral_id, "status": move.status, "version": version,
-                            "transferred_to": transferred_to})
+    answer = {"referral_id": referral_id, "status": move.status, "version": version, "transferred_to": transferred_to}
+    if sealing.drop_words:
+        answer["words_not_kept"] = ERASED_WORDS
+    return MoveAnswer(200, answer)
+
+
+ERASED_WORDS = ("The person was erased: the move is recorded without its reason and note, which would be "
+                "about them. / ผู้รับบริการถูกลบข้อมูลแล้ว จึงบันทึกการเปลี่ยนสถานะโดยไม่เก็บเหตุผลและหมายเหตุ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealing:
+    """How a move's words go on `referral.updated`: sealed with the person's key, dropped (the
+    person was erased here: nothing typed about them is kept), or not yet (refused)."""
+
+    key: PersonKey | None = None
+    drop_words: bool = False
+    refusal: MoveAnswer | None = None
+
+
+async def _sealing_for(session: AsyncSession, *, bench: Workbench, referral: AgencyReferral, move: Move) -> _Sealing:
+    if not (move.reason or move.note):
+        return _Sealing()
+    person_ref = referral.person_ref
+    if key := (await keys_held(session, wrapper=bench.master_keys, person_refs=[person_ref])).get(person_ref):
+        return _Sealing(key=key)
+    if person_ref in await erased_people(session, person_refs=[person_ref]):
+        return _Sealing(drop_words=True)
+    # Keys travel ahead of the referrals on person.keys; one not here yet is a moment's lag.
+    return _Sealing(refusal=refused(409, "The person's key has not reached the agency service yet, so the reason "
+                                    "and note cannot be sealed; try again in a minute."))
 
 
 def _continuation(referral: AgencyReferral, *, to_agency: str, new_id: str, at: datetime) -> ReferralAssignedV2:

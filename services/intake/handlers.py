@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake import repository
 from intake.statuses import StatusChange, record_statuses
-from shared.contracts import EventEnvelope, NeedUnroutableV1, ReferralRoutedV1, ReferralUpdatedV1
+from shared.contracts import EventEnvelope, NeedUnroutableV1, ReferralRoutedV1, ReferralUpdatedV2
 from shared.db import apply_batch_once
 from shared.kafka.batches import batch_subscriber
 from shared.settings import KafkaSettings
@@ -26,7 +26,7 @@ def routed_change(event: ReferralRoutedV1) -> StatusChange:
     return StatusChange(referral_id=event.referral_id, status="assigned", version=ASSIGNED_VERSION, agency=event.agency)
 
 
-def updated_change(event: ReferralUpdatedV1) -> StatusChange:
+def updated_change(event: ReferralUpdatedV2) -> StatusChange:
     return StatusChange(referral_id=event.referral_id, status=event.status, version=event.version, agency=event.agency)
 
 
@@ -56,7 +56,7 @@ def register_status_handlers(
 
     subscribe(topics.referral_routed, consumer="intake.routed", model=ReferralRoutedV1,
               change_of=routed_change, name="on_referral_routed")
-    subscribe(topics.referral_updated, consumer="intake.updated", model=ReferralUpdatedV1,
+    subscribe(topics.referral_updated, consumer="intake.updated", model=ReferralUpdatedV2,
               change_of=updated_change, name="on_referral_updated")
     subscribe(topics.referral_unroutable, consumer="intake.unroutable", model=NeedUnroutableV1,
               change_of=unroutable_change, name="on_need_unroutable")

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from reporting import projection, registry_stamps, repository, rollups
 from reporting.fact_batch import FactBatch
 from shared.catalog import NeedCatalog
-from shared.contracts import EventEnvelope, IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV1
+from shared.contracts import EventEnvelope, IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV2
 from shared.topics import Topics
 
 INTAKES, ASSIGNED, UPDATED, UNROUTABLE = "reporting.intakes", "reporting.assigned", "reporting.updated", "reporting.unroutable"
@@ -70,7 +70,7 @@ async def referrals_assigned(session: AsyncSession, *, events: Sequence[Referral
     await batch.finish()
 
 
-async def referrals_updated(session: AsyncSession, *, events: Sequence[ReferralUpdatedV1], zone: ZoneInfo) -> None:
+async def referrals_updated(session: AsyncSession, *, events: Sequence[ReferralUpdatedV2], zone: ZoneInfo) -> None:
     await _each_on_its_fact(session, events=events, apply=lambda fact, event: projection.apply_updated(
         fact, event=event, zone=zone))
 
@@ -131,7 +131,7 @@ def families(*, catalog: NeedCatalog, zone: ZoneInfo) -> dict[str, Family]:
         INTAKES: Family(consumer=INTAKES, model=IntakeSubmittedV2,
                         apply_batch=bind(intakes_submitted, "intakes", catalog=catalog, zone=zone)),
         ASSIGNED: Family(consumer=ASSIGNED, model=ReferralAssignedV2, apply_batch=bind(referrals_assigned, "events")),
-        UPDATED: Family(consumer=UPDATED, model=ReferralUpdatedV1,
+        UPDATED: Family(consumer=UPDATED, model=ReferralUpdatedV2,
                         apply_batch=bind(referrals_updated, "events", zone=zone)),
         UNROUTABLE: Family(consumer=UNROUTABLE, model=NeedUnroutableV1,
                            apply_batch=bind(needs_unroutable, "events", catalog=catalog)),

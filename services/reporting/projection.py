@@ -13,7 +13,7 @@ from reporting.models import AnyFact, IntakeServiceFact
 from reporting.registry_stamps import STAMP_FIELDS, apply_stamp
 from shared import ids
 from shared.catalog import NeedCatalog
-from shared.contracts import IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV1
+from shared.contracts import IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV2
 
 ASSIGNED_VERSION = 1
 _FINAL = {"completed", "declined", "unreachable", "transferred", "cancelled"}
@@ -99,7 +99,7 @@ def inherit_intake(fact: AnyFact, *, origin: AnyFact) -> None:
         setattr(fact, name, getattr(origin, name))
 
 
-def apply_updated(fact: AnyFact, *, event: ReferralUpdatedV1, zone: ZoneInfo) -> None:
+def apply_updated(fact: AnyFact, *, event: ReferralUpdatedV2, zone: ZoneInfo) -> None:
     fact.intake_id = event.intake_id
     fact.agency = fact.agency or event.agency
     if event.version <= fact.status_version:

@@ -75,7 +75,8 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         # Officers move their agency's referrals; cancel and transfer are the provincial office's
         # (checked per status in the route).
         ("POST", "/v1/referrals/{referral_id}/status"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE),
-        ("GET", "/v1/referrals/{referral_id}/history"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, NATIONAL),
+        # Staff's reasons and notes on the moves may name the person: audited like a person read.
+        ("GET", "/v1/referrals/{referral_id}/history"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, NATIONAL, personal=True),
         ("GET", "/v1/agencies/{agency}/outcomes"): _allow(*ANY_ROLE),
         ("POST", "/v1/agency-systems/{agency}/referrals/{referral_id}/status"): Policy(signed_callback=True),
         # An agency's own system reads the person of a referral it took from Kafka (sealed there).

@@ -3,9 +3,10 @@
 A breaking change is a new class with a new `schema_version`, never an edit of an old one.
 Every field has a description and an example: they feed the generated AsyncAPI document.
 
-Retired: `intake.submitted` v1 and `referral.assigned` v1 carried the person in clear, which the
-log could then never forget (issue 14). Their v2 seal the personal fields (sealed.py); a v1 record
-is refused by its consumers' validation and dead-lettered with the reason. No deployment held v1
+Retired: `intake.submitted` v1 and `referral.assigned` v1 carried the person in clear, and
+`referral.updated` v1 the words staff typed about them, which the log could then never forget
+(issue 14). Their v2 seal those fields (sealed.py); a v1 record is refused by its consumers'
+validation and dead-lettered with the reason. No deployment held v1
 records when they were retired, so none had to be upcast.
 """
 
@@ -29,7 +30,7 @@ from shared.contracts.referral import (
     ReferralOverdueV1,
     ReferralRoutedV1,
     ReferralStatus,
-    ReferralUpdatedV1,
+    ReferralUpdatedV2,
     routed_from,
 )
 
@@ -50,7 +51,7 @@ __all__ = [
     "ReferralOverdueV1",
     "ReferralRoutedV1",
     "ReferralStatus",
-    "ReferralUpdatedV1",
+    "ReferralUpdatedV2",
     "ReportPublishedV1",
     "Sealed",
     "SealedIdentity",

@@ -1,4 +1,4 @@
-"""Referral events v1: assigned to an agency (with the person, and routed: without), updated by
+"""Referral events: assigned to an agency (with the person, and routed: without), updated by
 it, or unroutable."""
 
 from datetime import date
@@ -100,13 +100,19 @@ def routed_from(assigned: ReferralAssignedV2) -> ReferralRoutedV1:
     )
 
 
-class ReferralUpdatedV1(EventEnvelope):
-    """An agency moved a referral. Published on `referral.updated`, keyed by referral_id."""
+class ReferralUpdatedV2(EventEnvelope):
+    """An agency moved a referral. Published on `referral.updated`, keyed by referral_id.
+
+    v2 (issue 14): the words staff type with a move (`reason`, `note`) may name the person, so
+    they travel sealed with the person's key, beside `person_ref`; the codes, statuses and
+    outcome stay readable for the counts. v1 carried them in clear and is retired."""
 
     event_type: Literal["referral.updated"] = "referral.updated"
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     referral_id: str
     intake_id: str
+    person_ref: str = Field(description="Pseudonymous person reference: whose key seals `reason` and `note`.",
+                            examples=["9f2c4e1a0b7d3e58"])
     agency: Agency
     status: ReferralStatus = Field(examples=["received"])
     previous_status: ReferralStatus = Field(examples=["assigned"])
@@ -118,9 +124,12 @@ class ReferralUpdatedV1(EventEnvelope):
         default_factory=dict, description="What the outcome requires.", examples=[{"employer": "บจก. สุโขทัยการเกษตร"}]
     )
     reason_code: str | None = Field(default=None, description="With declined.", examples=["person_refused"])
-    reason: str | None = Field(default=None, description="Why, in words (transfer, cancellation, decline).")
+    reason: Sealed | None = Field(
+        default=None, description="Why, in words (transfer, cancellation, decline), sealed with the person's key "
+        "(field `move_reason`). Absent when none was given, or when the person was erased before the move.")
     transferred_to: str | None = Field(default=None, description="With transferred: the new referral's id.")
-    note: str | None = None
+    note: Sealed | None = Field(default=None, description="Staff's note on the move, sealed like `reason` "
+                                "(field `move_note`).")
     actor: str = Field(description="Who made the move (officer id or 'system').", examples=["system"])
 
 

@@ -163,6 +163,14 @@ async def forget_keys(session: AsyncSession, *, person_refs: Collection[str]) ->
     return len(rows)
 
 
+async def erased_people(session: AsyncSession, *, person_refs: Collection[str]) -> set[str]:
+    """Which of these people had a key deleted here by an erasure."""
+    if not person_refs:
+        return set()
+    return set((await session.exec(select(ErasedKey.person_ref).where(
+        col(ErasedKey.person_ref).in_(sorted(person_refs))))).all())
+
+
 async def _upsert(session: AsyncSession, rows: list[dict]) -> None:
     if not rows:
         return

@@ -43,6 +43,10 @@ def wrap_context(*, person_ref: str, key_id: str) -> bytes:
     return f"songtor.person-key.v1|{person_ref}|{key_id}".encode()
 
 
+# The words staff type with a referral's move (`referral.updated`'s reason and note).
+MOVE_REASON, MOVE_NOTE = "move_reason", "move_note"
+
+
 def note_field(need_code: str) -> str:
     """A need's note is sealed for that need: moved onto another need of the intake, it does not open."""
     return f"note:{need_code}"

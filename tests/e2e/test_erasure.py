@@ -101,10 +101,12 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     assert len(lines["sp12"]) == len(lines["snb2"]) == 2
     assert erased["person"]["national_id"] in {row[2] for row in lines["sp12"]}
 
-    # An officer's note on the erased person's referral: staff's free text, in clear in the adapters.
+    # An officer's note on the erased person's referral that names them: sealed on referral.updated
+    # and in the adapters with the person's key, and deleted there by the erasure all the same.
     skills_referral = next(r["referral_id"] for r in taken[0]["referrals"] if r["need_code"] == "skill_training")
+    note = f"นัดพบคุณ{erased['person']['full_name']} ({erased['person']['phone']}) วันจันทร์ที่สำนักงาน"
     noted = httpx.post(f"{agency.url}/v1/referrals/{skills_referral}/status", timeout=10,
-                       json={"status": "accepted", "note": "นัดพบวันจันทร์ที่สำนักงาน"}, auth=identity.auth("officer-skills-64"))
+                       json={"status": "accepted", "note": note}, auth=identity.auth("officer-skills-64"))
     assert noted.status_code == 200, noted.text
     counted = eventually(lambda: monthly(reporting, identity), timeout=60,
                          until=lambda r: r["by_status"].get("accepted") == 1)
@@ -121,6 +123,7 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
                          until=lambda s: all(s["services"][n] for n in ("intake", "routing", "reporting")), timeout=60)
     assert waiting["services"]["agency-adapters"] is None and not waiting["complete"]
     assert waiting["services"]["reporting"]["removed"]["person_keys"] == 1
+    assert waiting["services"]["routing"]["removed"]["triage_reasons"] == 0
     agency = start_service("agency-adapters", database=agency_db)
     done = eventually(lambda: httpx.get(status_url, auth=identity.auth(PROVINCE)).json(),
                       until=lambda s: s["complete"], timeout=60)
@@ -140,6 +143,9 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
                       timeout=10).json()["referrals"]
     people_shown = {(r["person"]["national_id"], r["person"]["erased"]) for r in queue}
     assert people_shown == {(None, True), (kept["person"]["national_id"], False)}
+    moves = httpx.get(f"{agency.url}/v1/referrals/{skills_referral}/history", timeout=10,
+                      auth=identity.auth("officer-skills-64")).json()["moves"]
+    assert (moves[-1]["status"], moves[-1]["note"]) == ("accepted", None), "the move stays, its words do not"
 
     # A write to person.keys after its segment time rolls the segment, so the cleaner can drop the
     # erased person's key under its tombstone (KAFKA_PERSON_KEYS_COMPACTION_SECONDS in the tests).

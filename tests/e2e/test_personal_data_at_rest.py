@@ -61,13 +61,19 @@ def test_no_personal_field_is_in_clear_on_any_topic_or_in_any_table(start_servic
     assert len(queue) == 3
     assert {r["person"]["national_id"] for r in queue} == {b["person"]["national_id"] for b in bodies}
     assert {r["need_note"] for r in queue} == {n["note"] for b in bodies for n in b["needs"] if n["code"] == "skill_training"}
-    moved = httpx.post(f"{agency.url}/v1/referrals/{queue[0]['referral_id']}/status", json={"status": "accepted"},
-                       auth=skills, timeout=10)
+    # Staff's words name the person: they travel and are kept sealed, and open for staff only.
+    first, second = queue[0]["person"], queue[1]["person"]
+    note = f"นัดคุณ{first['full_name']} โทร {first['phone']} วันจันทร์"
+    moved = httpx.post(f"{agency.url}/v1/referrals/{queue[0]['referral_id']}/status", timeout=10,
+                       json={"status": "accepted", "note": note}, auth=skills)
     assert moved.status_code == 200, moved.text
+    reason = f"{second['full_name']} would rather have a job first"
     transferred = httpx.post(f"{agency.url}/v1/referrals/{queue[1]['referral_id']}/status", timeout=10,
-                             json={"status": "transferred", "to_agency": "employment", "reason": "a job fits better"},
+                             json={"status": "transferred", "to_agency": "employment", "reason": reason},
                              auth=identity.auth(PROVINCE))
     assert transferred.status_code == 200, transferred.text
+    history = httpx.get(f"{agency.url}/v1/referrals/{queue[0]['referral_id']}/history", auth=skills).json()["moves"]
+    assert history[-1]["note"] == note
     continuation = transferred.json()["transferred_to"]
     employment = eventually(
         lambda: httpx.get(f"{agency.url}/v1/agencies/employment/referrals", auth=identity.auth("officer-employment-64")).json(),

@@ -134,6 +134,7 @@ async def test_intake_assignment_and_receipt_arriving_together_leave_every_fact_
             event = item.event
             by_topic.setdefault(topics.referral_assigned(event.agency), []).append((item.referral_id.encode(), event.model_dump_json().encode()))
             receipt = updated_event(referral_id=event.referral_id, intake_id=event.intake_id, agency=event.agency,
+                                    person_ref=event.person_ref,
                                     status="received", previous_status="assigned", version=2, actor="system",
                                     occurred_at=datetime.now(UTC))
             by_topic.setdefault(topics.referral_updated, []).append((item.referral_id.encode(), receipt.model_dump_json().encode()))

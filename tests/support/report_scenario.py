@@ -242,8 +242,8 @@ def _moves(plan: Plan, *, assigned: ReferralAssignedV2) -> list[tuple[str, Event
                     reason=plan.reason if last else None, to_agency=plan.to_agency if last else None)
         out.append(("updated", updated_event(
             referral_id=referral_id, intake_id=assigned.intake_id, agency=agency, status=status,  # type: ignore[arg-type]
-            previous_status=previous, version=version, actor=move.actor, occurred_at=moment, move=move,  # type: ignore[arg-type]
-            transferred_to=transferred_to)))
+            person_ref=assigned.person_ref, previous_status=previous, version=version, actor=move.actor,  # type: ignore[arg-type]
+            occurred_at=moment, move=move, transferred_to=transferred_to, key=person_key(assigned.person_ref))))
         previous = status
     if transferred_to and plan.then is not None:
         continuation = assigned.model_copy(update={

@@ -190,7 +190,8 @@ async def test_every_agency_receives_reads_and_is_told_the_same_whichever_progra
         referrals = (await session.exec(select(AgencyReferral))).all()
         identities = await identities_of(session, wrapper=MASTER_KEYS, person_refs={r.person_ref for r in referrals})
         read = [{"view": agency_view(r, identities=identities),
-                 "history": [move_view(m) for m in await agency_repository.history(session, referral_id=r.referral_id)],
+                 "history": [move_view(m, person_ref=r.person_ref, identities=identities)
+                             for m in await agency_repository.history(session, referral_id=r.referral_id)],
                  "webhook": json.loads(delivery_body(referral=r, identities=identities, attempt=1, sent_at=ROUTED_AT + timedelta(hours=1),
                                                      public_url="https://songtor.example"))}
                 for r in referrals]

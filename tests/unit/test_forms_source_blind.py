@@ -92,7 +92,8 @@ def events_of(profile: int, *, program: str, national_id: str) -> list[tuple[str
                         outcome_code=outcome if last and status == "completed" else None,
                         reason_code="person_refused" if status == "declined" else None)
             events.append(("updated", updated_event(
-                referral_id=first.referral_id, intake_id=intake_id, agency=first.agency, status=status,  # type: ignore[arg-type]
+                referral_id=first.referral_id, intake_id=intake_id, person_ref=first.person_ref, agency=first.agency,
+                status=status,  # type: ignore[arg-type]
                 previous_status=previous, version=version, actor=move.actor,  # type: ignore[arg-type]
                 occurred_at=RECEIVED + timedelta(days=version), move=move)))
             previous = status

@@ -56,6 +56,7 @@ def test_a_late_older_update_never_moves_the_status_back():
     assigned = _assigned()
     fact = ReferralFact(referral_id=assigned.referral_id, intake_id=assigned.intake_id)
     common = dict(referral_id=assigned.referral_id, intake_id=assigned.intake_id, agency="employment",
+                  person_ref=assigned.person_ref,
                   actor="t", occurred_at=datetime(2026, 11, 5, tzinfo=UTC))
     projection.apply_updated(fact, event=updated_event(status="accepted", previous_status="received", version=3, **common), zone=BANGKOK)
     projection.apply_updated(fact, event=updated_event(status="received", previous_status="assigned", version=2, **common), zone=BANGKOK)
@@ -67,6 +68,7 @@ def test_completion_records_its_month_and_outcome():
     assigned = _assigned()
     fact = ReferralFact(referral_id=assigned.referral_id, intake_id=assigned.intake_id)
     event = updated_event(referral_id=assigned.referral_id, intake_id=assigned.intake_id, agency="employment",
+                          person_ref=assigned.person_ref,
                           status="completed", previous_status="accepted", version=4, actor="t",
                           occurred_at=datetime(2026, 11, 30, 18, 0, tzinfo=UTC), outcome_code="registered")
     projection.apply_updated(fact, event=event, zone=BANGKOK)

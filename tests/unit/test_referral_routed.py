@@ -23,13 +23,14 @@ from routing.domain import announcements, route_intake
 from shared import ids
 from shared.catalog import default_catalog
 from shared.catalog.outcomes import default_outcomes
-from shared.contracts import NeedUnroutableV1, ReferralAssignedV2, ReferralRoutedV1, routed_from
+from shared.contracts import NeedUnroutableV1, ReferralAssignedV2, ReferralRoutedV1, ReferralUpdatedV2, routed_from
 from shared.db import OutboxRelay, create_tables, make_engine, session_factory
 from shared.db.outbox import OutboxMessage
 from shared.kafka import build_broker
+from shared.privacy.sealing import MOVE_REASON
 from shared.settings import KafkaSettings
 from tests.support.examples import contract_example, intake_event
-from tests.support.sealing import MASTER_KEYS
+from tests.support.sealing import MASTER_KEYS, identities, key_row
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 # What the agencies' topics carry of the person and the routed twin must not.
@@ -163,6 +164,7 @@ async def test_a_transfer_queues_the_continuation_s_routed_twin_in_the_same_tran
     assigned = assignments()[0]
     async with sessions() as session:
         agency_repository.add_received(session, event=assigned, received_at=NOW)
+        session.add(key_row(assigned.person_ref))  # the person's key copy, read from person.keys
         await session.commit()
     bench = Workbench(sessions=sessions, relay=OutboxRelay(engine=engine, broker=broker), topics=kafka.topics,
                       master_keys=MASTER_KEYS,
@@ -188,3 +190,7 @@ async def test_a_transfer_queues_the_continuation_s_routed_twin_in_the_same_tran
     assert ReferralRoutedV1.model_validate_json(routed_row.payload) == routed_from(continuation)
     assert routed_from(continuation).transferred_from == assigned.referral_id
     assert_person_free(routed_row.payload)
+    # The reason is about the person: on referral.updated it travels sealed with their key.
+    updated = ReferralUpdatedV2.model_validate_json(by_topic[kafka.topics.referral_updated].payload)
+    assert move.reason not in by_topic[kafka.topics.referral_updated].payload
+    assert identities().text(updated.reason, person_ref=assigned.person_ref, field=MOVE_REASON) == move.reason

@@ -31,7 +31,7 @@ from shared.privacy.sealing import note_field
 from shared.retention.settings import RetentionSettings
 from shared.topics import Topics
 from tests.support.examples import assigned_events, contract_example, intake_event
-from tests.support.sealing import MASTER_KEYS, identities, person_key
+from tests.support.sealing import MASTER_KEYS, identities, key_row, person_key
 
 RETENTION = RetentionSettings(closed_referral_days=365, routed_note_days=30)
 
@@ -60,6 +60,7 @@ async def receive(sessions, need: str = "job_registration") -> str:  # noqa: ANN
     event = event.model_copy(update={"need_note": note})
     async with sessions() as session:
         repository.add_received(session, event=event, received_at=datetime.now(UTC))
+        session.add(key_row(event.person_ref))  # the person's key copy, read from person.keys
         await session.commit()
     return event.referral_id
 
@@ -97,7 +98,7 @@ async def test_a_referral_closed_for_the_period_loses_the_person_and_the_free_te
         assert view["person"] is None and view["status"] in ("cancelled", "completed")
         assert [(m.note, m.reason) for m in moves[2:]] == [(None, None)] * (len(moves) - 2)
         assert moves[0].note.startswith("routing rule"), "the system's own moves say nothing of the person"
-        assert [move_view(m)["status"] for m in moves][-1] == referral.status
+        assert [move_view(m, person_ref=referral.person_ref, identities=identities())["status"] for m in moves][-1] == referral.status
         body = json.loads(delivery_body(referral=referral, identities=identities(), attempt=1, sent_at=later,
                                         public_url="http://a"))
         assert body["referral"]["person"] is None  # a parked delivery re-driven afterwards still sends
@@ -106,7 +107,10 @@ async def test_a_referral_closed_for_the_period_loses_the_person_and_the_free_te
         referral, moves = await stored(sessions, referral_id)
         assert json.loads(referral.person_json)["identity"]["ciphertext"] and referral.need_note
         assert agency_view(referral, identities=identities())["person"]["national_id"]
-    assert (await stored(sessions, working))[1][-1].note == "กำลังหางาน"
+    referral, moves = await stored(sessions, working)
+    assert "กำลังหางาน" not in moves[-1].note, "kept sealed with the person's key"
+    assert move_view(moves[-1], person_ref=referral.person_ref, identities=identities())["note"] == "กำลังหางาน"
+    assert agency_view(referral, identities=identities())["note"] == "กำลังหางาน"
 
 
 @pytest.fixture
