@@ -113,11 +113,19 @@ def assignment_event(
     )
 
 
+# What is left of a triage reason once its person is erased: staff's words may have named them.
+ERASED_REASON = "(erased with the person)"
+
+
+def triage_explanation(*, agency: str, actor: str, reason: str) -> str:
+    return f"Routed to {agency} by {actor} at triage: {reason}"
+
+
 def manual_decision(*, agency: str, category: str, actor: str, reason: str) -> RouteDecision:
     """A person's triage of a need no rule matched."""
     return RouteDecision(
         agency=agency,  # type: ignore[arg-type]
         category=category,  # type: ignore[arg-type]
         rule=MANUAL_RULE,
-        explanation=f"Routed to {agency} by {actor} at triage: {reason}",
+        explanation=triage_explanation(agency=agency, actor=actor, reason=reason),
     )

@@ -7,7 +7,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from routing.domain import UNROUTABLE_RULE, Routed, agency_view_of
+from routing.domain import ERASED_REASON, UNROUTABLE_RULE, Routed, agency_view_of, triage_explanation
 from routing.models import RoutingDecision
 from shared.catalog import RouteDecision
 from shared.contracts import IntakeSubmittedV2, NeedUnroutableV1
@@ -79,10 +79,21 @@ def record_triage(
 
 
 async def erase_person(session: AsyncSession, person_ref: str) -> dict[str, int]:
-    """What routing holds of a person: the agency view (sealed) of a need waiting for triage, and
-    the needs' notes (sealed). Routing has no key; it deletes its copies all the same."""
+    """What routing holds of a person: the agency view (sealed) of a need waiting for triage, the
+    needs' notes (sealed), and the reasons staff gave at triage (in clear: they may name the
+    person). Routing has no key; it deletes its copies all the same. The decisions stay."""
     result = await session.exec(
         update(RoutingDecision).where(col(RoutingDecision.person_ref) == person_ref)  # type: ignore[call-overload]
         .where((col(RoutingDecision.person_json).is_not(None)) | (col(RoutingDecision.need_note).is_not(None)))
         .values(person_json=None, need_note=None))
-    return {"routing_decisions": result.rowcount or 0}
+    triaged = (await session.exec(select(RoutingDecision).where(
+        RoutingDecision.person_ref == person_ref, RoutingDecision.state == "triaged"))).all()
+    for row in triaged:
+        row.explanation = triage_explanation(agency=row.agency or "-", actor=row.decided_by, reason=ERASED_REASON)
+        history = json.loads(row.history_json)
+        for entry in history:
+            if entry["state"] == "triaged":
+                entry["reason"] = ERASED_REASON
+        row.history_json = json.dumps(history, ensure_ascii=False)
+        session.add(row)
+    return {"routing_decisions": result.rowcount or 0, "triage_reasons": len(triaged)}
