@@ -9,6 +9,7 @@ confirmations come back here, and GET /v1/erasures/{id} shows them.
 import json
 import uuid
 from dataclasses import dataclass
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
@@ -24,7 +25,9 @@ from shared.contracts.person import PersonErasureConfirmedV1, PersonErasureReque
 from shared.db import OutboxMessage, add_to_outbox, add_tombstone, apply_batch_once, stage
 from shared.db.outbox import TOMBSTONE
 from shared.kafka.batches import batch_subscriber
-from shared.privacy import forget_keys
+from shared.privacy import KeyWrapper, PersonKey, PersonKeyRecord, forget_keys
+from shared.privacy.keyring import key_event, key_record
+from shared.privacy.sealing import new_person_key
 from shared.settings import KafkaSettings
 from shared.topics import Topics
 
@@ -79,6 +82,35 @@ async def nudge_compaction(session: AsyncSession, *, topics: Topics, person_ref:
     session.add(OutboxMessage(
         event_id=str(ids.derived_event_id(source_id=erasure_id, purpose="key-tombstone-again")),
         topic=topics.person_keys, key=person_ref, payload=TOMBSTONE, next_attempt_at=datetime.now(UTC) + after))
+
+
+async def held_tombstones(session: AsyncSession, *, topics: Topics, person_refs: Collection[str]) -> dict[str, OutboxMessage]:
+    """The erasures' second tombstones (nudge_compaction) still held back, of these people."""
+    if not person_refs:
+        return {}
+    rows = await session.exec(select(OutboxMessage).where(
+        OutboxMessage.topic == topics.person_keys, col(OutboxMessage.key).in_(sorted(person_refs)),
+        OutboxMessage.payload == TOMBSTONE, col(OutboxMessage.published_at).is_(None)))
+    return {row.key: row for row in rows.all()}
+
+
+def issue_key_behind_erasure(session: AsyncSession, *, held: OutboxMessage, wrapper: KeyWrapper) -> PersonKey:
+    """A first key for a person taken in again while their erasure's second tombstone is held
+    back. Rows of one key are sent in order, so that tombstone would hold the new key back (up to
+    a day) while the intake it seals goes out at once, and the person would read as erased
+    everywhere meanwhile. The held row becomes the new key's record, sent now; a copy of the record
+    is held back in its place: the later write that still lets compaction drop the old key on a
+    quiet partition (and, being the same key, never deletes the new one)."""
+    key = new_person_key(held.key)
+    record = key_record(key, wrapper=wrapper, at=datetime.now(UTC))
+    stage(session, PersonKeyRecord, record)  # a plain INSERT, as issue_key: a race fails and retries
+    event = key_event(record, producer="intake")
+    session.add(OutboxMessage(
+        event_id=str(ids.derived_event_id(source_id=str(event.event_id), purpose="compaction-nudge")),
+        topic=held.topic, key=held.key, payload=event.model_dump_json(), next_attempt_at=held.next_attempt_at))
+    held.event_id, held.payload, held.next_attempt_at = str(event.event_id), event.model_dump_json(), None
+    session.add(held)
+    return key
 
 
 async def status_of(session: AsyncSession, *, erasure_id: str) -> tuple[ErasureRequest, dict] | None:

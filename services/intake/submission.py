@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake import domain, repository
+from intake.erasure import held_tombstones, issue_key_behind_erasure
 from intake.clerk_errors import refusal_body
 from intake.models import IdempotencyRecord
 from intake.request import IntakeRequest
@@ -120,6 +121,11 @@ async def take_in(session: AsyncSession, desk: IntakeDesk, submissions: Sequence
     # The keys the group's people have; a person taken in for the first time gets one as their
     # intake is accepted (_take_in_one), queued on person.keys ahead of the intake it seals.
     keys = await keys_held(session, wrapper=desk.master_keys, person_refs={refs[i] for i in takers})
+    # Someone erased within the day and taken in again: their new key must not wait behind the
+    # erasure's held-back tombstone (erasure.issue_key_behind_erasure).
+    fresh = {refs[i] for i in takers if submissions[i].idempotency_key not in stored} - keys.keys()
+    for person_ref, held in (await held_tombstones(session, topics=desk.topics, person_refs=fresh)).items():
+        keys[person_ref] = issue_key_behind_erasure(session, held=held, wrapper=desk.master_keys)
     rows = repository.NewRows()
     answers = [
         _take_in_one(session, desk, submission, rows=rows, covered=ok, errors=refused, person_ref=person_ref,
