@@ -2,6 +2,7 @@
 versions of the forms keep their lines and counts without the person's name and ID (CSV, XLSX,
 rows and amendment notices); the live forms mark the line; the other people stay as they were."""
 
+import hashlib
 import io
 import json
 
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from reporting import form_sources
+from reporting.closing.api import version_view
 from reporting.closing.models import PublishedReport
 from reporting.erasure import erase_person
 from reporting.forms import Month, read_csv_rows
@@ -52,6 +54,11 @@ async def test_an_erased_person_leaves_the_filed_versions_and_the_forms_keep_the
     assert [row[1:3] for row in rows if ERASED_PERSON_TH in row] == [[ERASED_PERSON_TH, ""]]
     assert len(rows) == len(read_csv_rows(filed.csv)), "the filed version keeps its lines"
     assert len(json.loads(redacted.rows_json)) == 2
+    # The listing still names the file as filed and announced, and says it was redacted since.
+    before, after = version_view(filed), version_view(redacted)
+    assert (before["redacted"], before["csv_sha256"]) == (False, filed.content_sha256)
+    assert after["content_sha256"] == filed.content_sha256 and after["redacted"]
+    assert after["csv_sha256"] == hashlib.sha256(redacted.csv).hexdigest() != filed.content_sha256
     # The live form marks the line too, and counts the person still.
     assert live.person_count == 2
     assert [line[1:3] for line in live.rows if line[1] == ERASED_PERSON_TH] == [(ERASED_PERSON_TH, "")]

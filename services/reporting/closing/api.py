@@ -1,5 +1,6 @@
 """Published versions of the forms, and which offices had activity and closed on time."""
 
+import hashlib
 import json
 from typing import Literal
 
@@ -20,10 +21,14 @@ FormName = Literal["sp12", "snb2"]
 
 def version_view(report: PublishedReport) -> dict:
     key = f"{report.form}/{report.scope}/{report.month}"
+    # content_sha256 names the CSV as filed and announced on report.published; an erasure since
+    # redacts the file (closing/redaction.py), which then has a hash of its own.
+    csv_sha256 = hashlib.sha256(report.csv).hexdigest()
     return {
         "form": report.form, "scope": report.scope, "month": report.month, "version": report.version,
         "kind": report.kind, "due_date": report.due_date.isoformat(), "closed_at": stored_utc(report.closed_at).isoformat(),
         "on_time": report.on_time, "people": report.people, "content_sha256": report.content_sha256,
+        "redacted": csv_sha256 != report.content_sha256, "csv_sha256": csv_sha256,
         "closed_by": report.closed_by,
         "changes": json.loads(report.changes_json),
         "files": {fmt: f"/v1/reports/published/{key}/{report.version}.{fmt}" for fmt in ("csv", "xlsx")},

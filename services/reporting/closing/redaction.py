@@ -5,7 +5,8 @@ Decided over keeping filed versions whole under a legal-retention rule because a
 served again (GET …/published/…) long after it was sent: what the office sent remains with the
 ministry, while Songtor's copy no longer names the person. The version's content_sha256 keeps
 naming the file as it was first published (report.published said so); the redacted file no
-longer matches it, and the erasure's confirmation counts the versions redacted.
+longer matches it, which the published listing says (`redacted`, with the file's `csv_sha256`),
+and the erasure's confirmation counts the versions redacted.
 """
 
 import io
