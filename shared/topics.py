@@ -75,9 +75,14 @@ class Topics:
     def person_erasures_confirmed(self) -> str:
         return self._name("person.erasures.confirmed")
 
+    @property
+    def person_consents(self) -> str:
+        """Consents a person withdrew (by person_ref): what is sent outside Songtor for them stops."""
+        return self._name("person.consents")
+
     def person_topics(self) -> list[str]:
-        """The person's own topics: keys and erasures."""
-        return [self.person_keys, self.person_erasures, self.person_erasures_confirmed]
+        """The person's own topics: keys, erasures and withdrawn consents."""
+        return [self.person_keys, self.person_erasures, self.person_erasures_confirmed, self.person_consents]
 
     def published_topics(self) -> list[str]:
         """Every topic a service publishes on: the event topics and the person's. Kept apart

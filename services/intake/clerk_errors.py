@@ -50,18 +50,21 @@ def describe(error: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def refusal_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
+def refusal_body(errors: list[dict[str, Any]], *, what: str = "The intake") -> dict[str, Any]:
     count = len(errors)
     return {
-        "detail": f"The intake was not accepted: {count} "
+        "detail": f"{what} was not accepted: {count} "
         f"{'field needs' if count == 1 else 'fields need'} correcting. Nothing was stored.",
         "errors": errors,
     }
 
 
-def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
-    return JSONResponse(status_code=422, content=refusal_body(errors))
+def refusal(errors: list[dict[str, Any]], *, what: str = "The intake") -> JSONResponse:
+    return JSONResponse(status_code=422, content=refusal_body(errors, what=what))
 
 
-async def validation_exception_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    return refusal([describe(error) for error in exc.errors()])
+async def validation_exception_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # Every intake route answers in these words; only the intake forms are "the intake" (an erasure
+    # or a withdrawn consent refused is not an intake refused).
+    what = "The intake" if request.url.path.startswith("/v1/intakes") else "The request"
+    return refusal([describe(error) for error in exc.errors()], what=what)

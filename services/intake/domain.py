@@ -57,6 +57,8 @@ def reference_errors(*, request: IntakeRequest, catalog: NeedCatalog) -> list[di
             errors.append(error)
     if not request.consent.share_with_agencies and (error := consent_error(request=request, catalog=catalog)):
         errors.append(error)
+    if error := national_consent_error(request=request):
+        errors.append(error)
     return errors
 
 
@@ -108,6 +110,28 @@ def consent_error(*, request: IntakeRequest, catalog: NeedCatalog) -> dict[str, 
         reason += " Rehabilitation and CI centres need the person's explicit consent (PDPA section 26)."
         reason_th += " ข้อมูลจากศูนย์ฟื้นฟูฯ และศูนย์พักคอย ต้องได้รับความยินยอมโดยชัดแจ้ง (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล มาตรา 26)"
     return {"field": "consent.share_with_agencies", "value": False, "reason": reason, "reason_th": reason_th}
+
+
+def national_consent_error(*, request: IntakeRequest) -> dict[str, Any] | None:
+    """Consent to the national drug-rehabilitation system is asked only where the person came from
+    a rehabilitation or CI centre: that system follows them. An answer recorded for anyone else is
+    a mistake in the form (or a person wrongly put under another programme), so it is refused
+    rather than kept as a consent nobody will use."""
+    given = request.consent.share_with_national_system
+    program = request.source.program
+    if given is None or program in SENSITIVE_PROGRAMS:
+        return None
+    return {
+        "field": "consent.share_with_national_system",
+        "value": given,
+        "reason": "Consent to share with the national drug-rehabilitation system (บสต., ONCB) is asked only of "
+        f"rehabilitation and CI-centre intakes (source.program rehab_center or ci_center); this intake is from "
+        f"{program}. Leave share_with_national_system out, or correct source.program if the person came from "
+        "such a centre.",
+        "reason_th": "ความยินยอมให้ส่งข้อมูลแก่ระบบ บสต. (สำนักงาน ป.ป.ส.) ใช้เฉพาะเรื่องจากศูนย์ฟื้นฟูสภาพทางสังคม"
+        f"และศูนย์พักคอย (CI) เท่านั้น เรื่องนี้มาจากโครงการ {program} กรุณาไม่กรอกช่องนี้ "
+        "หรือแก้ไขโครงการต้นทางหากบุคคลนี้มาจากศูนย์ดังกล่าว",
+    }
 
 
 def intake_warnings(*, request: IntakeRequest, today: date) -> list[dict[str, Any]]:

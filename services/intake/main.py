@@ -10,6 +10,7 @@ from intake.bulk.api import bulk_router
 from intake.bulk.models import TABLES as BULK_TABLES
 from intake.bulk.worker import BulkWorker
 from intake.clerk_errors import validation_exception_handler
+from intake.consent_withdrawal_api import consent_withdrawal_router
 from intake.erasure import register_erasure_confirmations
 from intake.erasure_api import erasure_router
 from intake.group_commit import GroupCommitter
@@ -55,6 +56,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
             intake_router(desk=desk, committer=GroupCommitter(desk=desk, max_group=settings.group_commit_max)),
             bulk_router(sessions=runtime.sessions, settings=settings.bulk, worker=bulk_worker),
             erasure_router(desk=desk, compaction=timedelta(seconds=settings.kafka.person_keys_compaction_seconds)),
+            consent_withdrawal_router(desk=desk),
         ],
     )
     # The body limit (INTAKE_MAX_BODY_BYTES, counted as the body streams in) is every service's,

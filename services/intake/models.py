@@ -1,4 +1,5 @@
-"""The intake service's tables: the intakes it accepted and the latest status of each referral."""
+"""The intake service's tables: the intakes it accepted, the latest status of each referral, and the
+person-level requests (erasures, withdrawn consents) recorded here."""
 
 from datetime import UTC, datetime
 
@@ -76,6 +77,23 @@ class ErasureConfirmation(SQLModel, table=True):
     removed_json: str = "{}"
 
 
+class ConsentWithdrawal(SQLModel, table=True):
+    """A consent the person gave at intake and later withdrew: whose (person_ref, never the ID),
+    which consent, who recorded it, when and why. Kept: it is the record that the person said no."""
+
+    __tablename__ = "intake_consent_withdrawals"
+
+    withdrawal_id: str = Field(primary_key=True, max_length=36)
+    person_ref: str = Field(index=True, max_length=64)
+    scope: str = Field(max_length=40)  # which consent: "national_system"
+    reason: str = Field(max_length=1000)
+    withdrawn_by: str = Field(max_length=255)  # the token's subject
+    withdrawn_at: datetime
+    # The (org unit, province) of each of the person's intakes when it was recorded: whose clerks
+    # and offices may read it back (scope.may_act_for_person).
+    places_json: str = "[]"
+
+
 TABLES = [
     IdempotencyRecord.__table__,
     IntakeRecord.__table__,
@@ -85,4 +103,5 @@ TABLES = [
     *KEY_TABLES,
     ErasureRequest.__table__,
     ErasureConfirmation.__table__,
+    ConsentWithdrawal.__table__,
 ]

@@ -163,6 +163,15 @@ class ConsentIn(BaseModel):
     model_config = _form
     share_with_agencies: bool
     recorded_at: AwareDatetime
+    # Asked only of rehabilitation and CI-centre intakes (domain.national_consent_error); left out,
+    # it is "not asked", which is no consent, so clients from before it keep working unchanged.
+    share_with_national_system: bool | None = Field(
+        default=None,
+        description="Rehabilitation and CI-centre intakes only: the person agrees that their results go to "
+        "the national drug-rehabilitation system บสต. (ONCB, สำนักงาน ป.ป.ส.). Left out = not asked = no "
+        "consent. Refused for any other source programme.",
+        examples=[True],
+    )
 
 
 class IntakeRequest(BaseModel):

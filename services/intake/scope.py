@@ -9,10 +9,14 @@
 - Reading a bulk job and its error report: the clerk who uploaded it; a provincial office
   covering every province the uploader could submit for (the report may hold any of those
   rows, so one province's office does not see another's); national.
+- Recording a request about a person (a withdrawn consent): a clerk covering the org unit of one
+  of the person's intakes; the provincial office of the person's province or the unit's, in one
+  of them. Never national. Reading it back: the same, national and the auditor.
 
 Anything else answers as if the record did not exist (404), so existence is not revealed.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +103,21 @@ def may_read_job(principal: Principal, *, submitter: Submitter) -> bool:
         and bool(reach)
         and all(principal.covers_province(province) for province in reach)
     )
+
+
+def may_act_for_person(principal: Principal, *, intakes: Iterable[tuple[str, str]]) -> bool:
+    """`intakes`: the (org unit, province) of each of the person's intakes. Whoever took the
+    person in (or the office over them) speaks for the person here; whom the caller did not take in
+    does not exist for it. National reads every province but changes nothing."""
+    submitter = Submitter.of(principal)
+    clerk = principal.has(Role.INTAKE_CLERK)
+    return any(
+        (clerk and submitter.covers(org_unit)) or principal.office_of(province) or principal.office_of(org_unit[:2])
+        for org_unit, province in intakes
+    )
+
+
+def may_read_person_request(principal: Principal, *, intakes: Iterable[tuple[str, str]]) -> bool:
+    """The record of such a request: who may make it, national, and the auditor (who checks that
+    requests were recorded and honoured, and is tied to no place)."""
+    return principal.everywhere or principal.has(Role.AUDITOR) or may_act_for_person(principal, intakes=intakes)

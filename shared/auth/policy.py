@@ -63,6 +63,11 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         # Erasure (PDPA s.33): asked by the provincial office; followed by it, national and the auditor.
         ("POST", "/v1/erasures"): _allow(PROVINCIAL_OFFICE),
         ("GET", "/v1/erasures/{erasure_id}"): _allow(PROVINCIAL_OFFICE, NATIONAL, AUDITOR),
+        # Consent to the national drug-rehabilitation system withdrawn: recorded by whoever took the
+        # person in (a clerk of the unit, the provincial office); read back by them, national and the auditor.
+        ("POST", "/v1/consents/national-system/withdrawals"): _allow(INTAKE_CLERK, PROVINCIAL_OFFICE),
+        ("GET", "/v1/consents/national-system/withdrawals/{withdrawal_id}"):
+            _allow(INTAKE_CLERK, PROVINCIAL_OFFICE, NATIONAL, AUDITOR),
     },
     "routing": {
         ("GET", "/v1/referrals/{referral_id}/routing"): _allow(*AGENCY_STAFF, PROVINCIAL_OFFICE, NATIONAL),

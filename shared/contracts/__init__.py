@@ -20,7 +20,12 @@ from shared.contracts.intake import (
     Person,
     Source,
 )
-from shared.contracts.person import PersonErasureConfirmedV1, PersonErasureRequestedV1, PersonKeyIssuedV1
+from shared.contracts.person import (
+    PersonConsentWithdrawnV1,
+    PersonErasureConfirmedV1,
+    PersonErasureRequestedV1,
+    PersonKeyIssuedV1,
+)
 from shared.contracts.report import ReportPublishedV1
 from shared.contracts.sealed import Sealed, SealedIdentity
 from shared.contracts.referral import (
@@ -44,6 +49,7 @@ __all__ = [
     "NeedItem",
     "NeedUnroutableV1",
     "Person",
+    "PersonConsentWithdrawnV1",
     "PersonErasureConfirmedV1",
     "PersonErasureRequestedV1",
     "PersonKeyIssuedV1",

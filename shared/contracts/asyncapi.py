@@ -35,10 +35,12 @@ KEY_FIELDS: dict[str, str] = {
     "person.key_issued": "person_ref",
     "person.erasure_requested": "person_ref",
     "person.erasure_confirmed": "person_ref",
+    "person.consent_withdrawn": "person_ref",
 }
 # Topics named otherwise than the event they carry.
 _EVENT_OF_TOPIC = {"person.keys": "person.key_issued", "person.erasures": "person.erasure_requested",
-                   "person.erasures.confirmed": "person.erasure_confirmed"}
+                   "person.erasures.confirmed": "person.erasure_confirmed",
+                   "person.consents": "person.consent_withdrawn"}
 
 # What each dlq.* header says; the names themselves come from the middleware that writes them.
 _DEAD_LETTER_HEADERS: dict[str, str] = {

@@ -65,6 +65,18 @@ class Consent(BaseModel):
     model_config = _frozen
     share_with_agencies: bool = Field(examples=[True])
     recorded_at: AwareDatetime = Field(examples=["2026-11-02T09:30:00+07:00"])
+    # Added within v2 (optional, so every record before it still validates): issue 15.
+    share_with_national_system: bool | None = Field(
+        default=None,
+        description="The person's consent to have their results sent to the national drug-rehabilitation "
+        "system บสต. (ระบบรายงาน ระบบติดตามและเฝ้าระวังปัญหายาเสพติด) that the Office of the Narcotics "
+        "Control Board (ONCB, สำนักงาน ป.ป.ส.) follows. Asked only of rehab_center and ci_center intakes; "
+        "null when not asked (any other programme, or a clerk who did not record it), which counts as no "
+        "consent: nothing about the person leaves Songtor for that system. For each person the latest answer "
+        "stands: a rehab_center or ci_center intake's, as of its `recorded_at` (never later than `received_at`), "
+        "or a withdrawal on person.consents, as of its `withdrawn_at`.",
+        examples=[True],
+    )
 
 
 class IntakeSubmittedV2(EventEnvelope):

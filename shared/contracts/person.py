@@ -2,7 +2,7 @@
 services that open personal data; a compacted topic keyed by person_ref, where the latest record
 of each person is their key and an erasure writes a tombstone (a record with no value) that
 compaction turns into nothing. person.erasures v1 and person.erasures.confirmed v1: an erasure
-asked for, and each service's confirmation."""
+asked for, and each service's confirmation. person.consents v1: a consent the person withdrew."""
 
 from typing import Literal
 
@@ -54,3 +54,30 @@ class PersonErasureConfirmedV1(EventEnvelope):
     service: str = Field(description="Who confirms.", examples=["reporting"])
     removed: dict[str, int] = Field(default_factory=dict, description="What it deleted or redacted, by place.",
                                     examples=[{"person_keys": 1, "published_reports": 2}])
+
+
+class PersonConsentWithdrawnV1(EventEnvelope):
+    """A person withdrew a consent they gave at intake. Published by intake on `person.consents`,
+    keyed by person_ref, when an intake clerk or the provincial office records the withdrawal
+    (`POST :8081/v1/consents/national-system/withdrawals`). Carries no identity and not the reason.
+
+    For `national_system` (the national drug-rehabilitation system บสต., followed by ONCB / สำนักงาน
+    ป.ป.ส.): from `withdrawn_at` nothing more about the person is sent there. Consent is given again
+    only by a later intake whose `consent.share_with_national_system` is true: for each person the
+    latest answer stands, a rehab_center or ci_center intake's as of its `consent.recorded_at` (never
+    later than its `received_at`) or a withdrawal's as of its `withdrawn_at`."""
+
+    event_type: Literal["person.consent_withdrawn"] = "person.consent_withdrawn"
+    schema_version: Literal[1] = 1
+    withdrawal_id: str = Field(description="The withdrawal's id "
+                               "(GET :8081/v1/consents/national-system/withdrawals/{withdrawal_id}).",
+                               examples=["3b1d6c0e-5f2a-4e8b-9c7d-1a2b3c4d5e6f"])
+    person_ref: str = Field(description="Whose consent: the pseudonymous person reference.",
+                            examples=["9f2c4e1a0b7d3e58a1c2d3e4"])
+    consent: Literal["national_system"] = Field(
+        description="Which consent was withdrawn: `national_system`, the intake's "
+        "`consent.share_with_national_system`.", examples=["national_system"])
+    withdrawn_at: AwareDatetime = Field(description="When the withdrawal was recorded (UTC): what is sent after it "
+                                        "about the person stops.", examples=["2026-12-01T03:15:00Z"])
+    withdrawn_by: str = Field(description="Who recorded it: the officer's account (the token's subject), "
+                              "not the person.", examples=["clerk-6406"])

@@ -30,6 +30,12 @@ SERVICE_PRINCIPALS: Mapping[str, str] = {
 }
 _FOREVER = "-1"
 _DAY_MS = 24 * 60 * 60 * 1000
+# Groups declared, with their ACLs, for a consumer still being built: reporting's feed to the
+# national drug-rehabilitation system (issue 15) will read person.consents. Laid down ahead so the
+# feed deploys without a set-up change; tests/unit/test_kafka_topology.py holds that no service
+# subscribes them yet, and fails once one does: then the name leaves this list, and the group joins
+# the lag scan's map (services/reporting/ops/groups.py).
+AWAITED_GROUPS: tuple[str, ...] = ("reporting.consents",)
 
 
 def agency_principal(agency: Agency) -> str:
@@ -109,9 +115,10 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         "segment.ms": lag_ms, "min.cleanable.dirty.ratio": "0.01",
         "delete.retention.ms": str(kafka.person_keys_tombstone_seconds * 1000), "message.timestamp.type": "CreateTime",
     }))
-    # Erasures asked for and confirmed: person_refs only, kept as the record that they were done.
+    # Erasures asked for and confirmed, consents withdrawn: person_refs only, kept as the record that
+    # they were done (and a feed rebuilt from the log must still see every withdrawal).
     specs += [TopicSpec(name, kafka.partitions, kafka.replication_factor, {**base, "message.timestamp.type": "CreateTime"})
-              for name in (topics.person_erasures, topics.person_erasures_confirmed)]
+              for name in (topics.person_erasures, topics.person_erasures_confirmed, topics.person_consents)]
     dead = {**base, "retention.ms": str(kafka.dead_letter_retention_days * _DAY_MS),
             "message.timestamp.type": "CreateTime"}
     specs += [TopicSpec(dead_letter_topic(s.name), kafka.partitions, kafka.replication_factor, dead) for s in specs]
@@ -131,8 +138,8 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
                       g("intake.unroutable"): (t.referral_unroutable,),
                       g("intake.erasures.confirmed"): (t.person_erasures_confirmed,)},
             # Intake issues each person's key (it takes the person in) ahead of the intake it seals,
-            # and takes the erasure requests.
-            produces=(t.person_keys, t.intake_submitted, t.person_erasures),
+            # and takes the erasure requests and the withdrawals of consent.
+            produces=(t.person_keys, t.intake_submitted, t.person_erasures, t.person_consents),
         ),
         "routing": Usage(
             SERVICE_PRINCIPALS["routing"],
@@ -154,7 +161,9 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
                       g("reporting.updated"): (t.referral_updated,),
                       g("reporting.unroutable"): (t.referral_unroutable,),
                       g("reporting.overdue"): (t.referral_overdue,), g("reporting.keys"): (t.person_keys,),
-                      g("reporting.erasures"): (t.person_erasures,)},
+                      g("reporting.erasures"): (t.person_erasures,),
+                      # The national feed stops for a person who withdrew consent (AWAITED_GROUPS).
+                      g("reporting.consents"): (t.person_consents,)},
             produces=(t.report_published, t.person_erasures_confirmed),
         ),
     }

@@ -92,6 +92,15 @@ route("intake", "POST", "/v1/erasures", {"province": 404, "province_elsewhere": 
       json={"national_id": "1100600445635", "reason": "the person asked under PDPA s.33"})
 route("intake", "GET", "/v1/erasures/{erasure_id}", {"province": 404, "province_elsewhere": 404, "national": 404,
                                                     "auditor": 404}, erasure_id="00000000-0000-4000-8000-000000000000")
+# Likewise for a withdrawn consent (tests/unit/test_consent_withdrawal.py records one): the seeded
+# person is also taken in for 2401 by the sheet's route above, so an ID nobody took in keeps every
+# answer fixed whatever order the rows run in.
+route("intake", "POST", "/v1/consents/national-system/withdrawals",
+      {"clerk": 404, "clerk_elsewhere": 404, "province": 404, "province_elsewhere": 404},
+      json={"national_id": "6260181590830", "reason": "asked in person at the centre"})
+route("intake", "GET", "/v1/consents/national-system/withdrawals/{withdrawal_id}",
+      {"clerk": 404, "clerk_elsewhere": 404, "province": 404, "province_elsewhere": 404, "national": 404,
+       "auditor": 404}, withdrawal_id="00000000-0000-4000-8000-000000000000")
 # routing
 route("routing", "GET", "/v1/referrals/{referral_id}/routing",
       {"officer": "ok", "head": "ok", "officer_skills": 404, "officer_elsewhere": 404,

@@ -52,6 +52,10 @@ COLUMNS: tuple[Column, ...] = (
            "กรอก ใช่ หรือ ไม่ใช่ (yes / no)"),
     Column("consent_recorded_at", "consent_recorded_at", "วันที่ให้ความยินยอม", False,
            ("consent_date", "วันที่ยินยอม")),
+    # Rehabilitation and CI centres only (issue 15); an empty cell is "not asked", i.e. no consent.
+    Column("consent_national_system", "consent_national_system", "ยินยอมให้ส่งข้อมูลแก่ระบบ บสต.", False,
+           ("share_with_national_system", "ยินยอมส่งข้อมูล บสต.", "ยินยอม บสต.", "ความยินยอม บสต."),
+           "กรอก ใช่ หรือ ไม่ใช่ (yes / no) เฉพาะผู้มาจากศูนย์ฟื้นฟูฯ และศูนย์พักคอย เว้นว่างหากไม่ได้ถาม"),
 )
 BY_KEY = {column.key: column for column in COLUMNS}
 # The address is required, given either way: the DOPA code, or the names the model resolves.

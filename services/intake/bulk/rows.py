@@ -41,6 +41,7 @@ _FIELD_COLUMNS = {
     "consent": "consent",
     "consent.share_with_agencies": "consent",
     "consent.recorded_at": "consent_recorded_at",
+    "consent.share_with_national_system": "consent_national_system",
 }
 _NEED_FIELD = re.compile(r"^needs\[\d+\](?:\.(code|note))?$")
 
@@ -123,6 +124,7 @@ def build_body(row: SheetRow, *, defaults: RowDefaults) -> tuple[dict[str, Any],
         "consent": present(
             share_with_agencies=read("consent", cells.parse_yes_no),
             recorded_at=(recorded_at or defaults.consent_recorded_at).isoformat(),
+            share_with_national_system=read("consent_national_system", cells.parse_yes_no),
         ),
     }
     return body, failed
