@@ -19,13 +19,13 @@ from agency_adapters.models import TABLES
 from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks import store
 from agency_adapters.webhooks.dispatcher import callback_url
-from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from routing.domain import route_intake
 from shared.auth import OidcSettings
 from shared.auth.audit import TABLES as AUDIT_TABLES
 from shared.catalog import default_catalog
 from shared.contracts import ReferralAssignedV2
 from shared.db import create_tables, make_engine, session_factory
+from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from tests.support.examples import intake_event, intake_for
 from tests.support.tokens import LocalIssuer
 from tests.support.sealing import key_row

@@ -20,9 +20,9 @@ from agency_adapters.views import agency_view
 from agency_adapters.webhooks import store
 from agency_adapters.webhooks.config import WebhookTarget
 from agency_adapters.webhooks.models import WebhookDelivery
-from agency_adapters.webhooks.resilience import CircuitBreaker, backoff_delay, verdict_for_status
-from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from shared.db import stored_utc
+from shared.delivery.resilience import CircuitBreaker, backoff_delay, verdict_for_status
+from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from shared.privacy import Identities, KeyWrapper, identities_of
 
 logger = logging.getLogger("songtor.agency.webhooks")
