@@ -21,6 +21,7 @@ from agency_adapters.webhooks import store
 from agency_adapters.webhooks.config import WebhookTarget
 from agency_adapters.webhooks.models import WebhookDelivery
 from shared.db import stored_utc
+from shared.delivery import store as deliveries
 from shared.delivery.resilience import CircuitBreaker, backoff_delay, verdict_for_status
 from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from shared.privacy import Identities, KeyWrapper, identities_of
@@ -128,7 +129,8 @@ class WebhookDispatcher:
             (waiting if young and not identities.has_key(referral.person_ref) else ready).append((delivery, referral))
         if waiting:
             logger.info("%d deliveries wait for their person's key", len(waiting))
-            await store.postpone(session, referral_ids=[r.referral_id for _, r in waiting], until=now + KEY_RETRY)
+            await deliveries.postpone(session, table=WebhookDelivery, keys=[r.referral_id for _, r in waiting],
+                                      until=now + KEY_RETRY)
         return ready
 
     async def _send(self, *, target: WebhookTarget, client: httpx.AsyncClient,
@@ -184,7 +186,7 @@ class WebhookDispatcher:
                                       cap_seconds=target.backoff_cap_seconds, rng=self._rng)
                 next_at = now + timedelta(seconds=delay)
         async with self._sessions() as session:
-            await store.record_attempt(session, referral_id=referral_id, attempts=attempt, state=state, at=now,
+            await deliveries.record_attempt(session, table=WebhookDelivery, key=referral_id, attempts=attempt, state=state, at=now,
                                        next_attempt_at=next_at, status_code=status_code, error=error)
         log = logger.warning if state == "parked" else logger.info
         outcome = {"pending": "failed, will be retried", "delivered": "delivered", "parked": "parked"}[state]
