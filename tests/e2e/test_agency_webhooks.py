@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from routing.domain import route_intake
 from shared.catalog import default_catalog
 from shared.contracts import ReferralAssignedV2
+from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from shared.topics import Topics
 from tests.support.examples import contract_example, intake_event
 from tests.support.identity import claims_of

@@ -19,13 +19,15 @@ from agency_adapters.models import TABLES
 from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks import store
 from agency_adapters.webhooks.dispatcher import callback_url
-from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
+from agency_adapters.webhooks.models import WebhookDelivery
 from routing.domain import route_intake
 from shared.auth import OidcSettings
 from shared.auth.audit import TABLES as AUDIT_TABLES
 from shared.catalog import default_catalog
 from shared.contracts import ReferralAssignedV2
 from shared.db import create_tables, make_engine, session_factory
+from shared.delivery import store as deliveries
+from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, signature
 from tests.support.examples import intake_event, intake_for
 from tests.support.tokens import LocalIssuer
 from tests.support.sealing import key_row
@@ -97,8 +99,9 @@ async def adapters(database_url):
             if event.agency == "skills":
                 store.add_pending(session, referral_id=event.referral_id, agency="skills", at=now)
         await session.commit()
-        await store.record_attempt(session, referral_id=sukhothai["skill_training"].referral_id, attempts=8,
-                                   state="parked", at=now, status_code=503, error="the agency system answered HTTP 503")
+        await deliveries.record_attempt(session, table=WebhookDelivery, key=sukhothai["skill_training"].referral_id,
+                                        attempts=8, state="parked", at=now, status_code=503,
+                                        error="the agency system answered HTTP 503")
     ids = {
         "job": sukhothai["job_registration"].referral_id, "training": sukhothai["skill_training"].referral_id,
         "enrolment": sukhothai["ss_article40_enrolment"].referral_id,

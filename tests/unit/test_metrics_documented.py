@@ -2,11 +2,12 @@
 row there is exported by something, so the table the alerts and dashboards are written from
 cannot drift from the code again.
 
-Declared metrics come from three places: the prometheus_client constructors in services/ and
+Declared metrics come from four places: the prometheus_client constructors in services/ and
 shared/ (found in the source, so a metric added anywhere is seen without running its service),
 FastStream's broker metrics (a library's, so read from a broker built as the services build
-theirs), and the ops scan's families (built from a snapshot, since their names pass through a
-helper)."""
+theirs), the ops scan's families (built from a snapshot, since their names pass through a
+helper), and the delivery channels' (built from each DeliveryChannel declared in the source, whose
+metric prefix names them)."""
 
 import ast
 import re
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from reporting.ops.collector import snapshot_metrics
 from reporting.ops.domain import PartitionLag, QueueSnapshot
+from shared.delivery.loop import DeliveryChannel, DeliveryMetrics
 from shared.kafka import build_broker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +29,8 @@ CONSTRUCTORS = {
     "HistogramMetricFamily": "histogram", "SummaryMetricFamily": "summary", "InfoMetricFamily": "info",
 }
 # Constructor calls whose name is not a literal, and the runtime source that covers their names.
-DYNAMIC_SITES = {("services/reporting/ops/collector.py", "_by"): "snapshot_metrics"}
+DYNAMIC_SITES = {("services/reporting/ops/collector.py", "_by"): "snapshot_metrics",
+                 ("shared/delivery/loop.py", "__init__"): "declared_by_delivery_channels"}
 NOT_EXPORTED_BY_US = {"up"}  # Prometheus's own
 
 
@@ -50,13 +53,16 @@ def _metric_name_argument(call: ast.Call) -> ast.expr | None:
     return keywords.get("name") if "documentation" in keywords else None
 
 
+def parsed_sources() -> list[tuple[str, ast.Module]]:
+    paths = sorted([*(REPO / "services").rglob("*.py"), *(REPO / "shared").rglob("*.py")])
+    return [(str(path.relative_to(REPO)), ast.parse(path.read_text(encoding="utf-8"))) for path in paths]
+
+
 def declared_in_source() -> tuple[dict[str, str], set[tuple[str, str]]]:
     """(exported name -> where, {(file, function)} of constructors named at run time)."""
     names: dict[str, str] = {}
     dynamic: set[tuple[str, str]] = set()
-    for path in sorted([*(REPO / "services").rglob("*.py"), *(REPO / "shared").rglob("*.py")]):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        relative = str(path.relative_to(REPO))
+    for relative, tree in parsed_sources():
         for function in [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
             for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
                 func = call.func
@@ -88,6 +94,22 @@ def declared_by_the_ops_scan() -> dict[str, str]:
             for family in snapshot_metrics(snapshot=snapshot)}
 
 
+def declared_by_delivery_channels() -> dict[str, str]:
+    """The metrics of every DeliveryChannel(...) in the source, built as the delivery loop builds
+    them. Its arguments must be literals, so that this sees the names without running a service."""
+    names: dict[str, str] = {}
+    for relative, tree in parsed_sources():
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            if getattr(call.func, "id", getattr(call.func, "attr", "")) != "DeliveryChannel":
+                continue
+            channel = DeliveryChannel(**{k.arg: ast.literal_eval(k.value) for k in call.keywords})
+            registry = CollectorRegistry()
+            DeliveryMetrics(channel=channel, registry=registry)
+            names.update({exported_name(family.name, family.type): f"{relative}:{call.lineno}"
+                          for family in registry.collect()})
+    return names
+
+
 def documented() -> set[str]:
     """The first backticked name of each table row's first column."""
     names = set()
@@ -99,7 +121,7 @@ def documented() -> set[str]:
 
 def every_declared() -> dict[str, str]:
     in_source, _dynamic = declared_in_source()
-    return {**in_source, **declared_by_faststream(), **declared_by_the_ops_scan()}
+    return {**in_source, **declared_by_faststream(), **declared_by_the_ops_scan(), **declared_by_delivery_channels()}
 
 
 def test_every_metric_the_services_declare_is_documented():
@@ -123,7 +145,9 @@ def test_metrics_named_at_run_time_are_covered_by_a_runtime_source():
 def test_the_source_scan_finds_the_metrics_it_is_meant_to():
     # Guards the scan itself: were it to find nothing, the tests above would pass vacuously.
     names, _dynamic = declared_in_source()
-    assert {"songtor_dead_letters_total", "songtor_http_request_seconds", "songtor_webhook_deliveries",
+    assert {"songtor_dead_letters_total", "songtor_http_request_seconds",
             "songtor_ops_last_scan_timestamp_seconds", "kafka_consumergroup_lag"} <= set(names)
     assert "songtor_topic_end_offset" in declared_by_the_ops_scan()
     assert "songtor_received_messages_in_process" in declared_by_faststream()
+    assert {"songtor_webhook_attempts_total", "songtor_webhook_deliveries", "songtor_webhook_circuit_open"} <= set(
+        declared_by_delivery_channels())

@@ -16,10 +16,10 @@ from agency_adapters.webhooks import store
 from agency_adapters.webhooks.config import WebhookTarget
 from agency_adapters.webhooks.dispatcher import WebhookDispatcher, callback_url
 from agency_adapters.webhooks.models import WebhookDelivery
-from agency_adapters.webhooks.signing import NONCE_HEADER, SIGNATURE_HEADER, nonce_expiry, signature_problem, signed_at
 from agency_adapters.workflow import Workbench
 from shared.agencies import Agency
 from shared.auth import Principal, caller
+from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, nonce_expiry, signature_problem, signed_at
 
 
 class Redrive(BaseModel):

@@ -1,98 +1,36 @@
-"""Reads and writes of webhook deliveries. Keyword-only, session passed in."""
+"""Reads and writes of webhook deliveries. Keyword-only, session passed in. The delivery columns'
+own reads and writes are shared (shared/delivery/store.py); what is the agency's is here: a
+delivery belongs to an agency and, through its referral, to a province."""
 
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from agency_adapters.models import AgencyReferral
 from agency_adapters.webhooks.models import CallbackNonce, WebhookDelivery
 from shared.db import insert_for, stage
+from shared.delivery import store as deliveries
+from shared.delivery.store import Narrow, Query
 
 
 def add_pending(session: AsyncSession, *, referral_id: str, agency: str, at: datetime) -> None:
-    stage(session, WebhookDelivery, {"referral_id": referral_id, "agency": agency, "state": "pending",
-                                     "next_attempt_at": at, "created_at": at})
+    stage(session, WebhookDelivery, {"referral_id": referral_id, "agency": agency, **deliveries.pending_values(at=at)})
 
 
 async def claim_due(
     session: AsyncSession, *, agency: str, now: datetime, limit: int, lease: timedelta
 ) -> list[tuple[WebhookDelivery, AgencyReferral]]:
-    """Due deliveries of one agency, each claimed by a compare-and-set on its lease so that two
-    adapter processes serving the same agency never send the same delivery at once."""
-    candidates = (
-        await session.exec(
-            select(WebhookDelivery, AgencyReferral)
-            .join(AgencyReferral, col(AgencyReferral.referral_id) == col(WebhookDelivery.referral_id))
-            .where(
-                WebhookDelivery.agency == agency,
-                WebhookDelivery.state == "pending",
-                col(WebhookDelivery.next_attempt_at) <= now,
-                or_(col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) < now),
-            )
-            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.referral_id))
-            .limit(limit)
-        )
-    ).all()
-    claimed = []
-    connection = await session.connection()
-    for delivery, referral in candidates:
-        result = await connection.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.referral_id) == delivery.referral_id,
-                col(WebhookDelivery.state) == "pending",
-                col(WebhookDelivery.attempts) == delivery.attempts,
-                or_(col(WebhookDelivery.lease_until).is_(None), col(WebhookDelivery.lease_until) < now),
-            )
-            .values(lease_until=now + lease)
-        )
-        if result.rowcount == 1:
-            claimed.append((delivery, referral))
-    await session.commit()
-    return claimed
-
-
-async def postpone(session: AsyncSession, *, referral_ids: list[str], until: datetime) -> None:
-    """Give claimed deliveries back, untried, to be claimed again from `until`: no attempt counted."""
-    if not referral_ids:
-        return
-    await (await session.connection()).execute(
-        update(WebhookDelivery).where(col(WebhookDelivery.referral_id).in_(referral_ids))
-        .values(lease_until=None, next_attempt_at=until)
-    )
-    await session.commit()
-
-
-async def record_attempt(
-    session: AsyncSession,
-    *,
-    referral_id: str,
-    attempts: int,
-    state: str,
-    at: datetime,
-    next_attempt_at: datetime | None = None,
-    status_code: int | None = None,
-    error: str | None = None,
-) -> None:
-    values: dict = {"attempts": attempts, "state": state, "lease_until": None, "last_status_code": status_code,
-                    "last_error": error[:300] if error else None}
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if state == "delivered":
-        values["delivered_at"] = at
-    if state == "parked":
-        values["parked_at"] = at
-    await (await session.connection()).execute(
-        update(WebhookDelivery).where(col(WebhookDelivery.referral_id) == referral_id).values(**values)
-    )
-    await session.commit()
-
-
-Query = TypeVar("Query", Select, SelectOfScalar)
+    """Due deliveries of one agency with their referrals, each claimed until `now + lease` so that
+    two adapter processes serving the same agency never send the same delivery at once."""
+    query = (select(WebhookDelivery, AgencyReferral)
+             .join(AgencyReferral, col(AgencyReferral.referral_id) == col(WebhookDelivery.referral_id))
+             .where(WebhookDelivery.agency == agency))
+    candidates = (await session.exec(deliveries.due(query, table=WebhookDelivery, now=now, limit=limit))).all()
+    claimed = await deliveries.claim(session, table=WebhookDelivery, deliveries=[d for d, _ in candidates],
+                                     now=now, lease=lease)
+    return [(delivery, referral) for delivery, referral in candidates if delivery.referral_id in claimed]
 
 
 def _in_provinces(query: Query, provinces: frozenset[str] | None) -> Query:
@@ -104,17 +42,22 @@ def _in_provinces(query: Query, provinces: frozenset[str] | None) -> Query:
     )
 
 
-async def counts_by_state(session: AsyncSession, *, agency: str, provinces: frozenset[str] | None = None) -> dict[str, int]:
-    query = select(WebhookDelivery.state, func.count()).where(WebhookDelivery.agency == agency)
-    rows = await session.exec(_in_provinces(query, provinces).group_by(WebhookDelivery.state))
-    found = {state: count for state, count in rows.all()}
-    return {state: found.get(state, 0) for state in ("pending", "delivered", "parked")}
+def of_agency(*, agency: str, provinces: frozenset[str] | None = None) -> Narrow:
+    """An agency's deliveries, of referrals in these provinces (None: every province)."""
+    return lambda query: _in_provinces(query.where(WebhookDelivery.agency == agency), provinces)
+
+
+async def counts_by_state(
+    session: AsyncSession, *, agency: str, provinces: frozenset[str] | None = None
+) -> dict[str, int]:
+    return await deliveries.counts_by_state(session, table=WebhookDelivery,
+                                            narrow=of_agency(agency=agency, provinces=provinces))
 
 
 async def list_deliveries(
     session: AsyncSession, *, agency: str, provinces: frozenset[str] | None, state: str | None, limit: int, offset: int
 ) -> list[WebhookDelivery]:
-    query = _in_provinces(select(WebhookDelivery).where(WebhookDelivery.agency == agency), provinces)
+    query = of_agency(agency=agency, provinces=provinces)(select(WebhookDelivery))
     if state:
         query = query.where(WebhookDelivery.state == state)
     query = query.order_by(col(WebhookDelivery.created_at), col(WebhookDelivery.referral_id))
@@ -129,25 +72,11 @@ async def redrive_parked(
     session: AsyncSession, *, agency: str, provinces: frozenset[str] | None, referral_ids: list[str] | None,
     actor: str, reason: str, at: datetime,
 ) -> list[str]:
-    """Parked deliveries back to pending with fresh attempts; returns the ids re-driven. Only a
-    parked row moves, so a re-drive can never send a delivered referral a second time; only the
+    """Parked deliveries back to pending with fresh attempts; returns the ids re-driven. Only the
     provinces given (None: all), so a head re-drives only what they could see."""
-    query = _in_provinces(
-        select(WebhookDelivery.referral_id).where(WebhookDelivery.agency == agency, WebhookDelivery.state == "parked"),
-        provinces,
-    )
-    if referral_ids is not None:
-        query = query.where(col(WebhookDelivery.referral_id).in_(referral_ids))
-    chosen = list((await session.exec(query)).all())
-    if chosen:
-        await (await session.connection()).execute(
-            update(WebhookDelivery)
-            .where(col(WebhookDelivery.referral_id).in_(chosen), col(WebhookDelivery.state) == "parked")
-            .values(state="pending", attempts=0, next_attempt_at=at, lease_until=None, parked_at=None,
-                    redrive_count=WebhookDelivery.redrive_count + 1, last_redrive_by=actor, last_redrive_reason=reason)
-        )
-    await session.commit()
-    return chosen
+    return await deliveries.redrive_parked(session, table=WebhookDelivery,
+                                           narrow=of_agency(agency=agency, provinces=provinces),
+                                           keys=referral_ids, actor=actor, reason=reason, at=at)
 
 
 async def claim_nonce(session: AsyncSession, *, agency: str, nonce: str, expires_at: datetime, now: datetime) -> bool:

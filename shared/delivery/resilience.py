@@ -1,5 +1,5 @@
-"""Retry timing and the circuit breaker for webhook deliveries. Pure: the clock and the random
-source are passed in, so tests drive them."""
+"""Retry timing and the circuit breaker of HTTPS deliveries (agency webhooks, the national feed).
+Pure: the clock and the random source are passed in, so tests drive them."""
 
 import random
 from dataclasses import dataclass
@@ -11,13 +11,13 @@ BreakerState = Literal["closed", "open", "half_open"]
 def backoff_delay(*, attempt: int, base_seconds: float, cap_seconds: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^(attempt-1))].
     Full jitter spreads the retries of many referrals that failed together, so a recovering
-    agency system is not hit by all of them in the same second."""
+    receiving system is not hit by all of them in the same second."""
     ceiling = min(cap_seconds, base_seconds * 2 ** max(attempt - 1, 0))
     return rng.uniform(0, ceiling)
 
 
 # 408 (timeout), 425 (too early), 429 (slow down) and any 5xx say "try again later"; the other
-# 4xx say the agency system refuses this delivery as it is, and retrying the same bytes cannot help.
+# 4xx say the receiving system refuses this delivery as it is, and retrying the same bytes cannot help.
 RETRYABLE_4XX = frozenset({408, 425, 429})
 
 DeliveryVerdict = Literal["delivered", "retry", "refused"]
@@ -33,7 +33,7 @@ def verdict_for_status(status_code: int) -> DeliveryVerdict:
 
 @dataclass
 class CircuitBreaker:
-    """Per agency system: after `failure_threshold` failures in a row, stop calling it for
+    """Per receiving system: after `failure_threshold` failures in a row, stop calling it for
     `cooldown_seconds`, then let one trial through; its result closes or re-opens the circuit.
     While open, deliveries wait without spending their attempts."""
 

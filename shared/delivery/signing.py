@@ -1,4 +1,4 @@
-"""HMAC-SHA256 signatures on webhook deliveries and on agency callbacks. Pure: no I/O.
+"""HMAC-SHA256 signatures on HTTPS deliveries and on agency callbacks. Pure: no I/O.
 
 Two headers, the same both ways:
 

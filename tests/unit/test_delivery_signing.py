@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from agency_adapters.webhooks.signing import new_nonce, nonce_expiry, signature, signature_problem, signed_at
+from shared.delivery.signing import new_nonce, nonce_expiry, signature, signature_problem, signed_at
 
 SECRET = "a-shared-secret-of-the-agency"
 BODY = '{"status":"accepted","note":"รับเรื่องแล้ว"}'.encode()

@@ -1,10 +1,10 @@
-"""Retry timing, response verdicts and the circuit breaker of webhook deliveries."""
+"""Retry timing, response verdicts and the circuit breaker of HTTPS deliveries (shared.delivery)."""
 
 import random
 
 import pytest
 
-from agency_adapters.webhooks.resilience import CircuitBreaker, backoff_delay, verdict_for_status
+from shared.delivery.resilience import CircuitBreaker, backoff_delay, verdict_for_status
 
 
 @pytest.mark.parametrize("attempt, ceiling", [(1, 2.0), (2, 4.0), (3, 8.0), (6, 64.0), (9, 300.0), (30, 300.0)])
