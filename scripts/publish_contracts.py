@@ -1,6 +1,7 @@
 """Write the published contracts into docs/: the AsyncAPI document of every topic, the OpenAPI
-document of every HTTP service, so that an agency can build against the repository alone, and
-docs/access-by-route.md, the policy module's table of who may call what.
+document of every HTTP service, so that an agency can build against the repository alone, the
+JSON Schema of the record the national system (บสต.) receives, and docs/access-by-route.md, the
+policy module's table of who may call what.
 
     .venv/bin/python scripts/publish_contracts.py           # rewrite docs/asyncapi.json, docs/openapi/*.json
     .venv/bin/python scripts/publish_contracts.py --check   # exit 1 when a committed copy is stale
@@ -74,8 +75,19 @@ def access_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def national_record_schema() -> str:
+    """The JSON Schema of the record the national system receives (docs/national-feed.md)."""
+    from reporting.national_feed.contract import NationalRecordV1
+
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+              "$id": "https://songtor.example/docs/national-feed/record.v1.schema.json",
+              **NationalRecordV1.model_json_schema(by_alias=True, mode="serialization")}
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def expected_documents() -> dict[Path, str]:
-    documents = {DOCS / "asyncapi.json": render(build_asyncapi()), DOCS / "access-by-route.md": access_table()}
+    documents = {DOCS / "asyncapi.json": render(build_asyncapi()), DOCS / "access-by-route.md": access_table(),
+                 DOCS / "national-feed" / "record.v1.schema.json": national_record_schema()}
     with tempfile.TemporaryDirectory() as workdir:
         for service in SERVICES:
             documents[DOCS / "openapi" / f"{service}.json"] = (

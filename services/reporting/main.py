@@ -15,6 +15,7 @@ from reporting.form_sources import Catalogs
 from reporting.forms_api import forms_router
 from reporting.handlers import register_reporting_handlers
 from reporting.models import TABLES
+from reporting.national_feed.wiring import install_national_feed
 from reporting.ops import OPS_TABLES, install_ops
 from reporting.registries.api import registries_router
 from reporting.settings import ReportingSettings
@@ -54,6 +55,8 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
                          interval_seconds=settings.close_scan_seconds)
     runtime.background.append(closer.run)
     runtime.background.append(retention_job(runtime))  # inbox, outbox, audit log: docs/retention.md
+    national_feed = install_national_feed(runtime=runtime, settings=settings, outcomes=catalogs.outcomes,
+                                          master_keys=master_keys)
     ops = install_ops(runtime=runtime, kafka=settings.kafka, ops_kafka=settings.ops_kafka(), zone=zone,
                       scan_seconds=settings.ops_scan_seconds)
     return create_app(
@@ -69,6 +72,7 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
             summaries_router(sessions=runtime.sessions, zone=zone, outcomes=catalogs.outcomes, master_keys=master_keys),
             tpmap_router(sessions=runtime.sessions, zone=zone),
             registries_router(sessions=runtime.sessions),
+            national_feed,
         ],
     )
 

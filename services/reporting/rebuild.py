@@ -15,8 +15,8 @@ as the service (KAFKA_*, SONGTOR_*, REPORTING_*). It prints the events per topic
 taken. Exit status 0 when done, 1 when it refused or an event could not be applied.
 
 What the log does not hold is not rebuilt from it: registry imports (registry_imports,
-registry_members) and the versions of the forms already filed (published_reports, with their
-files). Without them SNB-2 could not tick the registry, and the month close would file every
+registry_members), the versions of the forms already filed (published_reports, with their
+files) and the national feed's records with what was sent of them (national_feed_*). Without them SNB-2 could not tick the registry, and the month close would file every
 past month again as a late version 1 and announce it on report.published. With
 --from-database-url they are copied from the live reporting database, ids and times kept; give
 it unless the live database is lost, in which case import the registry files again and expect
@@ -34,14 +34,13 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -50,6 +49,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import effects, rollups
 from reporting.models import TABLES
+from reporting.log_replay import partitions_of, replay_topic
 from reporting.rebuild_copy import COPIED_TABLES, copy_tables
 from reporting.settings import ReportingSettings
 from shared.catalog import load_catalog
@@ -59,7 +59,6 @@ from shared.kafka.connection import client_options
 from shared.privacy.key_copies import KeyErased, apply_key_records
 
 EXIT_DONE, EXIT_FAILED = 0, 1
-BATCH_RECORDS = 500
 
 
 class RebuildError(RuntimeError):
@@ -120,7 +119,7 @@ async def _require_empty(engine: AsyncEngine) -> None:
 async def _replay(*, login: dict, topics: dict[str, str], families: dict[str, effects.Family],
                   sessions: async_sessionmaker[AsyncSession]) -> dict[str, TopicCount]:
     """`login`: reporting's own (client_options): a rebuild reads what the live service reads."""
-    partitions = await _partitions(login=login, topics=topics)
+    partitions = await partitions_of(login=login, topics=topics)
     # No group: nothing is committed, and the live service's groups are not disturbed.
     consumer = AIOKafkaConsumer(**login, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
@@ -135,39 +134,10 @@ async def _replay(*, login: dict, topics: dict[str, str], families: dict[str, ef
                 apply = partial(_apply_key_batch, sessions=sessions, count=counts[topic])
             else:
                 apply = partial(_apply_batch, family=families[topics[topic]], sessions=sessions, count=counts[topic])
-            await _replay_topic(consumer, partitions=mine, ends=ends, apply=apply)
+            await replay_topic(consumer, partitions=mine, ends=ends, apply=apply)
         return counts
     finally:
         await consumer.stop()
-
-
-async def _partitions(*, login: dict, topics: Iterable[str]) -> list[TopicPartition]:
-    """Partitions of the topics that exist (a login sees only the topics it may describe)."""
-    admin = AIOKafkaAdminClient(**login, client_id="songtor-reporting-rebuild")
-    await admin.start()
-    try:
-        described = {d["topic"]: d for d in await admin.describe_topics() if not d["error_code"]}
-    finally:
-        await admin.close()
-    return [TopicPartition(topic, n) for topic in topics if topic in described
-            for n in sorted(p["partition"] for p in described[topic]["partitions"])]
-
-
-async def _replay_topic(consumer: AIOKafkaConsumer, *, partitions: list[TopicPartition], ends: dict,
-                        apply: Callable[[list], Awaitable[None]]) -> None:
-    consumer.assign(partitions)
-    await consumer.seek_to_beginning(*partitions)
-    pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
-    while pending:
-        batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=BATCH_RECORDS)
-        records = [r for tp, rs in batch.items() for r in rs if r.offset < ends[tp]]
-        if records:
-            await apply(records)
-        for tp in list(pending):
-            # Position, not the last offset seen: transaction markers and compaction leave gaps.
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-                consumer.pause(tp)
 
 
 async def _apply_batch(records: list, *, family: effects.Family, sessions: async_sessionmaker[AsyncSession],

@@ -1,5 +1,7 @@
 """The reporting tables the Kafka log does not hold, copied from the live database into a
-rebuilt one (see reporting.rebuild): registry snapshots and the form versions already filed."""
+rebuilt one (see reporting.rebuild): registry snapshots, the form versions already filed, and
+the national feed's state (what was sent, in which order: rebuilt from the log, every record
+would go again, numbered anew)."""
 
 from collections import Counter
 
@@ -7,9 +9,11 @@ from sqlalchemy import Table, func, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reporting.closing.models import PublishedReport
+from reporting.national_feed.models import FEED_TABLES
 from reporting.registries.models import RegistryImport, RegistryMember
 
-_TABLES: tuple[Table, ...] = (RegistryImport.__table__, RegistryMember.__table__, PublishedReport.__table__)
+_TABLES: tuple[Table, ...] = (RegistryImport.__table__, RegistryMember.__table__, PublishedReport.__table__,
+                             *FEED_TABLES)
 COPIED_TABLES = tuple(table.name for table in _TABLES)
 # Registries run to millions of rows: streamed in chunks, never held whole.
 CHUNK_ROWS = 10_000

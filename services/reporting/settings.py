@@ -3,6 +3,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from reporting.national_feed.settings import NationalFeedSettings
 from shared.privacy import SealingSettings
 from shared.settings import KafkaSettings, ServiceSettings
 
@@ -15,6 +16,9 @@ class ReportingSettings(ServiceSettings):
     timezone: str = "Asia/Bangkok"
     # The master keys that unwrap the person keys it keeps (SONGTOR_MASTER_KEYS…): the forms list people.
     sealing: SealingSettings = Field(default_factory=SealingSettings)
+    # The feed of consented rehabilitation and CI-centre people's help to the national system
+    # (NATIONAL_FEED_*: docs/national-feed.md); off without a target.
+    national_feed: NationalFeedSettings = Field(default_factory=NationalFeedSettings)
     # The same outcome codes the agencies complete with: the forms print their labels.
     outcomes_path: Path | None = Field(default=None, description="Outcome codes file instead of the shipped one.")
     # Due days of the month close (Asia/Bangkok): SP-12 on this day of its month, SNB-2 of the next.

@@ -101,6 +101,11 @@ ROUTES: dict[str, dict[tuple[str, str], Policy]] = {
         ("GET", "/v1/reports/published/{form}/{scope}/{month}/{version}.{fmt}"):
             _allow(PROVINCIAL_OFFICE, NATIONAL, personal=True),
         ("GET", "/v1/reports/completeness"): _allow(PROVINCIAL_OFFICE, NATIONAL, OPS),
+        # The feed to the national drug-rehabilitation system: operations watch and re-drive it;
+        # they see where records stand, never what they say.
+        ("GET", "/v1/national-feed"): _allow(OPS, NATIONAL),
+        ("GET", "/v1/national-feed/records"): _allow(OPS, NATIONAL),
+        ("POST", "/v1/national-feed/redrive"): _allow(OPS),
         ("POST", "/v1/reports/close-due"): _allow(PROVINCIAL_OFFICE),
         ("GET", "/v1/registries/imports"): _allow(PROVINCIAL_OFFICE, NATIONAL, OPS),
         ("GET", "/v1/ops/queues"): _allow(OPS),

@@ -93,8 +93,10 @@ async def record_attempt(
     next_attempt_at: datetime | None = None,
     status_code: int | None = None,
     error: str | None = None,
+    only_from: Sequence[str] | None = None,
 ) -> None:
-    """What an attempt came to; frees the lease; commits."""
+    """What an attempt came to; frees the lease; commits. With `only_from`, a row that left those
+    states while the attempt was under way (a channel's own closing states) is left as it is."""
     values: dict[str, Any] = {"attempts": attempts, "state": state, "lease_until": None,
                               "last_status_code": status_code, "last_error": error[:300] if error else None}
     if next_attempt_at is not None:
@@ -103,7 +105,10 @@ async def record_attempt(
         values["delivered_at"] = at
     if state == "parked":
         values["parked_at"] = at
-    await (await session.connection()).execute(update(table).where(key_column(table) == key).values(**values))
+    statement = update(table).where(key_column(table) == key)
+    if only_from is not None:
+        statement = statement.where(col(table.state).in_(only_from))
+    await (await session.connection()).execute(statement.values(**values))
     await session.commit()
 
 

@@ -30,12 +30,6 @@ SERVICE_PRINCIPALS: Mapping[str, str] = {
 }
 _FOREVER = "-1"
 _DAY_MS = 24 * 60 * 60 * 1000
-# Groups declared, with their ACLs, for a consumer still being built: reporting's feed to the
-# national drug-rehabilitation system (issue 15) will read person.consents. Laid down ahead so the
-# feed deploys without a set-up change; tests/unit/test_kafka_topology.py holds that no service
-# subscribes them yet, and fails once one does: then the name leaves this list, and the group joins
-# the lag scan's map (services/reporting/ops/groups.py).
-AWAITED_GROUPS: tuple[str, ...] = ("reporting.consents",)
 
 
 def agency_principal(agency: Agency) -> str:
@@ -162,8 +156,11 @@ def usages(kafka: KafkaSettings) -> list[Usage]:
                       g("reporting.unroutable"): (t.referral_unroutable,),
                       g("reporting.overdue"): (t.referral_overdue,), g("reporting.keys"): (t.person_keys,),
                       g("reporting.erasures"): (t.person_erasures,),
-                      # The national feed stops for a person who withdrew consent (AWAITED_GROUPS).
-                      g("reporting.consents"): (t.person_consents,)},
+                      # The national feed (reporting/national_feed): groups of its own, so its backlog
+                      # is its own lag; it stops for a person who withdrew consent (person.consents).
+                      g("reporting.feed.intakes"): (t.intake_submitted,), g("reporting.feed.assigned"): assigned,
+                      g("reporting.feed.updated"): (t.referral_updated,),
+                      g("reporting.feed.consents"): (t.person_consents,)},
             produces=(t.report_published, t.person_erasures_confirmed),
         ),
     }

@@ -45,7 +45,7 @@ async def test_an_erased_person_leaves_the_filed_versions_and_the_forms_keep_the
         keys = set((await session.exec(select(PersonKeyRecord.person_ref))).all())
         live = await form_sources.build_sp12(session, org_unit="6406", month=Month(2026, 9), catalogs=catalogs(),
                                              master_keys=MASTER_KEYS, generated_at=bangkok(2026, 9, 26, 9))
-    assert removed == {"published_reports": 1, "person_keys": 1} and "ref-a" not in keys
+    assert removed == {"published_reports": 1, "national_feed_records": 0, "person_keys": 1} and "ref-a" not in keys
     text = texts_of(redacted)
     assert erased_id not in text and erased_name not in text
     assert kept_id in text and kept_name in text
@@ -64,5 +64,5 @@ async def test_an_erased_person_leaves_the_filed_versions_and_the_forms_keep_the
     assert [line[1:3] for line in live.rows if line[1] == ERASED_PERSON_TH] == [(ERASED_PERSON_TH, "")]
 
     async with sessions() as session:  # asked again (a redelivered request): nothing more to do
-        assert await erase_person(session, "ref-a", master_keys=MASTER_KEYS) == {"published_reports": 0,
-                                                                                  "person_keys": 0}
+        assert await erase_person(session, "ref-a", master_keys=MASTER_KEYS) == {
+            "published_reports": 0, "national_feed_records": 0, "person_keys": 0}

@@ -11,11 +11,7 @@ the callbacks it sent, each with its exact bytes and headers, as someone on the 
 captured them (the tests replay them)."""
 
 import argparse
-import hashlib
-import hmac
 import json
-import re
-import secrets
 import threading
 import time
 import urllib.error
@@ -23,48 +19,21 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-WINDOW = 300  # seconds either side of our clock a signature may be from
+from tests.support.receiver_signing import SignedRequests
 
 
 class FakeAgencySystem:
     def __init__(self, *, secret: str, slow_seconds: float) -> None:
-        self.secret, self.slow_seconds = secret, slow_seconds
+        self.signing, self.slow_seconds = SignedRequests(secret=secret), slow_seconds
         self.mode, self.auto_accept = "ok", False
         self.log: list[dict] = []
         self.callbacks: list[dict] = []
-        self.seen_nonces: dict[str, float] = {}  # nonce -> until when it is remembered
         self.lock = threading.Lock()
-
-    def digest(self, *, timestamp: str, nonce: str, method: str, path: str, body: bytes) -> str:
-        message = f"{timestamp}\n{nonce}\n{method}\n{path}\n".encode() + body
-        return hmac.new(self.secret.encode(), message, hashlib.sha256).hexdigest()
-
-    def sign(self, *, method: str, path: str, body: bytes) -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(18)
-        digest = self.digest(timestamp=timestamp, nonce=nonce, method=method, path=path, body=body)
-        return {"X-Songtor-Signature": f"t={timestamp},v2={digest}", "X-Songtor-Nonce": nonce}
-
-    def signature_valid(self, *, header: str, nonce: str, method: str, path: str, body: bytes) -> bool:
-        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-        now = time.time()
-        if not parts.get("t", "").isdigit() or abs(now - int(parts["t"])) > WINDOW:
-            return False
-        if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", nonce):
-            return False
-        expected = self.digest(timestamp=parts["t"], nonce=nonce, method=method, path=path, body=body)
-        if not hmac.compare_digest(expected, parts.get("v2", "")):
-            return False
-        with self.lock:  # a nonce seen within the window is a replay
-            self.seen_nonces = {n: until for n, until in self.seen_nonces.items() if until > now}
-            if nonce in self.seen_nonces:
-                return False
-            self.seen_nonces[nonce] = int(parts["t"]) + WINDOW + 1
-        return True
 
     def accept_later(self, callback_url: str) -> None:
         body = json.dumps({"status": "accepted", "note": "รับเรื่องในระบบของหน่วยงานแล้ว"}).encode()
         headers = {"Content-Type": "application/json",
-                   **self.sign(method="POST", path=urllib.parse.urlsplit(callback_url).path, body=body)}
+                   **self.signing.sign(method="POST", path=urllib.parse.urlsplit(callback_url).path, body=body)}
         request = urllib.request.Request(callback_url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -104,7 +73,7 @@ def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
             entry = {
                 "delivery": self.headers.get("X-Songtor-Delivery"),
                 "attempt": self.headers.get("X-Songtor-Attempt"),
-                "signature_valid": system.signature_valid(
+                "signature_valid": system.signing.valid(
                     header=self.headers.get("X-Songtor-Signature", ""), nonce=self.headers.get("X-Songtor-Nonce", ""),
                     method="POST", path=self.path, body=body),
                 "mode": system.mode,

@@ -10,6 +10,7 @@ from intake.erasure import register_erasure_confirmations
 from intake.handlers import register_status_handlers
 from reporting.erasure import register_erasure_handler
 from reporting.handlers import register_reporting_handlers
+from reporting.national_feed.handlers import register_feed_handlers
 from reporting.ops.handlers import register_overdue_handler
 from routing.handlers import register_routing_handlers
 from shared.catalog import default_catalog
@@ -30,6 +31,8 @@ def subscriptions(kafka: KafkaSettings) -> dict[str, dict[str, tuple[str, ...]]]
                                 zone=ZoneInfo("Asia/Bangkok"))
     register_overdue_handler(broker=brokers["reporting"], kafka=kafka, sessions=None)
     register_erasure_handler(broker=brokers["reporting"], kafka=kafka, sessions=None, relay=None, master_keys=None)
+    # As reporting registers them when the national feed has a target (NATIONAL_FEED_TARGET).
+    register_feed_handlers(broker=brokers["reporting"], kafka=kafka, sessions=None, rules=None)
     found: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, broker in brokers.items():
         groups = [s.group_id for s in broker.subscribers]

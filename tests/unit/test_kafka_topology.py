@@ -4,7 +4,7 @@ they must; these check, without a broker, that they grant no more than the issue
 
 from shared.agencies import AGENCIES
 from shared.kafka.topology import (
-    AWAITED_GROUPS, SERVICE_PRINCIPALS, acls_of, agency_principal, all_acls, service_usage, topic_specs, usage_of,
+    SERVICE_PRINCIPALS, acls_of, agency_principal, all_acls, service_usage, topic_specs, usage_of,
 )
 from shared.settings import KafkaSettings
 from shared.topics import dead_letter_topic
@@ -14,13 +14,9 @@ KAFKA = KafkaSettings(topic_prefix="unit.", group_prefix="unit.")
 
 
 def test_each_service_consumes_exactly_what_its_principal_is_declared_to():
-    """Save the groups declared ahead for a consumer still being built (AWAITED_GROUPS), which no
-    service may subscribe yet: once one does, the group leaves that list (and joins the lag scan)."""
-    awaited = {KAFKA.group(name) for name in AWAITED_GROUPS}
     for service, groups in subscriptions(KAFKA).items():
         declared = {group: tuple(sorted(topics)) for group, topics in service_usage(KAFKA, service).consumes.items()}
-        assert not awaited & set(groups), f"{service} now consumes {awaited & set(groups)}: take it out of AWAITED_GROUPS"
-        assert groups == {group: topics for group, topics in declared.items() if group not in awaited}, service
+        assert groups == declared, service
 
 
 def test_withdrawn_consents_are_written_by_intake_alone_and_read_by_reporting_alone():
@@ -32,7 +28,7 @@ def test_withdrawn_consents_are_written_by_intake_alone_and_read_by_reporting_al
 
     assert who("WRITE") == {"songtor-intake"}, "not ops either: it re-drives event topics only"
     assert who("READ") == {"songtor-reporting"}
-    assert service_usage(KAFKA, "reporting").consumes["unit.reporting.consents"] == (topic,)
+    assert service_usage(KAFKA, "reporting").consumes["unit.reporting.feed.consents"] == (topic,)
     assert who("DESCRIBE") == {"songtor-intake", "songtor-reporting", "songtor-ops"}
     # The feed's consumer may set aside a record it cannot read on the dead-letter twin, like every consumer.
     assert who("WRITE", resource=dead_letter_topic(topic)) == {"songtor-reporting"}

@@ -37,6 +37,11 @@ def known_groups(*, kafka: KafkaSettings) -> dict[str, tuple[str, ...]]:
         "routing.erasures": (topics.person_erasures,),
         "agency.erasures": (topics.person_erasures,),
         "reporting.erasures": (topics.person_erasures,),
+        # The national feed's own groups: a lag here is help not yet recorded for the national system.
+        "reporting.feed.intakes": (topics.intake_submitted,),
+        "reporting.feed.assigned": assigned,
+        "reporting.feed.updated": (topics.referral_updated,),
+        "reporting.feed.consents": (topics.person_consents,),
     }
     groups = {kafka.group(name): read for name, read in reads.items()}
     groups.update({agency_group(kafka=kafka, agency=agency): (topics.referral_assigned(agency),) for agency in AGENCIES})
