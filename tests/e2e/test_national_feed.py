@@ -19,6 +19,8 @@ from sqlmodel import select
 
 from reporting.national_feed.models import FeedPerson
 from shared.db import make_engine, session_factory
+from tests.e2e.test_ops_queues import ops_page
+from tests.support.browser import table_rows
 from tests.support.examples import intake_for, thai_national_id
 from tests.support.infrastructure import REPO
 from tests.support.personal_data import database_of
@@ -167,7 +169,7 @@ async def _withdrawn_at(url: str):  # noqa: ANN202
         await engine.dispose()
 
 
-def test_an_outage_parks_and_a_re_drive_sends_each_record_once(start_service, identity, national):
+def test_an_outage_parks_and_a_re_drive_sends_each_record_once(start_service, identity, national, artifacts_dir):
     national.set_mode("fail")
     stack = start_service.stack("agency-adapters", "routing", "intake")
     reporting = start_service("reporting", feed_env(national, org_units=["6406"]))
@@ -180,6 +182,9 @@ def test_an_outage_parks_and_a_re_drive_sends_each_record_once(start_service, id
     assert [(r["kind"], r["attempts"], r["last_status_code"]) for r in parked] == [("person", 3, 503)]
     assert "full_name" not in json.dumps(parked) and body["person"]["national_id"] not in json.dumps(parked)
     assert national.records() == [] and status["oldest_unsent_at"]
+    # The ops page shows it too: the feed on, one record parked, the rest held behind it.
+    page = table_rows(ops_page(reporting.url, identity.issuer, artifacts=artifacts_dir), attribute="data-feed")
+    assert page["on"][2] == "1" and int(page["on"][3]) >= 2, page
 
     national.set_mode("ok")
     assert httpx.post(f"{reporting.url}/v1/national-feed/redrive", json={"reason": "บสต. maintenance over"},

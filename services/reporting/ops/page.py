@@ -65,6 +65,14 @@ OPS_PAGE = """<!doctype html>
 </div>
 </div>
 
+<h2>ส่งข้อมูลระบบ บสต. <span class="en">/ National feed (บสต.)</span></h2>
+<table id="national-feed">
+  <thead><tr><th>สถานะ <span class="en">State</span></th><th>รอส่ง <span class="en">Pending</span></th>
+    <th>ถูกพัก <span class="en">Parked</span></th><th>รอคิวหลังรายการที่พัก <span class="en">Held back</span></th>
+    <th>รอนานสุด <span class="en">Oldest unsent</span></th><th>ระบบปลายทาง <span class="en">Receiver</span></th></tr></thead>
+  <tbody></tbody>
+</table>
+
 <h2>กลุ่มผู้อ่านอื่น ๆ <span class="en">/ Other consumer groups</span></h2>
 <table id="groups">
   <thead><tr><th>กลุ่ม <span class="en">Group</span></th><th>หัวข้อ <span class="en">Topics</span></th>
@@ -108,7 +116,16 @@ async function json(url) {
 async function refresh() {
   const status = document.getElementById("status");
   try {
-    const [queues, today] = await Promise.all([json("/v1/ops/queues"), json("/v1/ops/today")]);
+    const [queues, today, feed] = await Promise.all([json("/v1/ops/queues"), json("/v1/ops/today"),
+                                                     json("/v1/national-feed")]);
+    const oldest = feed.oldest_unsent_at ? (Date.now() - Date.parse(feed.oldest_unsent_at)) / 1000 : 0;
+    const circuit = feed.circuit ? feed.circuit.state : "–";
+    fill("national-feed", [row([
+      [feed.enabled ? "เปิด / on" : "ปิด / off"], [feed.by_state.pending, "num"],
+      [feed.by_state.parked, feed.by_state.parked > 0 ? "num bad" : "num"], [feed.held_back, "num"],
+      [age(oldest), "num"],
+      [circuit === "closed" ? "ปกติ / ok" : circuit === "–" ? "–" : "ขัดข้อง / " + circuit, circuit === "open" ? "bad" : ""],
+    ], {"data-feed": feed.enabled ? "on" : "off"})]);
     fill("agencies", queues.agencies.map(a => {
       const tr = row([
         [a.name_th + " / " + a.name_en], [a.lag, "num lag"], [age(a.oldest_waiting_seconds), "num oldest"],
