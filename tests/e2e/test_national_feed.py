@@ -169,33 +169,47 @@ async def _withdrawn_at(url: str):  # noqa: ANN202
         await engine.dispose()
 
 
-def test_an_outage_parks_and_a_re_drive_sends_each_record_once(start_service, identity, national, artifacts_dir):
-    national.set_mode("fail")
+def parked_records(reporting, identity) -> list[dict]:  # noqa: ANN001
+    return httpx.get(f"{reporting.url}/v1/national-feed/records", params={"state": "parked"},
+                     auth=identity.auth("ops")).json()["records"]
+
+
+def test_a_refusal_and_an_outage_park_and_a_re_drive_sends_each_record_once(start_service, identity, national,
+                                                                            artifacts_dir):
     stack = start_service.stack("agency-adapters", "routing", "intake")
     reporting = start_service("reporting", feed_env(national, org_units=["6406"]))
+    # A 4xx: the receiver refuses the record as it is; parked at once, not tried again.
+    national.set_mode("refuse")
+    refused = person(10)
+    take_in(stack["intake"], identity, refused)
+    first = eventually(lambda: parked_records(reporting, identity), until=lambda r: len(r) == 1, timeout=60)
+    assert [(r["kind"], r["attempts"], r["last_status_code"]) for r in first] == [("person", 1, 422)]
+    assert "refused, not retried" in first[0]["last_error"]
+    # An outage: 5xx until the attempts run out, then parked; the person's later records wait.
+    national.set_mode("fail")
     body = person(11)
     take_in(stack["intake"], identity, body)
     status = eventually(lambda: httpx.get(f"{reporting.url}/v1/national-feed", auth=identity.auth("ops")).json(),
-                        until=lambda s: s["by_state"]["parked"] == 1 and s["held_back"] >= 2, timeout=60)
-    parked = httpx.get(f"{reporting.url}/v1/national-feed/records", params={"state": "parked"},
-                       auth=identity.auth("ops")).json()["records"]
-    assert [(r["kind"], r["attempts"], r["last_status_code"]) for r in parked] == [("person", 3, 503)]
+                        until=lambda s: s["by_state"]["parked"] == 2 and s["held_back"] >= 4, timeout=60)
+    parked = parked_records(reporting, identity)
+    assert sorted((r["attempts"], r["last_status_code"]) for r in parked) == [(1, 422), (3, 503)]
     assert "full_name" not in json.dumps(parked) and body["person"]["national_id"] not in json.dumps(parked)
     assert national.records() == [] and status["oldest_unsent_at"]
-    # The ops page shows it too: the feed on, one record parked, the rest held behind it.
+    # The ops page shows it too: the feed on, the parked records, the rest held behind them.
     page = table_rows(ops_page(reporting.url, identity.issuer, artifacts=artifacts_dir), attribute="data-feed")
-    assert page["on"][2] == "1" and int(page["on"][3]) >= 2, page
+    assert page["on"][2] == "2" and int(page["on"][3]) >= 4, page
 
     national.set_mode("ok")
     assert httpx.post(f"{reporting.url}/v1/national-feed/redrive", json={"reason": "บสต. maintenance over"},
                       auth=identity.auth("national")).status_code == 403, "operations re-drive"
     redriven = httpx.post(f"{reporting.url}/v1/national-feed/redrive", json={"reason": "บสต. maintenance over"},
                           auth=identity.auth("ops"))
-    assert redriven.status_code == 200 and redriven.json()["redriven"] == [parked[0]["delivery_id"]]
-    kept = eventually(lambda: national.of(body["person"]["national_id"]), until=lambda r: len(r) >= 5, timeout=60)
+    assert redriven.status_code == 200 and redriven.json()["redriven"] == sorted(r["delivery_id"] for r in parked)
+    kept = eventually(lambda: [national.of(b["person"]["national_id"]) for b in (refused, body)],
+                      until=lambda each: all(len(r) == 5 for r in each), timeout=60)
     accepted = [e for e in national.log() if e["mode"] == "ok"]
-    assert sorted(e["delivery_id"] for e in accepted) == sorted(r["delivery_id"] for r in kept), "each once"
-    assert [r["sequence"] for r in kept] == list(range(1, len(kept) + 1)) and national.problems() == []
+    assert sorted(e["delivery_id"] for e in accepted) == sorted(r["delivery_id"] for rs in kept for r in rs), "each once"
+    assert all([r["sequence"] for r in rs] == [1, 2, 3, 4, 5] for rs in kept) and national.problems() == []
 
 
 def test_kill_9_of_reporting_mid_delivery_leaves_no_gap_and_no_duplicate(start_service, identity, national):
