@@ -10,16 +10,15 @@ GET /_log lists every delivery it saw and whether its signature was valid. GET /
 the callbacks it sent, each with its exact bytes and headers, as someone on the wire would have
 captured them (the tests replay them)."""
 
-import argparse
 import json
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tests.support.receiver_signing import SignedRequests
+from tests.support.stand_in_receivers import SignedRequests, answer, serve
 
 
 class FakeAgencySystem:
@@ -51,12 +50,7 @@ def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
             pass
 
         def answer(self, status: int, payload: object) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer(self, status, payload)
 
         def do_GET(self) -> None:
             with system.lock:
@@ -98,16 +92,7 @@ def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--slow", type=float, default=5.0, help="seconds before answering in timeout mode")
-    args = parser.parse_args()
-    system = FakeAgencySystem(secret=args.secret, slow_seconds=args.slow)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(system))
-    server.daemon_threads = True
-    print(f"fake agency system on 127.0.0.1:{args.port}", flush=True)
-    server.serve_forever()
+    serve(name="fake agency system", make=lambda secret, slow: FakeAgencySystem(secret=secret, slow_seconds=slow), handler_for=handler_for)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ after --slow seconds, or 422. GET /_records lists the records it kept (each once
 order); GET /_log every request it saw, duplicates and refusals included; GET /_problems what
 broke the contract (a gap or a record out of order, a bad signature)."""
 
-import argparse
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tests.support.receiver_signing import SignedRequests
+from tests.support.stand_in_receivers import SignedRequests, answer, serve
 
 
 class FakeNationalSystem:
@@ -51,12 +50,7 @@ def handler_for(system: FakeNationalSystem) -> type[BaseHTTPRequestHandler]:
             pass
 
         def answer(self, status: int, payload: object) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer(self, status, payload)
 
         def do_GET(self) -> None:
             with system.lock:
@@ -94,16 +88,7 @@ def handler_for(system: FakeNationalSystem) -> type[BaseHTTPRequestHandler]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--slow", type=float, default=5.0, help="seconds before answering in timeout mode")
-    args = parser.parse_args()
-    system = FakeNationalSystem(secret=args.secret, slow_seconds=args.slow)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(system))
-    server.daemon_threads = True
-    print(f"fake national system on 127.0.0.1:{args.port}", flush=True)
-    server.serve_forever()
+    serve(name="fake national system", make=lambda secret, slow: FakeNationalSystem(secret=secret, slow_seconds=slow), handler_for=handler_for)
 
 
 if __name__ == "__main__":

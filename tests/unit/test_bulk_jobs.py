@@ -28,21 +28,12 @@ from shared.topics import Topics
 from tests.support.examples import thai_national_id
 from tests.support.tokens import LocalIssuer
 from tests.support.sealing import MASTER_KEYS
+from tests.support.relays import RelayLeftForLater
 
 ISSUER = LocalIssuer()
 CLERK = ISSUER.headers("intake_clerk", subject="clerk-6406", org_units=("6406",))
 
 HEADER = "\ufeffprogram,org_unit,reported_by,national_id,full_name,worker_type,subdistrict_code,needs,consent_to_share,remarks\n"
-
-
-class RelayLeftForLater:
-    """The outbox rows stay pending; publishing is not what these tests are about."""
-
-    async def flush(self) -> int:
-        return 0
-
-    def wake(self) -> None:
-        return None
 
 
 class Crash(BaseException):

@@ -29,6 +29,7 @@ from shared.topics import Topics
 from tests.support.examples import intake_for, thai_national_id
 from tests.support.sealing import MASTER_KEYS
 from tests.support.tokens import LocalIssuer
+from tests.support.relays import RelayLeftForLater
 
 ISSUER = LocalIssuer()
 NATIONAL_ID = "3640100456781"  # taken in by org unit 6406, living in subdistrict 640601 (province 64)
@@ -45,14 +46,6 @@ CALLERS = {
     "officer": ISSUER.headers("agency_officer", subject="officer", agency="employment", provinces=("64",)),
 }
 REASON = "asked in person at the centre, 1 Dec 2026"
-
-
-class RelayLeftForLater:
-    def __init__(self) -> None:
-        self.woken = 0
-
-    def wake(self) -> None:
-        self.woken += 1
 
 
 @pytest.fixture

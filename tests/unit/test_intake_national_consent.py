@@ -32,16 +32,12 @@ from shared.topics import Topics
 from tests.support.examples import CONTRACT_DIR, contract_example, intake_event
 from tests.support.sealing import MASTER_KEYS
 from tests.support.tokens import LocalIssuer
+from tests.support.relays import RelayLeftForLater
 
 ISSUER = LocalIssuer()
 CLERK = ISSUER.headers("intake_clerk", subject="clerk-6406", org_units=("6406",))
 ASKED_OF = ("rehab_center", "ci_center")
 NOT_ASKED_OF = ("tpmap", "informal_labour_unit", "walk_in")
-
-
-class RelayLeftForLater:
-    def wake(self) -> None:
-        return None
 
 
 def body(program: str, *, national: bool | None = None) -> dict:

@@ -20,14 +20,10 @@ from shared.privacy.sealing import MOVE_NOTE, MOVE_REASON
 from shared.topics import Topics
 from tests.support.examples import assigned_events
 from tests.support.sealing import MASTER_KEYS, identities, key_row
+from tests.support.relays import RelayLeftForLater
 
 NAMED = "คุณสมชาย ใจดี ขอย้ายไปพัฒนาฝีมือแรงงาน"
 TOPICS = Topics(prefix="")
-
-
-class RelayLeftForLater:
-    def wake(self) -> None:
-        return None
 
 
 @pytest.fixture

@@ -32,13 +32,9 @@ from shared.retention.settings import RetentionSettings
 from shared.topics import Topics
 from tests.support.examples import assigned_events, contract_example, intake_event
 from tests.support.sealing import MASTER_KEYS, identities, key_row, person_key
+from tests.support.relays import RelayLeftForLater
 
 RETENTION = RetentionSettings(closed_referral_days=365, routed_note_days=30)
-
-
-class RelayLeftForLater:
-    def wake(self) -> None:
-        return None
 
 
 @pytest.fixture

@@ -30,17 +30,13 @@ from shared.topics import Topics
 from tests.support.examples import intake_for, thai_national_id
 from tests.support.tokens import LocalIssuer
 from tests.support.sealing import MASTER_KEYS
+from tests.support.relays import RelayLeftForLater
 
 ISSUER = LocalIssuer()
 CLERK = ISSUER.headers("intake_clerk", subject="clerk-6406", org_units=("6406",))
 NOW = datetime(2027, 6, 1, 3, 0, tzinfo=UTC)
 JOBS, ERRORS = BulkJobRecord.__table__, BulkErrorRecord.__table__
 INTAKES, STATUSES = IntakeRecord.__table__, ReferralStatusRecord.__table__
-
-
-class RelayLeftForLater:
-    def wake(self) -> None:
-        return None
 
 
 @pytest.fixture

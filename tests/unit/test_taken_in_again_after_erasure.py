@@ -26,17 +26,13 @@ from shared.topics import Topics
 from tests.support.examples import intake_for, thai_national_id
 from tests.support.sealing import MASTER_KEYS
 from tests.support.tokens import LocalIssuer
+from tests.support.relays import RelayLeftForLater
 
 ISSUER = LocalIssuer()
 CLERK = ISSUER.headers("intake_clerk", subject="clerk-6406", org_units=("6406",))
 OFFICE = ISSUER.headers("provincial_office", subject="office-64", provinces=("64",))
 TOPICS = Topics(prefix="")
 A_DAY = timedelta(days=1)
-
-
-class RelayLeftForLater:
-    def wake(self) -> None:
-        return None
 
 
 @pytest.fixture

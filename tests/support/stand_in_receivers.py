@@ -1,14 +1,19 @@
-"""What a receiver of Songtor's signed requests checks, written with the standard library only
-and from the contract alone (docs/agency-it.md, docs/national-feed.md): the stand-in agency and
-national systems of the end-to-end tests share it, as two receivers built by their IT teams would
-each build the same thing."""
+"""What the stand-in receivers of the end-to-end tests (an agency's system, the national system)
+share, written with the standard library only and from the contract alone (docs/agency-it.md,
+docs/national-feed.md), as two receivers built by their IT teams would each build the same: the
+check of Songtor's signed requests, a JSON answer, and serving on a port given on the command
+line (--port, --secret, --slow)."""
 
+import argparse
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WINDOW = 300  # seconds either side of our clock a signature may be from
 
@@ -44,3 +49,26 @@ class SignedRequests:
                 return False
             self.seen_nonces[nonce] = int(parts["t"]) + WINDOW + 1
         return True
+
+
+def answer(handler: BaseHTTPRequestHandler, status: int, payload: object) -> None:
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def serve(*, name: str, make: Callable[[str, float], object],
+          handler_for: Callable[[object], type[BaseHTTPRequestHandler]]) -> None:
+    """Run a stand-in until it is stopped: `make(secret, slow_seconds)` builds its state."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--slow", type=float, default=5.0, help="seconds before answering in timeout mode")
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(make(args.secret, args.slow)))
+    server.daemon_threads = True
+    print(f"{name} on 127.0.0.1:{args.port}", flush=True)
+    server.serve_forever()
