@@ -6,8 +6,6 @@ workbench, and a captured callback cannot be replayed, as it is or on another re
 read and re-drive with their Keycloak tokens; operations see deliveries, never whose they are."""
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,10 +20,9 @@ from shared.delivery.signing import NONCE_HEADER, SIGNATURE_HEADER, new_nonce, s
 from shared.topics import Topics
 from tests.support.examples import contract_example, intake_event
 from tests.support.identity import claims_of
-from tests.support.infrastructure import REPO
 from tests.support.kafka_io import produce
 from tests.support.polling import eventually
-from tests.support.processes import free_port
+from tests.support.processes import stand_in
 from tests.support.sealing import key_issued
 
 pytestmark = pytest.mark.e2e
@@ -53,25 +50,9 @@ class FakeSystem:
 
 @pytest.fixture
 def fake_system(artifacts_dir):
-    port = free_port()
-    log = (artifacts_dir / "fake-agency-system.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_agency_system", "--port", str(port), "--secret", SECRET, "--slow", "3"],
-        cwd=REPO, stdout=log, stderr=log,
-    )
-    system = FakeSystem(f"http://127.0.0.1:{port}")
-    eventually(lambda: _answers(system), until=bool, timeout=15)
-    yield system
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _answers(system: FakeSystem) -> bool:
-    try:
-        system.log()
-        return True
-    except httpx.HTTPError:
-        return False
+    with stand_in("tests.support.fake_agency_system", secret=SECRET, slow_seconds=3,
+                  log=artifacts_dir / "fake-agency-system.log", probe="/_log") as url:
+        yield FakeSystem(url)
 
 
 def start_adapters(start_service, fake_system: FakeSystem, **overrides: object):

@@ -9,8 +9,6 @@ nothing the second time."""
 import asyncio
 import json
 import random
-import subprocess
-import sys
 import time
 
 import httpx
@@ -22,10 +20,9 @@ from shared.db import make_engine, session_factory
 from tests.e2e.test_ops_queues import ops_page
 from tests.support.browser import table_rows
 from tests.support.examples import intake_for, thai_national_id
-from tests.support.infrastructure import REPO
 from tests.support.personal_data import database_of
 from tests.support.polling import eventually
-from tests.support.processes import free_port, kafka_login, run_module
+from tests.support.processes import kafka_login, run_module, stand_in
 
 pytestmark = pytest.mark.e2e
 SECRET = "oncb-national-system-secret-01"
@@ -56,24 +53,9 @@ class NationalSystem:
 
 @pytest.fixture
 def national(artifacts_dir):
-    port = free_port()
-    log = (artifacts_dir / "fake-national-system.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_national_system", "--port", str(port), "--secret", SECRET,
-         "--slow", "2"], cwd=REPO, stdout=log, stderr=log)
-    system = NationalSystem(f"http://127.0.0.1:{port}")
-    eventually(lambda: _answers(system), until=bool, timeout=15)
-    yield system
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _answers(system: NationalSystem) -> bool:
-    try:
-        system.records()
-        return True
-    except httpx.HTTPError:
-        return False
+    with stand_in("tests.support.fake_national_system", secret=SECRET, slow_seconds=2,
+                  log=artifacts_dir / "fake-national-system.log", probe="/_records") as url:
+        yield NationalSystem(url)
 
 
 def feed_env(system: NationalSystem, *, org_units: list[str], **target: object) -> dict[str, str]:

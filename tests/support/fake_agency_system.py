@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler
 
-from tests.support.stand_in_receivers import SignedRequests, answer, serve
+from tests.support.stand_in_receivers import SignedRequests, StandInHandler, serve
 
 
 class FakeAgencySystem:
@@ -45,13 +45,7 @@ class FakeAgencySystem:
 
 
 def handler_for(system: FakeAgencySystem) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args) -> None:  # quiet: the test reads /_log instead
-            pass
-
-        def answer(self, status: int, payload: object) -> None:
-            answer(self, status, payload)
-
+    class Handler(StandInHandler):
         def do_GET(self) -> None:
             with system.lock:
                 if self.path == "/_callbacks":

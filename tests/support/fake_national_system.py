@@ -16,7 +16,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from tests.support.stand_in_receivers import SignedRequests, answer, serve
+from tests.support.stand_in_receivers import SignedRequests, StandInHandler, serve
 
 
 class FakeNationalSystem:
@@ -45,13 +45,7 @@ class FakeNationalSystem:
 
 
 def handler_for(system: FakeNationalSystem) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args) -> None:  # quiet: the test reads /_log instead
-            pass
-
-        def answer(self, status: int, payload: object) -> None:
-            answer(self, status, payload)
-
+    class Handler(StandInHandler):
         def do_GET(self) -> None:
             with system.lock:
                 views = {"/_records": lambda: {"records": list(system.records.values())},

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,3 +135,28 @@ def run_module(module: str, *args: str, env: dict[str, str]) -> str:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+@contextmanager
+def stand_in(module: str, *, secret: str, slow_seconds: float, log: Path, probe: str) -> Iterator[str]:
+    """A stand-in receiver (tests.support.fake_*) run as its own process on a free port, until the
+    block ends; yields its base URL once `probe` (a path of its own) answers."""
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), "--secret", secret,
+                                    "--slow", str(slow_seconds)], cwd=REPO, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"{url}{probe}", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -51,13 +51,19 @@ class SignedRequests:
         return True
 
 
-def answer(handler: BaseHTTPRequestHandler, status: int, payload: object) -> None:
-    data = json.dumps(payload, ensure_ascii=False).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
+class StandInHandler(BaseHTTPRequestHandler):
+    """Quiet (the tests read the stand-in's own log pages instead), answering JSON."""
+
+    def log_message(self, *_args) -> None:
+        pass
+
+    def answer(self, status: int, payload: object) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 def serve(*, name: str, make: Callable[[str, float], object],
