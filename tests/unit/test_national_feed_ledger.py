@@ -182,3 +182,19 @@ async def test_records_go_one_at_a_time_per_person_and_a_parked_one_holds_its_pe
         shown = await queue.backlog(session)
     assert [(r.person_ref, r.sequence) for r in after] == [(claimed[1].person_ref, 2)]
     assert shown["by_state"]["parked"] == 1 and shown["held_back"] == 3
+
+
+async def test_the_backfill_reads_each_person_s_answer_as_it_stands_at_the_end_of_the_log():
+    from reporting.national_feed.backfill import Consents
+
+    yes, later_no, walk_in = intake(body(seed=41)), intake(body(seed=42), at=T0), intake(body(seed=43, program="walk_in", national=None))
+    no_body = body(seed=42, national=False)
+    no_body["consent"]["recorded_at"] = (T0 + timedelta(days=2)).isoformat()
+    said_no_after = intake(no_body, at=T0 + timedelta(days=2))
+    withdrew = intake(body(seed=44))
+    consents = Consents()
+    await consents.read_intakes([yes, said_no_after, later_no, walk_in, withdrew])
+    await consents.read_withdrawals([withdrawal(withdrew.person_ref, T0 + timedelta(days=1))])
+    assert consents.stands(yes.person_ref)
+    assert not consents.stands(later_no.person_ref), "the latest answer stands, whatever order the log gives"
+    assert not consents.stands(walk_in.person_ref) and not consents.stands(withdrew.person_ref)

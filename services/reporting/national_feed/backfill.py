@@ -3,20 +3,23 @@
     python -m reporting.national_feed.backfill --org-unit 6406 --from 2026-10-01 --to 2026-12-01
 
 Replays the log (intake.submitted, referral.assigned.<agency>, referral.updated, person.consents)
-from its beginning up to where it ends now, through the same rules as the live feed, for intakes
-of these org units received in [from, to) (Asia/Bangkok days). Records get the delivery ids the
-live feed gives them, so what the live feed recorded already is not recorded again, and running
-the same backfill twice records nothing the second time. The service's sender sends what it
-records, in each person's order. Prints how many records it added.
+from its beginning up to where it ends now, through the same rules as the live feed, for the
+rehabilitation and CI-centre intakes of these org units received in [from, to) (Asia/Bangkok
+days) whose person's consent stands today: every answer a person gave since and every withdrawal
+are read first, so that nothing goes for someone who has since said no. Records get the delivery
+ids the live feed gives them, so what the live feed recorded already is not recorded again, and
+running the same backfill twice records nothing the second time. The service's sender sends what
+it records, in each person's order. Prints how many records it added.
 
-Not through the live consumers' inbox: their groups are left as they are, and a backfill of
-another centre or period later replays the same events again.
+Not through the live consumers' inbox, and nothing is written for intakes outside the backfill:
+the live feed's groups and rows are left as they are, and a backfill of another centre or period
+later replays the same events again.
 """
 
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -27,12 +30,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
 from reporting.log_replay import partitions_of, replay_topic
-from reporting.national_feed.handlers import ASSIGNED, CONSENTS, INTAKES, UPDATED, feed_effects
+from reporting.national_feed.handlers import ASSIGNED, INTAKES, UPDATED, feed_effects
 from reporting.national_feed.ledger import FeedRules
 from reporting.national_feed.mapping import load_assistance_map
 from reporting.national_feed.models import FeedRecord
+from reporting.national_feed.records import FED_PROGRAMS
 from reporting.settings import ReportingSettings
 from shared.catalog.outcomes import load_outcomes
+from shared.contracts import IntakeSubmittedV2, ReferralAssignedV2, ReferralUpdatedV2
+from shared.contracts.person import PersonConsentWithdrawnV1
 from shared.db import make_engine, session_factory
 from shared.kafka.connection import client_options
 
@@ -42,41 +48,88 @@ RETRIES = 5  # a batch that met the live feed recording the same record at the s
 
 async def backfill(*, settings: ReportingSettings, org_units: Sequence[str], start: datetime, end: datetime) -> int:
     """Records added."""
-    units = frozenset(org_units)
+    units, topics = frozenset(org_units), settings.kafka.topics
     outcomes = load_outcomes(settings.outcomes_path)
+    # The intakes are chosen below: the rules take every one they are given.
     rules = FeedRules(mapping=load_assistance_map(settings.national_feed.map_path, outcomes=outcomes), outcomes=outcomes,
-                      joins=lambda org_unit, received_at: org_unit in units and start <= received_at < end)
-    effects, topics = feed_effects(rules), settings.kafka.topics
-    plan = [(topics.intake_submitted, INTAKES), *((t, ASSIGNED) for t in topics.all_assigned()),
-            (topics.referral_updated, UPDATED), (topics.person_consents, CONSENTS)]
+                      joins=lambda _org_unit, _received_at: True)
+    effects = feed_effects(rules)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     login = client_options(settings.kafka)
     consumer = AIOKafkaConsumer(**login, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest")
     try:
         before = await _records(sessions)
-        partitions = await partitions_of(login=login, topics=[topic for topic, _ in plan])
+        partitions = await partitions_of(login=login, topics=[topics.intake_submitted, *topics.all_assigned(),
+                                                              topics.referral_updated, topics.person_consents])
         await consumer.start()
         ends = await consumer.end_offsets(partitions) if partitions else {}
-        for topic, name in plan:
-            model, effect = effects[name]
 
-            async def apply(records: list, model=model, effect=effect) -> None:  # noqa: ANN001 - bound per topic
+        async def replay(names: Sequence[str], model: type, take: Callable[[list], Awaitable[None]]) -> None:
+            async def apply(records: list) -> None:
                 events = []
                 for record in records:
                     try:
                         events.append(model.model_validate_json(record.value or b""))
                     except ValidationError:
                         continue  # dead-lettered by the live consumer: nothing to send
-                await _apply(sessions, effect=effect, events=events)
+                await take(events)
 
-            mine = [tp for tp in partitions if tp.topic == topic]
+            mine = [tp for tp in partitions if tp.topic in names]
             if mine:
                 await replay_topic(consumer, partitions=mine, ends=ends, apply=apply)
+
+        # First what each person answers today: their latest answer on a rehabilitation or CI
+        # intake, and their withdrawals.
+        consent = Consents()
+        await replay([topics.intake_submitted], IntakeSubmittedV2, consent.read_intakes)
+        await replay([topics.person_consents], PersonConsentWithdrawnV1, consent.read_withdrawals)
+        chosen: set[str] = set()
+
+        async def intakes(events: list) -> None:
+            wanted = [i for i in events if i.source.org_unit in units and start <= i.received_at < end
+                      and i.source.program in FED_PROGRAMS and i.consent.share_with_national_system
+                      and consent.stands(i.person_ref)]
+            chosen.update(i.intake_id for i in wanted)
+            await _apply(sessions, effect=effects[INTAKES][1], events=wanted)
+
+        def of_chosen(name: str) -> Callable[[list], Awaitable[None]]:
+            async def take(events: list) -> None:
+                await _apply(sessions, effect=effects[name][1], events=[e for e in events if e.intake_id in chosen])
+            return take
+
+        await replay([topics.intake_submitted], IntakeSubmittedV2, intakes)
+        await replay(topics.all_assigned(), ReferralAssignedV2, of_chosen(ASSIGNED))
+        await replay([topics.referral_updated], ReferralUpdatedV2, of_chosen(UPDATED))
         return await _records(sessions) - before
     finally:
         await consumer.stop()
         await engine.dispose()
+
+
+class Consents:
+    """Each person's answer as it stands at the end of the log (the rule of ledger.consenting)."""
+
+    def __init__(self) -> None:
+        self.answered: dict[str, tuple[datetime, bool]] = {}
+        self.withdrawn: dict[str, datetime] = {}
+
+    async def read_intakes(self, intakes: list[IntakeSubmittedV2]) -> None:
+        for intake in intakes:
+            if intake.source.program not in FED_PROGRAMS:
+                continue  # not asked there
+            at = min(intake.consent.recorded_at, intake.received_at)
+            if intake.person_ref not in self.answered or self.answered[intake.person_ref][0] <= at:
+                self.answered[intake.person_ref] = (at, bool(intake.consent.share_with_national_system))
+
+    async def read_withdrawals(self, withdrawals: list[PersonConsentWithdrawnV1]) -> None:
+        for event in withdrawals:
+            self.withdrawn[event.person_ref] = max(event.withdrawn_at, self.withdrawn.get(event.person_ref, event.withdrawn_at))
+
+    def stands(self, person_ref: str) -> bool:
+        at, yes = self.answered.get(person_ref, (None, False))
+        withdrawn = self.withdrawn.get(person_ref)
+        return yes and at is not None and (withdrawn is None or withdrawn < at)
 
 
 async def _apply(sessions, *, effect, events: list) -> None:  # noqa: ANN001
