@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.examples import intake_for, thai_national_id
-from tests.support.fake_agency_system import FakeAgencySystem
+from tests.support.stand_in_receivers import SignedRequests
 from tests.support.agency_example import run_example_consumer
 from tests.support.polling import eventually
 
@@ -42,7 +42,7 @@ def test_a_kafka_native_agency_reads_its_queue_and_reports_back_by_callback(
     assert {r["need_code"] for r in read} == {"wage_rights"}
     assert len({r["referral_id"] for r in read}) == 2
 
-    system = FakeAgencySystem(secret=SECRET, slow_seconds=0)
+    system = SignedRequests(secret=SECRET)  # signs as the agency's own system does
     # On Kafka the person is sealed; the system reads them with a signed GET, which is audited.
     ids = {body["person"]["national_id"] for body in bodies}
     for referral in read:
