@@ -130,6 +130,7 @@ def test_an_erased_person_is_gone_everywhere_and_the_counts_stay(start_service, 
     assert done["services"]["agency-adapters"]["removed"] == {"person_keys": 1, "agency_referral_moves": 1,
                                                               "agency_referrals": 1}
     assert httpx.get(status_url, auth=identity.auth("province-24")).status_code == 404
+    assert httpx.get(status_url, auth=identity.auth("auditor")).json()["complete"], "the auditor checks it was done"
 
     # The counts and the form's lines stay, the erased line marked; the other person is intact.
     assert counts(monthly(reporting, identity)) == counts(counted)
