@@ -73,7 +73,9 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}; log: {self.log_tail()}")
             try:
                 response = httpx.get(f"{self.url}/health", timeout=2)
-                if response.status_code == 200:
+                # Its own answer: a port picked free can be taken by another process before this one
+                # binds it (the service then logs "Address already in use"), and that one may answer.
+                if response.status_code == 200 and response.json().get("service") == self.name:
                     return
                 last = response.text
             except httpx.HTTPError as exc:
