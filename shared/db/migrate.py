@@ -68,7 +68,8 @@ def run_current(*, schema: ServiceSchema, url: str, out: TextIO) -> int:
     return EXIT_DONE if state.at_head else EXIT_BEHIND
 
 
-def main(argv: list[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def main(argv: list[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # looked up now: a test may have replaced them
     parser = argparse.ArgumentParser(prog="python -m shared.db.migrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--service", required=True, choices=sorted(SCHEMA_PACKAGES))
     parser.add_argument("--database-url", help="instead of the service's <PREFIX>DATABASE_URL")
