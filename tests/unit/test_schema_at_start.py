@@ -21,6 +21,15 @@ REFUSAL = ("The routing database is behind this code: its schema revision is non
            "ROUTING_DATABASE_URL set")
 
 
+async def _prepare(url: str, *, development: bool) -> None:
+    """What a routing process does with its database at start."""
+    engine = make_engine(url)
+    try:
+        await prepare_schema(engine=engine, schema=schema_of("routing"), development=development)
+    finally:
+        await engine.dispose()
+
+
 def _revision(url: str) -> str | None:
     engine = create_engine(url)
     try:
@@ -46,33 +55,22 @@ async def test_a_service_outside_local_and_test_refuses_a_database_behind_its_co
 @pytest.mark.parametrize("environment", ["local", "test"])
 async def test_in_local_and_test_a_database_behind_the_code_is_upgraded_at_start(environment, tmp_path):
     url = made_before_migrations(service="routing", path=tmp_path / "routing.db")
-    engine = make_engine(url)
-    try:
-        await prepare_schema(engine=engine, schema=schema_of("routing"),
-                             development=PrivacySettings(environment=environment).development)
-    finally:
-        await engine.dispose()
+    await _prepare(url, development=PrivacySettings(environment=environment).development)
     assert _revision(url) == "0001"
 
 
 async def test_a_new_database_is_made_by_the_migrations_in_every_environment(tmp_path):
     url = f"sqlite:///{tmp_path}/routing.db"
-    engine = make_engine(url)
-    try:
-        await prepare_schema(engine=engine, schema=schema_of("routing"), development=False)
-    finally:
-        await engine.dispose()
+    await _prepare(url, development=False)
     assert _revision(url) == "0001"
 
 
 async def test_a_database_upgraded_by_newer_code_is_refused_everywhere(tmp_path):
     url = f"sqlite:///{tmp_path}/routing.db"
-    engine = make_engine(url)
-    try:
-        await prepare_schema(engine=engine, schema=schema_of("routing"), development=True)
-        async with engine.begin() as connection:
-            await connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
-        with pytest.raises(SchemaError, match="at schema revision 0099, which this code does not know"):
-            await prepare_schema(engine=engine, schema=schema_of("routing"), development=True)
-    finally:
-        await engine.dispose()
+    await _prepare(url, development=True)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="at schema revision 0099, which this code does not know"):
+        await _prepare(url, development=True)
