@@ -2,15 +2,17 @@
 database is what create_all makes, to the index and the server default. A model changed without its
 migration fails here (docs/operations.md#schema-migrations)."""
 
+import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Column, MetaData, String, Table, create_engine
 from sqlmodel import SQLModel
 
 from shared.db.migrate import main as migrate
-from shared.db.migrations import _scripts, differences
+from shared.db.migrations import _scripts, differences, new_revision, upgrade
 from shared.db.schema import SCHEMA_PACKAGES, schema_of
 
 SERVICES = sorted(SCHEMA_PACKAGES)
@@ -56,3 +58,23 @@ def test_check_and_current_say_a_database_is_behind(tmp_path, capsys):
     assert migrate(["--service", "routing", "--database-url", url, "upgrade"]) == 0
     assert migrate(["--service", "routing", "--database-url", url, "current"]) == 0
     assert "revision 0001, code head 0001" in capsys.readouterr().out
+
+
+def test_revision_writes_the_next_migration_from_the_models(tmp_path):
+    """`migrate revision`: a table added to the models comes out as the next numbered revision, which
+    then makes the database what the models declare."""
+    routing = schema_of("routing")
+    versions = tmp_path / "versions"
+    shutil.copytree(routing.versions, versions)
+    note = Table("routing_notes", MetaData(), Column("referral_id", String(36), primary_key=True),
+                 Column("note", String(500), nullable=False, server_default="none"))
+    changed = replace(routing, tables=(*routing.tables, note), versions=versions)
+
+    written = new_revision(schema=changed, message="add routing_notes")
+    assert written.name == "0002_add_routing_notes.py"
+    assert "op.create_table('routing_notes'" in written.read_text(encoding="utf-8")
+    engine = create_engine(f"sqlite:///{tmp_path}/routing.db")
+    with engine.begin() as connection:
+        upgrade(connection, schema=changed)
+        assert differences(connection, schema=changed) == []
+    engine.dispose()
