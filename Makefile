@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium stop clean
+.PHONY: install run migrate test test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium stop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ chromium:
 
 run: install kafka-fetch keycloak-fetch
 	KEEP=$(KEEP) $(PY) deploy/local/run_stack.py
+
+# Every service's database to the code's schema (docs/operations.md#schema-migrations): the one
+# <PREFIX>DATABASE_URL of the environment names, else the SQLite file `make run` uses (.data/run).
+MIGRATED := intake:INTAKE_ routing:ROUTING_ agency-adapters:AGENCY_ reporting:REPORTING_
+migrate: install
+	@set -e; for pair in $(MIGRATED); do service=$${pair%%:*}; prefix=$${pair#*:}; \
+	  url_var=$${prefix}DATABASE_URL; url=$${!url_var:-sqlite:///.data/run/$$service.db}; \
+	  $(PY) -m shared.db.migrate --service $$service --database-url "$$url" upgrade; done
 
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.

@@ -12,15 +12,16 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import AuthContext, TokenVerifier, caller
-from shared.auth.audit import TABLES as AUDIT_TABLES, audit_router, install_audit
+from shared.auth.audit import audit_router, install_audit
 from shared.auth.browser import browser_login_router
 from shared.auth.guard import document_answers, install as install_auth
-from shared.db import create_tables, make_engine, session_factory
+from shared.db import make_engine, session_factory
+from shared.db.migrations import prepare_schema
+from shared.db.schema import ServiceSchema
 from shared.contracts.asyncapi import build_asyncapi
 from shared.http import asyncapi_router, http_latency_middleware, ops_router
 from shared.http.limits import install_limits
@@ -43,10 +44,10 @@ class ServiceRuntime:
     registry: CollectorRegistry
     broker: KafkaBroker
     engine: AsyncEngine | None = None
-    tables: Sequence[Table] = ()
+    schema: ServiceSchema | None = None  # its tables and migrations, when it has a database
     # Long-running loops started once the broker is up (e.g. the outbox relay).
     background: list[BackgroundTask] = field(default_factory=list)
-    # One-off steps run once the tables exist and before any consumer starts (e.g. a backfill
+    # One-off steps run once the schema is the code's and before any consumer starts (e.g. a backfill
     # the consumers' writes depend on).
     on_start: list[BackgroundTask] = field(default_factory=list)
 
@@ -57,18 +58,16 @@ class ServiceRuntime:
         return session_factory(self.engine)
 
 
-def create_runtime(*, service: str, settings: ServiceSettings, tables: Sequence[Table] = ()) -> ServiceRuntime:
+def create_runtime(*, service: str, settings: ServiceSettings, schema: ServiceSchema | None = None) -> ServiceRuntime:
     registry = CollectorRegistry()
     broker = build_broker(
         bootstrap_servers=settings.kafka.bootstrap_servers, service=service, registry=registry,
         security=broker_security(settings.kafka),
         linger_ms=settings.kafka.producer_linger_ms, compression=settings.kafka.producer_compression,
     )
-    engine = make_engine(settings.database_url) if tables else None
-    # Each service keeps the audit log of the personal data it serves, beside its own data.
-    tables = [*tables, *AUDIT_TABLES] if tables else ()
+    engine = make_engine(settings.database_url) if schema is not None else None
     return ServiceRuntime(
-        service=service, settings=settings, registry=registry, broker=broker, engine=engine, tables=tables
+        service=service, settings=settings, registry=registry, broker=broker, engine=engine, schema=schema
     )
 
 
@@ -97,8 +96,10 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         settings = runtime.settings
         require_login(settings.kafka)  # before anything is created: a service without its login does not start
-        if runtime.engine is not None:
-            await create_tables(runtime.engine, runtime.tables)
+        if runtime.engine is not None and runtime.schema is not None:
+            # A new database is made by the migrations; one behind the code is upgraded only in local
+            # and test, and refused elsewhere with the command to run (docs/operations.md#schema-migrations).
+            await prepare_schema(engine=runtime.engine, schema=runtime.schema, development=settings.privacy.development)
         for step in runtime.on_start:
             await step()
         await check_topics(kafka=settings.kafka, names=list(service_usage(settings.kafka, runtime.service).checks),

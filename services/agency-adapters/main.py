@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from agency_adapters.api import workbench_router
 from agency_adapters.handlers import register_agency_consumers
-from agency_adapters.models import TABLES
+from agency_adapters.migrations import SCHEMA
 from agency_adapters.overdue import OverdueWatch
 from agency_adapters.retention import agency_purges
 from agency_adapters.settings import AgencySettings
@@ -24,7 +24,7 @@ SERVICE = "agency-adapters"
 
 def build_app(settings: AgencySettings | None = None) -> FastAPI:
     settings = settings or AgencySettings()
-    runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
+    runtime = create_runtime(service=SERVICE, settings=settings, schema=SCHEMA)
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     watch = OverdueWatch(

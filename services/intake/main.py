@@ -7,7 +7,6 @@ from fastapi.exceptions import RequestValidationError
 
 from intake.api import intake_router
 from intake.bulk.api import bulk_router
-from intake.bulk.models import TABLES as BULK_TABLES
 from intake.bulk.worker import BulkWorker
 from intake.clerk_errors import validation_exception_handler
 from intake.consent_withdrawal_api import consent_withdrawal_router
@@ -15,7 +14,7 @@ from intake.erasure import register_erasure_confirmations
 from intake.erasure_api import erasure_router
 from intake.group_commit import GroupCommitter
 from intake.handlers import register_status_handlers
-from intake.models import TABLES
+from intake.migrations import SCHEMA
 from intake.retention import intake_purges
 from intake.settings import IntakeSettings
 from intake.submission import IntakeDesk
@@ -31,7 +30,7 @@ SERVICE = "intake"
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     catalog = load_catalog(settings.catalog.catalog_path)
-    runtime = create_runtime(service=SERVICE, settings=settings, tables=[*TABLES, *BULK_TABLES])
+    runtime = create_runtime(service=SERVICE, settings=settings, schema=SCHEMA)
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     register_status_handlers(broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions)

@@ -14,9 +14,9 @@ from reporting.erasure import register_erasure_handler
 from reporting.form_sources import Catalogs
 from reporting.forms_api import forms_router
 from reporting.handlers import register_reporting_handlers
-from reporting.models import TABLES
+from reporting.migrations import SCHEMA
 from reporting.national_feed.wiring import install_national_feed
-from reporting.ops import OPS_TABLES, install_ops
+from reporting.ops import install_ops
 from reporting.registries.api import registries_router
 from reporting.settings import ReportingSettings
 from reporting.summaries_api import summaries_router
@@ -36,7 +36,7 @@ logger = logging.getLogger("songtor.reporting")
 def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     fixed_mmap_threshold()  # filed forms are megabytes each: freed, they go back to the system
-    runtime = create_runtime(service=SERVICE, settings=settings, tables=[*TABLES, *OPS_TABLES])
+    runtime = create_runtime(service=SERVICE, settings=settings, schema=SCHEMA)
     catalog, zone = load_catalog(settings.catalog.catalog_path), ZoneInfo(settings.timezone)
     register_reporting_handlers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, catalog=catalog, zone=zone,

@@ -48,12 +48,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import effects, rollups
-from reporting.models import TABLES
+from reporting.migrations import SCHEMA
 from reporting.log_replay import partitions_of, replay_topic
 from reporting.rebuild_copy import COPIED_TABLES, copy_tables
 from reporting.settings import ReportingSettings
 from shared.catalog import load_catalog
-from shared.db import apply_batch_once, create_tables, make_engine, session_factory
+from shared.db import apply_batch_once, make_engine, session_factory
+from shared.db.migrations import upgrade_database
 from shared.contracts import PersonKeyIssuedV1
 from shared.kafka.connection import client_options
 from shared.privacy.key_copies import KeyErased, apply_key_records
@@ -86,7 +87,7 @@ async def rebuild(*, settings: ReportingSettings, target_url: str, source_url: s
     target = make_engine(target_url)
     try:
         await _require_empty(target)
-        await create_tables(target, TABLES)
+        await upgrade_database(engine=target, schema=SCHEMA)  # the live service's schema, at its revision
         # Marked filled while empty: the replay keeps the rollups as the live consumers do.
         await rollups.backfill(session_factory(target))
         replay = Replay()
@@ -112,7 +113,7 @@ async def rebuild(*, settings: ReportingSettings, target_url: str, source_url: s
 async def _require_empty(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         present = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-    if clash := sorted(present & {table.name for table in TABLES}):
+    if clash := sorted(present & {table.name for table in SCHEMA.tables}):
         raise RebuildError(f"the database already has reporting tables ({', '.join(clash)}); give a new, empty one")
 
 

@@ -31,7 +31,7 @@ async def copy_tables(*, source: AsyncEngine, target: AsyncEngine) -> Counter:
             copied[table.name] = 0
             if table.name not in present:
                 continue  # a live database that never imported a registry or closed a month
-            # A column added since the live database was made (no migrations yet) takes its
+            # A column added since the live database was made (a live database behind the code) takes its
             # server default, e.g. published_reports.closed_by.
             rows = await reading.stream(select(*(c for c in table.columns if c.name in present[table.name])))
             async for chunk in rows.mappings().partitions(CHUNK_ROWS):

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from routing.api import routing_router
 from routing.handlers import register_routing_handlers
-from routing.models import TABLES
+from routing.migrations import SCHEMA
 from routing.retention import routing_purges
 from routing.settings import RoutingSettings
 from shared.catalog import load_catalog
@@ -19,7 +19,7 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     # Refuses to start on a broken catalog, before any message is read.
     catalog = load_catalog(settings.catalog.catalog_path)
-    runtime = create_runtime(service=SERVICE, settings=settings, tables=TABLES)
+    runtime = create_runtime(service=SERVICE, settings=settings, schema=SCHEMA)
     relay = OutboxRelay(engine=runtime.engine, broker=runtime.broker, registry=runtime.registry)
     runtime.background.append(relay.run)
     runtime.background.append(retention_job(runtime, purges=routing_purges(settings)))  # docs/retention.md

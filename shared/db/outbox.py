@@ -16,10 +16,6 @@ e.g. no Write ACL, is known after the batch was handed over: the later rows of t
 same batch were sent too, and are refused alike; one that succeeded would have overtaken it.)
 `songtor_outbox_publish_failures_total` and
 `songtor_outbox_rows_retrying` show such rows; the log names each one and its error.
-
-The columns attempts, last_error and next_attempt_at are new: an outbox table made before them
-lacks them, and create_all does not add columns to a table that exists, so a local SQLite file
-made before must be removed (issue 16 brings migrations).
 """
 
 import asyncio

@@ -20,11 +20,12 @@ from typing import TextIO
 from reporting.registries.files import RegistryFileError
 from reporting.registries.loader import MAX_REJECTED_SHARE, import_registry
 from reporting.registries.lookup import registry_imports
-from reporting.models import TABLES
-from reporting.registries.models import REGISTRY_TABLES, RegistryKind
+from reporting.migrations import SCHEMA
+from reporting.registries.models import RegistryKind
 from reporting.registry_stamps import restamp_after_import
 from reporting.settings import ReportingSettings
-from shared.db import create_tables, make_engine, session_factory
+from shared.db import make_engine, session_factory
+from shared.db.migrations import prepare_schema
 
 EXIT_DONE, EXIT_NOT_IMPORTED = 0, 1
 _REASONS_SHOWN = 5
@@ -37,8 +38,8 @@ async def run_import(
     rejects = rejects or path.with_name(path.name + ".rejects.csv")
     engine = make_engine(settings.database_url)
     try:
-        # The reporting service creates these too; a registry may well be loaded before it first ran.
-        await create_tables(engine, TABLES)
+        # A registry may well be loaded before the service first ran: the same schema rules as its start.
+        await prepare_schema(engine=engine, schema=SCHEMA, development=settings.privacy.development)
         result = await import_registry(
             engine, kind=kind, effective_date=effective_date, path=path,
             person_ref_key=settings.privacy.person_ref_key, rejects_path=rejects,
@@ -68,7 +69,7 @@ async def run_import(
 async def run_list(*, settings: ReportingSettings, kind: RegistryKind | None, out: TextIO) -> int:
     engine = make_engine(settings.database_url)
     try:
-        await create_tables(engine, REGISTRY_TABLES)
+        await prepare_schema(engine=engine, schema=SCHEMA, development=settings.privacy.development)
         async with session_factory(engine)() as session:
             imports = await registry_imports(session, kind=kind)
     finally:
