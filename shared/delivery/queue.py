@@ -76,10 +76,13 @@ class TableQueue:
 
     async def record_attempt(self, *, key: str, attempts: int, outcome: Outcome, status_code: int | None,
                              at: datetime) -> None:
+        # A delivery a channel closed while it was in flight (the national feed's withdrawn or
+        # erased records) stays closed, unless it did arrive.
+        only_from = None if outcome.state == "delivered" else ("pending",)
         async with self.sessions() as session:
             await store.record_attempt(session, table=self.table, key=key, attempts=attempts, state=outcome.state,
                                        at=at, next_attempt_at=outcome.next_attempt_at, status_code=status_code,
-                                       error=outcome.error)
+                                       error=outcome.error, only_from=only_from)
 
     async def counts_by_state(self, *, link: str) -> dict[str, int]:
         async with self.sessions() as session:

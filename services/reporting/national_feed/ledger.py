@@ -25,7 +25,7 @@ from reporting.national_feed.models import OPEN_STATES, FeedIntake, FeedPerson, 
 from shared.catalog.outcomes import OutcomeCatalog
 from shared.contracts import IntakeSubmittedV2, ReferralAssignedV2, ReferralUpdatedV2
 from shared.contracts.person import PersonConsentWithdrawnV1
-from shared.db import get_for_update
+from shared.db import get_for_update, stored_utc
 from shared.delivery import store as deliveries
 
 # Which intakes are fed: (org unit, received at) -> yes or no. The live feed asks the settings'
@@ -44,7 +44,7 @@ def consenting(person: FeedPerson) -> bool:
     """Sharing stands: the latest answer was yes, and no withdrawal came after it."""
     if not person.consented or person.consent_at is None:
         return False
-    return person.withdrawn_at is None or _utc(person.withdrawn_at) < _utc(person.consent_at)
+    return person.withdrawn_at is None or stored_utc(person.withdrawn_at) < stored_utc(person.consent_at)
 
 
 async def on_intakes(session: AsyncSession, *, intakes: Sequence[IntakeSubmittedV2], rules: FeedRules) -> None:
@@ -58,7 +58,7 @@ async def on_intakes(session: AsyncSession, *, intakes: Sequence[IntakeSubmitted
         if person is not None and asked:
             # Never later than the intake itself: a consent time typed in the future does not
             # outrank a withdrawal (docs/data-protection.md, consent to the national system).
-            answered_at = min(_utc(intake.consent.recorded_at), _utc(intake.received_at))
+            answered_at = min(intake.consent.recorded_at, intake.received_at)
             await _answer(session, person, consented=said_yes, at=answered_at)
         if fed and person is not None and consenting(person):
             centre = Centre(org_unit=org_unit, program=program)  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ async def on_withdrawals(session: AsyncSession, *, events: Sequence[PersonConsen
         person = await get_for_update(session, FeedPerson, key={"person_ref": event.person_ref})
         if person is None:
             continue  # never fed: nothing to stop
-        if person.withdrawn_at is None or _utc(person.withdrawn_at) < _utc(event.withdrawn_at):
+        if person.withdrawn_at is None or stored_utc(person.withdrawn_at) < stored_utc(event.withdrawn_at):
             person.withdrawn_at = event.withdrawn_at
             session.add(person)
         if not consenting(person):
@@ -193,7 +193,7 @@ async def _person(session: AsyncSession, person_ref: str, *, create: bool = Fals
 
 async def _answer(session: AsyncSession, person: FeedPerson, *, consented: bool, at: datetime) -> None:
     """A rehabilitation or CI intake asked again: the latest answer (by when it was given) stands."""
-    if person.consent_at is not None and _utc(at) < _utc(person.consent_at):
+    if person.consent_at is not None and stored_utc(at) < stored_utc(person.consent_at):
         return
     before = consenting(person)
     person.consented, person.consent_at = consented, at
@@ -237,6 +237,3 @@ async def _record(session: AsyncSession, person: FeedPerson, *, body: dict, refe
     session.add(person)
     await session.flush()
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

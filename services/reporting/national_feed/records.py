@@ -73,8 +73,7 @@ def _body(*, delivery_id: str, person_ref: str, kind: str, occurred_at: datetime
     record = NationalRecordV1(delivery_id=uuid.UUID(delivery_id), person_id=person_ref, sequence=1, kind=kind,
                               occurred_at=occurred_at, mapping_version=mapping.version, centre=centre,
                               assistance=assistance, replaces=uuid.UUID(replaces) if replaces else None)
-    body = json.loads(record.model_dump_json(by_alias=True, exclude={"sequence", "person"}))
-    return body
+    return json.loads(record.model_dump_json(by_alias=True, exclude={"sequence", "person"}))
 
 
 def record_to_send(*, body_json: str, sequence: int, identity: dict | None) -> bytes:

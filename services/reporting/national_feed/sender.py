@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.models import ReportPerson
@@ -25,7 +26,6 @@ from reporting.national_feed.records import record_to_send
 from shared.contracts import Sealed
 from shared.db import stored_utc
 from shared.delivery import store as deliveries
-from shared.delivery.attempts import Outcome
 from shared.delivery.loop import DeliveryChannel, DeliveryLoop
 from shared.delivery.queue import Outgoing, TableQueue
 from shared.delivery.target import HttpTarget
@@ -79,26 +79,17 @@ class FeedQueue(TableQueue):
         return [ClaimedRecord(record=r, identity=found.get(r.person_ref) if r.kind == "person" else None)
                 for r in claimed if r not in unopened]
 
-    async def record_attempt(self, *, key: str, attempts: int, outcome: Outcome, status_code: int | None,
-                             at: datetime) -> None:
-        # A record withdrawn or erased while it was in flight stays so, unless it did arrive.
-        only_from = None if outcome.state == "delivered" else ("pending",)
-        async with self.sessions() as session:
-            await deliveries.record_attempt(session, table=FeedRecord, key=key, attempts=attempts, state=outcome.state,
-                                            at=at, next_attempt_at=outcome.next_attempt_at, status_code=status_code,
-                                            error=outcome.error, only_from=only_from)
-
 
 async def _identities(session: AsyncSession, *, person_refs: list[str], master_keys: KeyWrapper) -> dict[str, dict]:
     if not person_refs:
         return {}
     opener = await identities_of(session, wrapper=master_keys, person_refs=person_refs)
+    rows = (await session.exec(select(ReportPerson).where(col(ReportPerson.person_ref).in_(person_refs)))).all()
     found = {}
-    for person_ref in person_refs:
-        row = await session.get(ReportPerson, person_ref)
-        identity = opener.identity(Sealed.model_validate_json(row.identity_json), person_ref=person_ref) if row else None
+    for row in rows:
+        identity = opener.identity(Sealed.model_validate_json(row.identity_json), person_ref=row.person_ref)
         if identity is not None:
-            found[person_ref] = {"national_id": identity.national_id, "full_name": identity.full_name}
+            found[row.person_ref] = {"national_id": identity.national_id, "full_name": identity.full_name}
     return found
 
 

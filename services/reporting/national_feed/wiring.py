@@ -42,7 +42,7 @@ def install_national_feed(*, runtime: Runtime, settings: ReportingSettings, outc
                           master_keys: KeyWrapper) -> APIRouter:
     feed, sessions = settings.national_feed, runtime.sessions
     sender = None
-    if feed.enabled and feed.target is not None:
+    if feed.enabled:
         mapping = load_assistance_map(feed.map_path, outcomes=outcomes)
         register_feed_handlers(broker=runtime.broker, kafka=settings.kafka, sessions=sessions,
                                rules=FeedRules(mapping=mapping, outcomes=outcomes, joins=feed.joins))
