@@ -1,5 +1,6 @@
 # Songtor: two commands on a fresh machine.
 #   make run   — local Kafka + Keycloak + the four services (SQLite) + demo data; Ctrl-C stops all
+#                (BROKERS=3: a three-node Kafka cluster, every topic with 3 replicas, 2 in sync)
 #   make test  — installs what it needs (venv, Kafka jars, Keycloak, promtool, PostgreSQL) and runs the whole suite
 #   make token USER=clerk-6406 — an access token of a demo user, while `make run` runs
 SHELL := /bin/bash
@@ -8,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run migrate test test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium stop clean
+.PHONY: install run migrate test test-faults test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium stop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +42,7 @@ chromium:
 	bash deploy/ops/chromium.sh ensure >/dev/null
 
 run: install kafka-fetch keycloak-fetch
-	KEEP=$(KEEP) $(PY) deploy/local/run_stack.py
+	KEEP=$(KEEP) BROKERS=$(BROKERS) $(PY) deploy/local/run_stack.py
 
 # Every service's database to the code's schema (docs/operations.md#schema-migrations): the one
 # <PREFIX>DATABASE_URL of the environment names, else the SQLite file `make run` uses (.data/run).
@@ -55,7 +56,14 @@ migrate: install
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
 # The test PostgreSQL is stopped afterwards, pass or fail (the test broker stops with pytest).
 test: install kafka-fetch keycloak-fetch promtool chromium postgres-start
-	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -v -p no:cacheprovider --durations=10; \
+	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -m "not fault_matrix" -v -p no:cacheprovider --durations=10; \
+	status=$$?; bash deploy/postgres/pg.sh stop; \
+	KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop; exit $$status
+
+# The whole fault matrix (tests/faults, docs/testing.md#the-fault-matrix) on the three-node cluster:
+# make test runs its leader kill and service kills; this runs every fault, about 25 minutes.
+test-faults: install kafka-fetch keycloak-fetch postgres-start
+	$(PY) -m pytest tests/faults -v -s -p no:cacheprovider --durations=0; \
 	status=$$?; bash deploy/postgres/pg.sh stop; \
 	KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop; exit $$status
 
@@ -65,6 +73,7 @@ test-unit: install promtool
 stop:
 	-KAFKA_DATA_DIR=.data/run/kafka bash deploy/kafka/kafka.sh stop
 	-KAFKA_PORT=19092 KAFKA_DATA_DIR=.data/test/kafka bash deploy/kafka/kafka.sh stop
+	-KAFKA_PORT=19192 KAFKA_DATA_DIR=.data/test/kafka-cluster bash deploy/kafka/kafka.sh stop
 	-bash deploy/postgres/pg.sh stop
 	-KEYCLOAK_DATA_DIR=.data/keycloak bash deploy/keycloak/keycloak.sh stop
 	-KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop

@@ -45,6 +45,9 @@ class KafkaSettings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, description="Replicas of every topic (3 on a real cluster).")
     min_insync_replicas: int = Field(default=1, ge=1, description="Replicas that must have a write (2 on a "
                                      "real cluster).")
+    single_broker_trial: bool = Field(
+        default=False, description="Outside local and test, a service refuses a log of fewer than 3 replicas "
+        "with 2 in sync; true lets a one-broker trial (docker-compose) start anyway. Never on a real deployment.")
     dead_letter_retention_days: int = Field(default=90, ge=1, description="How long a dead letter waits for its "
                                             "re-drive before the broker deletes it.")
     person_keys_compaction_seconds: int = Field(
@@ -63,6 +66,11 @@ class KafkaSettings(BaseSettings):
     @property
     def topics(self) -> Topics:
         return Topics(prefix=self.topic_prefix)
+
+    @property
+    def bootstrap_hosts(self) -> list[str]:
+        """Each host:port of bootstrap_servers: FastStream takes a string as one single host."""
+        return [host.strip() for host in self.bootstrap_servers.split(",") if host.strip()]
 
     def group(self, name: str) -> str:
         return f"{self.group_prefix}{name}"
@@ -131,3 +139,19 @@ class ServiceSettings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)  # SONGTOR_RETENTION_*, docs/retention.md
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, chunked or not.")
     api_docs: bool = Field(default=False, description="Serve the interactive /docs page (off in production).")
+
+    @model_validator(mode="after")
+    def _replicated_outside_development(self) -> "ServiceSettings":
+        """A deployment's log must survive a broker's loss: three copies of each write, two of them
+        before it counts. The topics' own check at start (shared/kafka/topic_check.py) holds them to
+        these numbers, so a lower number here would let an unreplicated topic pass."""
+        kafka = self.kafka
+        if self.privacy.development or kafka.single_broker_trial:
+            return self
+        if kafka.replication_factor < 3 or not 2 <= kafka.min_insync_replicas < kafka.replication_factor:
+            raise ValueError(
+                f"the Kafka log is not replicated enough for a deployment: KAFKA_REPLICATION_FACTOR="
+                f"{kafka.replication_factor}, KAFKA_MIN_INSYNC_REPLICAS={kafka.min_insync_replicas}; set at least 3 "
+                f"and 2 (fewer in sync than replicas, so one broker may be down), on a cluster of 3 brokers or more "
+                f"(docs/operations.md#a-replicated-log)")
+        return self

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.identity import Identity, KeycloakForTests
-from tests.support.infrastructure import REPO, KafkaCluster, KafkaForTests, PostgresForTests
+from tests.support.infrastructure import REPO, KafkaCluster, KafkaForTests, PostgresForTests, use
 from tests.support.processes import ServiceProcess, free_port, service_env
 
 # The test process is a test environment: development defaults (the person_ref key) are allowed
@@ -62,6 +62,7 @@ def kafka_env(kafka_cluster: KafkaCluster, identity: Identity) -> Iterator[dict[
     laid down by the project's set-up (topics and ACLs); the broker's CA; and the issuer every
     service trusts. Each service adds its own login (tests.support.processes.service_env)."""
     run = f"t{uuid.uuid4().hex[:8]}"
+    use(kafka_cluster)
     kafka_cluster.provision(topic_prefix=f"{run}.", group_prefix=f"{run}.", partitions=3)
     yield {
         "SONGTOR_OIDC_ISSUER": identity.issuer,
@@ -70,6 +71,9 @@ def kafka_env(kafka_cluster: KafkaCluster, identity: Identity) -> Iterator[dict[
         "KAFKA_TOPIC_PREFIX": f"{run}.",
         "KAFKA_GROUP_PREFIX": f"{run}.",
         "KAFKA_PARTITIONS": "3",
+        # What the services check their topics against at start: the set-up's numbers for this cluster.
+        "KAFKA_REPLICATION_FACTOR": str(kafka_cluster.replication_factor),
+        "KAFKA_MIN_INSYNC_REPLICAS": str(kafka_cluster.min_insync_replicas),
     }
     kafka_cluster.remove(topic_prefix=f"{run}.", group_prefix=f"{run}.")
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka (KRaft, broker+controller in one JVM) for
+# Local Apache Kafka (KRaft, each node broker+controller in one JVM) for
 # development and tests, run straight from Maven Central jars: no Docker, no
-# tarball download, only Java 17+, Maven and openssl.
+# tarball download, only Java 17+, Maven and openssl. One node by default;
+# KAFKA_BROKERS=3 makes a three-node cluster on this machine (three voters,
+# replication 3, min.insync.replicas 2), as a real deployment runs it.
 #
 # Secured like a real cluster (docs/kafka-security.md):
 #   client listener     SASL_SSL, SCRAM-SHA-512, TLS from a local CA made here
@@ -17,10 +19,12 @@
 # Usage (from anywhere):
 #   deploy/kafka/kafka.sh fetch       download jars into deploy/kafka/.libs (skipped when up to date)
 #   deploy/kafka/kafka.sh start       fetch, make the CA and secrets, format storage (first time),
-#                                     start, wait until the broker answers; prints the bootstrap
-#                                     address (127.0.0.1:PORT) on stdout. Already running: no-op.
-#   deploy/kafka/kafka.sh status      exit 0 and print the bootstrap address if up and answering
-#   deploy/kafka/kafka.sh stop        SIGTERM, wait up to 30 s, then SIGKILL
+#                                     start every node not running, wait until each answers; prints
+#                                     the bootstrap addresses (127.0.0.1:PORT[,...]) on stdout.
+#                                     Everything running: no-op (so it also restarts a killed node).
+#   deploy/kafka/kafka.sh status      exit 0 and print the bootstrap addresses if every node answers
+#   deploy/kafka/kafka.sh stop        SIGTERM, wait up to 30 s, then SIGKILL (every node)
+#   deploy/kafka/kafka.sh nodes       one line per node: node id, client port, pid (- if not running)
 #   deploy/kafka/kafka.sh reset       stop and delete the data dir (secrets and CA included)
 #   deploy/kafka/kafka.sh certs DIR HOST   a CA and a broker keystore for host HOST in DIR
 #                                     (docker-compose; KAFKA_KEYSTORE_PASSWORD sets its password)
@@ -32,12 +36,16 @@
 #   admin.properties                   Kafka CLI tools' client config as songtor-admin
 #
 # Environment (all optional):
-#   KAFKA_PORT=9092                       client listener, 127.0.0.1 only
-#   KAFKA_CONTROLLER_PORT=KAFKA_PORT+1    KRaft controller listener
-#   KAFKA_BROKER_PORT=KAFKA_PORT+2        inter-broker listener
+#   KAFKA_BROKERS=1                       nodes: 1, or 3 for a replicated cluster (a data dir keeps
+#                                         the count it was formatted with; `reset` to change it)
+#   KAFKA_PORT=9092                       client listener of node 1, 127.0.0.1 only; node N listens
+#                                         on KAFKA_PORT+3(N-1) (client), +1 (controller), +2 (broker)
+#   KAFKA_CONTROLLER_PORT=KAFKA_PORT+1    KRaft controller listener (one node only)
+#   KAFKA_BROKER_PORT=KAFKA_PORT+2        inter-broker listener (one node only)
 #   KAFKA_PARTITIONS=3                    num.partitions (topics themselves come from the set-up)
 #   KAFKA_DATA_DIR=<repo>/.data/kafka     data, server.log, kafka.pid, generated server.properties
-#   KAFKA_HEAP=512m                       broker -Xmx
+#                                         (a cluster: one node-N/ folder each; CA and secrets shared)
+#   KAFKA_HEAP=512m                       broker -Xmx (per node; 384m when there are 3)
 #   KAFKA_START_TIMEOUT=60                seconds to wait for the broker to answer
 #   JAVA_HOME / JAVA                      which java to use (default: java on PATH)
 #
@@ -53,23 +61,47 @@ LIBS="$HERE/.libs"
 # presence also means the previous fetch finished.
 STAMP="$LIBS/.pom.sha256"
 
-KAFKA_PORT="${KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
-KAFKA_BROKER_PORT="${KAFKA_BROKER_PORT:-$((KAFKA_PORT + 2))}"
-KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-3}"
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$REPO_ROOT/.data/kafka}"
-KAFKA_HEAP="${KAFKA_HEAP:-512m}"
-KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
-
 # Kafka itself is started with cwd = data dir, so keep every path absolute.
 case "$KAFKA_DATA_DIR" in /*) ;; *) KAFKA_DATA_DIR="$PWD/$KAFKA_DATA_DIR" ;; esac
 KAFKA_DATA_DIR="${KAFKA_DATA_DIR%/}"
+# Where the formatted node count is kept: a data dir never changes shape under a running cluster.
+SHAPE_FILE="$KAFKA_DATA_DIR/.brokers"
+# Unset, the count is the data dir's own, so `stop` and `status` need not be told.
+KAFKA_BROKERS="${KAFKA_BROKERS:-$(cat "$SHAPE_FILE" 2>/dev/null || echo 1)}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+if [[ "$KAFKA_BROKERS" != 1 && ( -n "${KAFKA_CONTROLLER_PORT:-}" || -n "${KAFKA_BROKER_PORT:-}" ) ]]; then
+  echo "kafka.sh: error: KAFKA_CONTROLLER_PORT and KAFKA_BROKER_PORT are for one node; a cluster's ports follow KAFKA_PORT" >&2
+  exit 1
+fi
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+KAFKA_BROKER_PORT="${KAFKA_BROKER_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_PARTITIONS="${KAFKA_PARTITIONS:-3}"
+if [[ "$KAFKA_BROKERS" == 1 ]]; then KAFKA_HEAP="${KAFKA_HEAP:-512m}"; else KAFKA_HEAP="${KAFKA_HEAP:-384m}"; fi
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 
-BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
-PROPS="$KAFKA_DATA_DIR/server.properties"
-LOG_FILE="$KAFKA_DATA_DIR/server.log"
-PID_FILE="$KAFKA_DATA_DIR/kafka.pid"
-LOG_DIRS="$KAFKA_DATA_DIR/logs"   # Kafka's "log.dirs": partitions + KRaft metadata
+# Every node's client address: what clients bootstrap from.
+BOOTSTRAP_ALL="$(for ((n = 1; n <= KAFKA_BROKERS; n++)); do printf '%s127.0.0.1:%d' "$([[ $n == 1 ]] || echo ,)" $((KAFKA_PORT + 3 * (n - 1))); done)"
+CLUSTER_ID_FILE="$KAFKA_DATA_DIR/cluster.id"
+
+# The node the functions below act on (select_node N sets these). One node keeps the layout of
+# before clusters (its files straight in the data dir); a cluster's node N lives in node-N/.
+select_node() {
+  NODE="$1"
+  if [[ "$KAFKA_BROKERS" == 1 ]]; then
+    NODE_DIR="$KAFKA_DATA_DIR" NODE_PORT="$KAFKA_PORT"
+    NODE_CONTROLLER_PORT="$KAFKA_CONTROLLER_PORT" NODE_BROKER_PORT="$KAFKA_BROKER_PORT"
+  else
+    NODE_DIR="$KAFKA_DATA_DIR/node-$NODE" NODE_PORT=$((KAFKA_PORT + 3 * (NODE - 1)))
+    NODE_CONTROLLER_PORT=$((NODE_PORT + 1)) NODE_BROKER_PORT=$((NODE_PORT + 2))
+  fi
+  BOOTSTRAP="127.0.0.1:$NODE_PORT"
+  PROPS="$NODE_DIR/server.properties"
+  LOG_FILE="$NODE_DIR/server.log"
+  PID_FILE="$NODE_DIR/kafka.pid"
+  LOG_DIRS="$NODE_DIR/logs"   # Kafka's "log.dirs": partitions + KRaft metadata
+}
+select_node 1
 # Marks a data dir as ours, so `reset` never rm -rf's a directory someone
 # pointed KAFKA_DATA_DIR at by mistake.
 MARKER="$KAFKA_DATA_DIR/.songtor-kafka"
@@ -87,7 +119,7 @@ fi
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for v in KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_BROKER_PORT KAFKA_PARTITIONS KAFKA_START_TIMEOUT; do
+for v in KAFKA_BROKERS KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_BROKER_PORT KAFKA_PARTITIONS KAFKA_START_TIMEOUT; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 
@@ -188,7 +220,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # A TCP accept only means the socket is bound; a metadata round trip (list
 # topics) means the broker has joined the KRaft quorum and serves clients.
-broker_answers() { port_open "$KAFKA_PORT" && topic_cmd --list >/dev/null 2>&1; }
+broker_answers() { port_open "$NODE_PORT" && topic_cmd --list >/dev/null 2>&1; }
 
 # The port this data dir's broker was configured with, from its server.properties.
 configured_port() { sed -n 's#^listeners=CLIENT://127\.0\.0\.1:\([0-9]*\),.*#\1#p' "$PROPS" 2>/dev/null; }
@@ -232,7 +264,7 @@ stop_all_brokers() {  # [TERM|KILL]
 wait_until_ready() {  # pid [kill-on-timeout]
   local pid="$1" kill_on_timeout="${2:-}" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   # Cheap TCP polling first, then real metadata calls (each one is a JVM).
-  until port_open "$KAFKA_PORT"; do
+  until port_open "$NODE_PORT"; do
     alive "$pid" || { dump_log_tail; die "broker exited during startup"; }
     ((SECONDS < deadline)) || break
     sleep 0.2
@@ -332,6 +364,40 @@ EOF
 
 # ------------------------------------------------------------- config -----
 
+# One node is its own quorum (formatted --standalone, dynamic quorum). A cluster's nodes are
+# all voters, listed statically: the quorum is fixed at format time, as on a real deployment.
+quorum_properties() {
+  if [[ "$KAFKA_BROKERS" == 1 ]]; then
+    echo "controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT"
+    return
+  fi
+  local voters="" n
+  for ((n = 1; n <= KAFKA_BROKERS; n++)); do
+    voters+="${voters:+,}$n@127.0.0.1:$((KAFKA_PORT + 3 * (n - 1) + 1))"
+  done
+  echo "controller.quorum.voters=$voters"
+}
+
+# The broker's own topics follow the cluster's size: with three nodes, every write to them is on
+# two before it counts, as the project's topics are (shared/kafka/topology.py sets theirs).
+replication_properties() {
+  local factor=$((KAFKA_BROKERS < 3 ? KAFKA_BROKERS : 3)) isr
+  isr=$((factor > 1 ? factor - 1 : 1))
+  cat <<EOF
+# Replication of the broker's internal topics (__consumer_offsets, __transaction_state,
+# __share_group_state) and of any topic created without a factor: $factor replicas, $isr in sync.
+# One node: every factor must be 1, or the internal topics can't be created and consumer groups /
+# idempotent producers hang.
+default.replication.factor=$factor
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$factor
+transaction.state.log.replication.factor=$factor
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$factor
+share.coordinator.state.topic.min.isr=$isr
+EOF
+}
+
 # Regenerated on every start, so env changes (partitions, ports) take effect.
 # Mode 0600: it holds the broker's and controller's passwords.
 write_server_properties() {
@@ -339,13 +405,13 @@ write_server_properties() {
   controller_pw="$(secret songtor-controller)"
   (umask 077; cat >"$PROPS" <<EOF
 # Generated by deploy/kafka/kafka.sh on every start -- edit the script, not this file.
-# Single KRaft node acting as broker and controller, local development and tests.
+# KRaft node $NODE of $KAFKA_BROKERS, broker and controller in one, local development and tests.
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+node.id=$NODE
+$(quorum_properties)
 controller.listener.names=CONTROLLER
-listeners=CLIENT://127.0.0.1:$KAFKA_PORT,BROKER://127.0.0.1:$KAFKA_BROKER_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=CLIENT://127.0.0.1:$KAFKA_PORT,BROKER://127.0.0.1:$KAFKA_BROKER_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=CLIENT://127.0.0.1:$NODE_PORT,BROKER://127.0.0.1:$NODE_BROKER_PORT,CONTROLLER://127.0.0.1:$NODE_CONTROLLER_PORT
+advertised.listeners=CLIENT://127.0.0.1:$NODE_PORT,BROKER://127.0.0.1:$NODE_BROKER_PORT,CONTROLLER://127.0.0.1:$NODE_CONTROLLER_PORT
 inter.broker.listener.name=BROKER
 listener.security.protocol.map=CLIENT:SASL_SSL,BROKER:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
 log.dirs=$LOG_DIRS
@@ -376,16 +442,10 @@ super.users=User:songtor-admin;User:songtor-broker;User:songtor-controller
 auto.create.topics.enable=false
 num.partitions=$KAFKA_PARTITIONS
 
-# One node: every replication factor / min ISR must be 1, or internal topics
-# (__consumer_offsets, __transaction_state, __share_group_state) can't be
-# created and consumer groups / idempotent+transactional producers hang.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+$(replication_properties)
+# A replica that fell out of sync never becomes leader: that would silently drop the writes it
+# missed (Kafka's default too, stated because durability depends on it).
+unclean.leader.election.enable=false
 
 # Tests start consumers and expect them to get partitions immediately,
 # not after the default 3 s wait for more group members.
@@ -404,13 +464,16 @@ format_storage_if_needed() {
     rm -rf "$LOG_DIRS"
   fi
   [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
-  local cluster_id
-  cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid)"
+  # Every node of a cluster is formatted with the same id, made once for the data dir.
+  [[ -s "$CLUSTER_ID_FILE" ]] || kafka_tool kafka.tools.StorageTool random-uuid >"$CLUSTER_ID_FILE"
+  local cluster_id quorum=()
+  cluster_id="$(tr -d '\n' <"$CLUSTER_ID_FILE")"
+  [[ "$KAFKA_BROKERS" == 1 ]] && quorum=(--standalone)
   log "formatting $LOG_DIRS (cluster id $cluster_id)"
   local out
   # The SCRAM credentials of the admin and the broker must exist before the broker
   # can authenticate anyone, itself included: they go into the first metadata.
-  if ! out="$(kafka_tool kafka.tools.StorageTool format --standalone --ignore-formatted \
+  if ! out="$(kafka_tool kafka.tools.StorageTool format "${quorum[@]}" --ignore-formatted \
                 -t "$cluster_id" -c "$PROPS" \
                 --add-scram "SCRAM-SHA-512=[name=songtor-admin,password=$(secret songtor-admin)]" \
                 --add-scram "SCRAM-SHA-512=[name=songtor-broker,password=$(secret songtor-broker)]" 2>&1)"; then
@@ -418,6 +481,23 @@ format_storage_if_needed() {
     die "formatting $LOG_DIRS failed"
   fi
   touch "$KAFKA_DATA_DIR/.secured"
+}
+
+# A data dir keeps the node count it was formatted with: a node added or dropped by a changed
+# KAFKA_BROKERS would not be a voter of the quorum the others know.
+check_shape() {
+  local formatted
+  if [[ -s "$SHAPE_FILE" ]]; then
+    formatted="$(cat "$SHAPE_FILE")"
+  elif [[ -f "$KAFKA_DATA_DIR/logs/meta.properties" ]]; then
+    formatted=1  # formatted before clusters existed
+  else
+    echo "$KAFKA_BROKERS" >"$SHAPE_FILE"
+    return 0
+  fi
+  [[ "$formatted" == "$KAFKA_BROKERS" ]] ||
+    die "$KAFKA_DATA_DIR holds a $formatted-node cluster, not $KAFKA_BROKERS (KAFKA_BROKERS); set KAFKA_BROKERS=$formatted, or 'kafka.sh reset' it first"
+  [[ -s "$SHAPE_FILE" ]] || echo "$formatted" >"$SHAPE_FILE"
 }
 
 # ----------------------------------------------------------- commands -----
@@ -438,63 +518,82 @@ cmd_start() {
   (($# == 0)) || die "start: unknown argument '$1' (topics come from python -m shared.kafka.provision)"
   require_java
   fetch
-
-  local pid
-  if pid="$(running_pid)"; then
-    local port
-    port="$(configured_port)"
-    [[ "$port" == "$KAFKA_PORT" ]] ||
-      die "the broker for $KAFKA_DATA_DIR is already running on port ${port:-?}, not $KAFKA_PORT; stop it first"
-    # Might have been started a moment ago by a concurrent caller.
-    wait_until_ready "$pid"
-    log "already running (pid $pid)"
-  else
-    rm -f "$PID_FILE"
-    if port_open "$KAFKA_PORT" || port_open "$KAFKA_CONTROLLER_PORT" || port_open "$KAFKA_BROKER_PORT"; then
-      die "port $KAFKA_PORT, $KAFKA_CONTROLLER_PORT or $KAFKA_BROKER_PORT on 127.0.0.1 is already in use by another process (not a broker for $KAFKA_DATA_DIR); set KAFKA_PORT"
-    fi
-    mkdir -p "$KAFKA_DATA_DIR"
-    if [[ ! -e "$MARKER" && -n "$(ls -A "$KAFKA_DATA_DIR")" ]]; then
-      die "$KAFKA_DATA_DIR is not empty and was not created by kafka.sh; refusing to use it"
-    fi
-    touch "$MARKER"
-    ensure_secrets
-    ensure_tls
-    write_admin_properties
-    write_server_properties
-    format_storage_if_needed
-
-    log "starting Kafka on $BOOTSTRAP (log: $LOG_FILE)"
-    echo "==== $(date '+%F %T') kafka.sh start ====" >>"$LOG_FILE"
-    # setsid: own session, so Ctrl-C / hangup of the calling terminal or test
-    # runner doesn't reach the broker. The inner bash writes its own pid and
-    # then execs java, so the pid file holds the JVM's pid whatever setsid
-    # does. All three std streams are redirected so a caller capturing our
-    # output (e.g. subprocess.run(capture_output=True)) isn't kept waiting on
-    # a pipe the broker holds open. 9>&-: nor may it inherit our lock (fd 9),
-    # which it would otherwise hold for as long as it runs.
-    (
-      cd "$KAFKA_DATA_DIR"
-      # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
-      setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
-        "$JAVA" -Xms128m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
-        -Dsongtor.kafka.log="$LOG_FILE" \
-        -cp "$LIBS/*" kafka.Kafka "$PROPS" \
-        </dev/null >>"$LOG_FILE" 2>&1 9>&- &
-    )
-    local i
-    for ((i = 0; i < 50; i++)); do
-      [[ -s "$PID_FILE" ]] && break
-      sleep 0.1
-    done
-    pid="$(cat "$PID_FILE" 2>/dev/null)" || die "broker did not start (no pid file)"
-    wait_until_ready "$pid" kill-on-timeout
-    log "started (pid $pid)"
+  mkdir -p "$KAFKA_DATA_DIR"
+  if [[ ! -e "$MARKER" && -n "$(ls -A "$KAFKA_DATA_DIR")" ]]; then
+    die "$KAFKA_DATA_DIR is not empty and was not created by kafka.sh; refusing to use it"
   fi
+  touch "$MARKER"
+  check_shape
+  ensure_secrets
+  ensure_tls
+  write_admin_properties
 
-  echo "$BOOTSTRAP"
+  # Every node not running is launched first, then each is waited for: a cluster's quorum needs a
+  # majority of its voters up before any of them answers.
+  local n pid launched=()
+  for ((n = 1; n <= KAFKA_BROKERS; n++)); do
+    select_node "$n"
+    if pid="$(running_pid)"; then
+      local port
+      port="$(configured_port)"
+      [[ "$port" == "$NODE_PORT" ]] ||
+        die "node $n for $KAFKA_DATA_DIR is already running on port ${port:-?}, not $NODE_PORT; stop it first"
+    else
+      launch_node
+      launched+=("$n")
+    fi
+  done
+  for ((n = 1; n <= KAFKA_BROKERS; n++)); do
+    select_node "$n"
+    pid="$(running_pid)" || { dump_log_tail; die "node $n exited during startup"; }
+    # Might have been started a moment ago by a concurrent caller: wait for it either way.
+    if [[ " ${launched[*]} " == *" $n "* ]]; then
+      wait_until_ready "$pid" kill-on-timeout
+      log "node $n started on $BOOTSTRAP (pid $pid)"
+    else
+      wait_until_ready "$pid"
+      log "node $n already running (pid $pid)"
+    fi
+  done
+  echo "$BOOTSTRAP_ALL"
+}
+
+# Starts the selected node's JVM and returns once its pid is known (not once it answers).
+launch_node() {
+  rm -f "$PID_FILE"
+  if port_open "$NODE_PORT" || port_open "$NODE_CONTROLLER_PORT" || port_open "$NODE_BROKER_PORT"; then
+    die "port $NODE_PORT, $NODE_CONTROLLER_PORT or $NODE_BROKER_PORT on 127.0.0.1 is already in use by another process (not node $NODE for $KAFKA_DATA_DIR); set KAFKA_PORT"
+  fi
+  mkdir -p "$NODE_DIR"
+  write_server_properties
+  format_storage_if_needed
+
+  log "starting Kafka node $NODE on $BOOTSTRAP (log: $LOG_FILE)"
+  echo "==== $(date '+%F %T') kafka.sh start ====" >>"$LOG_FILE"
+  # setsid: own session, so Ctrl-C / hangup of the calling terminal or test
+  # runner doesn't reach the broker. The inner bash writes its own pid and
+  # then execs java, so the pid file holds the JVM's pid whatever setsid
+  # does. All three std streams are redirected so a caller capturing our
+  # output (e.g. subprocess.run(capture_output=True)) isn't kept waiting on
+  # a pipe the broker holds open. 9>&-: nor may it inherit our lock (fd 9),
+  # which it would otherwise hold for as long as it runs.
+  (
+    cd "$NODE_DIR"
+    # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+      "$JAVA" -Xms128m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
+      -Dsongtor.kafka.log="$LOG_FILE" \
+      -cp "$LIBS/*" kafka.Kafka "$PROPS" \
+      </dev/null >>"$LOG_FILE" 2>&1 9>&- &
+  )
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -s "$PID_FILE" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$PID_FILE" ]] || die "node $NODE did not start (no pid file)"
 }
 
 # TLS material for a broker elsewhere (docker-compose): CA + certificate for host name $2.
@@ -510,27 +609,41 @@ cmd_certs() {
 }
 
 cmd_stop() {
-  if [[ -z "$(broker_pids)" ]]; then
-    log "not running"
-    rm -f "$PID_FILE"
-    return 0
-  fi
-  stop_all_brokers TERM
-  log "stopped"
+  local n any=""
+  for ((n = KAFKA_BROKERS; n >= 1; n--)); do
+    select_node "$n"
+    [[ -n "$(broker_pids)" ]] || { rm -f "$PID_FILE"; continue; }
+    any=1
+    stop_all_brokers TERM
+  done
+  [[ -n "$any" ]] && log "stopped" || log "not running"
 }
 
 cmd_status() {
-  local pid
-  if pid="$(running_pid)" && [[ -d "$LIBS" ]] && broker_answers; then
-    echo "$BOOTSTRAP"
-    return 0
-  fi
-  if [[ -n "${pid:-}" ]]; then
-    log "broker process $pid is running but does not answer on $BOOTSTRAP"
-  else
-    log "not running"
-  fi
-  return 1
+  local n pid
+  for ((n = 1; n <= KAFKA_BROKERS; n++)); do
+    select_node "$n"
+    if pid="$(running_pid)" && [[ -d "$LIBS" ]] && broker_answers; then
+      continue
+    fi
+    if [[ -n "${pid:-}" ]]; then
+      log "node $n (process $pid) is running but does not answer on $BOOTSTRAP"
+    else
+      log "node $n is not running"
+    fi
+    return 1
+  done
+  echo "$BOOTSTRAP_ALL"
+}
+
+# For the fault tests and operators: which process is which node (node id = Kafka's broker id).
+cmd_nodes() {
+  local n pid
+  for ((n = 1; n <= KAFKA_BROKERS; n++)); do
+    select_node "$n"
+    pid="$(running_pid)" || pid=-
+    echo "$n $NODE_PORT $pid"
+  done
 }
 
 cmd_reset() {
@@ -551,6 +664,7 @@ case "$cmd" in
   certs) cmd_certs "$@" ;;
   stop) take_lock; cmd_stop ;;
   status) cmd_status ;;
+  nodes) cmd_nodes ;;
   reset) take_lock; cmd_reset ;;
   -h | --help | help) usage ;;
   *) usage; exit 2 ;;

@@ -25,6 +25,11 @@ KEYCLOAK_ENV = {"KEYCLOAK_PORT": os.environ.get("KEYCLOAK_PORT", "18080"),
                 "KEYCLOAK_DATA_DIR": str(REPO / ".data" / "keycloak")}
 DEMO = Path(__file__).with_name("demo_intakes.json")
 KAFKA_PORT = os.environ.get("KAFKA_PORT", "9092")
+# `make run BROKERS=3`: a three-node KRaft cluster on this machine, every topic with 3 replicas and
+# 2 in sync, as a deployment runs it (docs/operations.md#a-replicated-log).
+BROKERS = int(os.environ.get("BROKERS") or "1")
+REPLICATION = {"KAFKA_REPLICATION_FACTOR": str(min(BROKERS, 3)),
+               "KAFKA_MIN_INSYNC_REPLICAS": str(max(1, min(BROKERS, 3) - 1))}
 SERVICES = [  # (name, module, env prefix, port) — started downstream first, so nothing waits
     ("reporting", "reporting", "REPORTING_", 8084),
     ("agency-adapters", "agency_adapters", "AGENCY_", 8083),
@@ -45,13 +50,18 @@ PRINCIPALS = {"intake": "songtor-intake", "routing": "songtor-routing",
               "agency-adapters": "songtor-agency-adapters", "reporting": "songtor-reporting"}
 
 
+def _kafka_env() -> dict[str, str]:
+    return {**os.environ, "KAFKA_PORT": KAFKA_PORT, "KAFKA_DATA_DIR": str(KAFKA_DATA), "KAFKA_BROKERS": str(BROKERS)}
+
+
 def start_kafka() -> str:
-    say(f"starting Kafka on 127.0.0.1:{KAFKA_PORT}, SASL_SSL (first run fetches the jars with Maven)...")
-    env = {**os.environ, "KAFKA_PORT": KAFKA_PORT, "KAFKA_DATA_DIR": str(KAFKA_DATA)}
-    subprocess.run(["bash", str(KAFKA), "start"], env=env, check=True, stdout=subprocess.DEVNULL)
-    bootstrap = f"127.0.0.1:{KAFKA_PORT}"
+    nodes = "" if BROKERS == 1 else f"a {BROKERS}-node cluster from "
+    say(f"starting Kafka, {nodes}127.0.0.1:{KAFKA_PORT}, SASL_SSL (first run fetches the jars with Maven)...")
+    bootstrap = subprocess.run(["bash", str(KAFKA), "start"], env=_kafka_env(), check=True, capture_output=True,
+                               text=True).stdout.strip().splitlines()[-1]
     # The set-up, exactly as on a ministry's cluster: topics, one login per principal, their ACLs.
-    setup = {**os.environ, **kafka_login("songtor-admin", bootstrap), "KAFKA_SETUP_SECRETS_DIR": str(KAFKA_SECRETS)}
+    setup = {**os.environ, **kafka_login("songtor-admin", bootstrap), **REPLICATION,
+             "KAFKA_SETUP_SECRETS_DIR": str(KAFKA_SECRETS)}
     subprocess.run([sys.executable, "-m", "shared.kafka.provision", "apply", "--generate-passwords"],
                    cwd=REPO, env=setup, check=True)
     return bootstrap
@@ -63,7 +73,8 @@ def kafka_login(principal: str, bootstrap: str) -> dict[str, str]:
 
 
 def stop_kafka() -> None:
-    env = {**os.environ, "KAFKA_PORT": KAFKA_PORT, "KAFKA_DATA_DIR": str(DATA / "kafka")}
+    # Without KAFKA_BROKERS the script stops every node the data dir was formatted with.
+    env = {**os.environ, "KAFKA_PORT": KAFKA_PORT, "KAFKA_DATA_DIR": str(KAFKA_DATA)}
     subprocess.run(["bash", str(KAFKA), "stop"], env=env, check=False)
 
 
@@ -92,6 +103,7 @@ def start_services(bootstrap: str, issuer: str) -> list[tuple[str, subprocess.Po
         env = {
             **os.environ,
             **kafka_login(PRINCIPALS[name], bootstrap),
+            **REPLICATION,
             "REPORTING_OPS_KAFKA_PASSWORD_FILE": str(KAFKA_SECRETS / "songtor-ops.password"),
             "SONGTOR_ENVIRONMENT": "local",  # the development person_ref key is accepted only here and in tests
             "SONGTOR_OIDC_ISSUER": issuer,

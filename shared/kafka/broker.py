@@ -18,7 +18,7 @@ _PRODUCER_DEFAULTS = KafkaSettings.model_fields
 
 def build_broker(
     *,
-    bootstrap_servers: str,
+    bootstrap_servers: str | list[str],
     service: str,
     registry: CollectorRegistry,
     logger: logging.Logger | None = None,

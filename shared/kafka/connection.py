@@ -40,7 +40,7 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
 
 def client_options(kafka: KafkaSettings) -> dict[str, Any]:
     """Keyword arguments for any aiokafka client (consumer, producer, admin)."""
-    options: dict[str, Any] = {"bootstrap_servers": kafka.bootstrap_servers,
+    options: dict[str, Any] = {"bootstrap_servers": kafka.bootstrap_hosts,
                                "security_protocol": kafka.security_protocol}
     if kafka.security_protocol in ("SASL_SSL", "SASL_PLAINTEXT"):
         username, password = credentials(kafka)

@@ -90,8 +90,10 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
     bounded time for its re-drive. Agency queues stamp records with the broker's clock, so a
     record's timestamp is when it began to wait (the ops scan finds the oldest by timestamp)."""
     topics = kafka.topics
+    # A replica that fell behind never becomes leader (it would drop the writes it missed): every
+    # topic says so itself, whatever the broker's default.
     base = {"cleanup.policy": "delete", "retention.ms": _FOREVER, "retention.bytes": "-1",
-            "min.insync.replicas": str(kafka.min_insync_replicas)}
+            "min.insync.replicas": str(kafka.min_insync_replicas), "unclean.leader.election.enable": "false"}
     queues = set(topics.all_assigned())
     specs = [
         TopicSpec(name, kafka.partitions, kafka.replication_factor,

@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
 PG_SCRIPT = REPO / "deploy" / "postgres" / "pg.sh"
 TEST_KAFKA_PORT = int(os.environ.get("SONGTOR_TEST_KAFKA_PORT", "19092"))
+# The fault tests' three-node cluster (tests/faults): nodes on this port, +3 and +6.
+TEST_CLUSTER_PORT = int(os.environ.get("SONGTOR_TEST_KAFKA_CLUSTER_PORT", "19192"))
 # Overridable so that two checkouts or two people can run suites side by side (with their own ports).
 TEST_DATA = Path(os.environ.get("SONGTOR_TEST_DATA", REPO / ".data" / "test"))
 
@@ -40,11 +42,41 @@ def _run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: int = 60
 
 
 @dataclass(frozen=True)
+class KafkaNode:
+    node_id: int  # Kafka's broker id
+    port: int
+    pid: int | None  # None: not running
+
+
+@dataclass(frozen=True)
 class KafkaCluster:
-    """The test broker and what a client needs to log in to it."""
+    """The test broker (or brokers) and what a client needs to log in to it."""
 
     bootstrap: str
     data_dir: Path
+    brokers: int = 1
+    port: int = TEST_KAFKA_PORT
+
+    @property
+    def replication_factor(self) -> int:
+        return min(self.brokers, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        return max(1, self.replication_factor - 1)
+
+    def _script_env(self) -> dict[str, str]:
+        return {"KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir), "KAFKA_BROKERS": str(self.brokers)}
+
+    def nodes(self) -> list[KafkaNode]:
+        """Which process is which broker, as the script knows them."""
+        lines = _run(["bash", str(KAFKA_SCRIPT), "nodes"], env=self._script_env()).split("\n")
+        found = [line.split() for line in lines if line.strip()]
+        return [KafkaNode(int(node), int(port), None if pid == "-" else int(pid)) for node, port, pid in found]
+
+    def start_missing(self) -> None:
+        """Starts every node that is not running (one a fault test killed), and waits for it."""
+        _run(["bash", str(KAFKA_SCRIPT), "start"], env=self._script_env())
 
     @property
     def ca_file(self) -> Path:
@@ -70,6 +102,7 @@ class KafkaCluster:
         """Lay the declaration down for one namespace, as `make run` and compose do for theirs."""
         kafka = self.harness(topic_prefix=topic_prefix, group_prefix=group_prefix)
         kafka.partitions = partitions
+        kafka.replication_factor, kafka.min_insync_replicas = self.replication_factor, self.min_insync_replicas
         apply(SetupSettings(secrets_dir=self.secrets_dir, generate_passwords=True, kafka=kafka))
 
     def remove(self, *, topic_prefix: str, group_prefix: str) -> None:
@@ -89,11 +122,20 @@ def cluster() -> KafkaCluster:
     return CLUSTER
 
 
-class KafkaForTests:
-    """Starts (or finds) the secured broker once per test session."""
+def use(kafka: KafkaCluster) -> None:
+    """The cluster the test at hand runs on (a session may hold the single broker and the fault
+    tests' three-node cluster at once)."""
+    global CLUSTER
+    CLUSTER = kafka
 
-    def __init__(self) -> None:
-        self._env = {"KAFKA_PORT": str(TEST_KAFKA_PORT), "KAFKA_DATA_DIR": str(TEST_DATA / "kafka")}
+
+class KafkaForTests:
+    """Starts (or finds) the secured broker, or a cluster of `brokers` nodes, once per test session."""
+
+    def __init__(self, *, brokers: int = 1, port: int = TEST_KAFKA_PORT, data_dir: Path = TEST_DATA / "kafka") -> None:
+        self._cluster = KafkaCluster(bootstrap=",".join(f"127.0.0.1:{port + 3 * n}" for n in range(brokers)),
+                                     data_dir=data_dir, brokers=brokers, port=port)
+        self._env = self._cluster._script_env()
         self._started_script = False
 
     def start(self) -> KafkaCluster:
@@ -104,7 +146,7 @@ class KafkaForTests:
         ).returncode == 0
         _run(["bash", str(KAFKA_SCRIPT), "start"], env=self._env)
         self._started_script = not already_running
-        CLUSTER = KafkaCluster(bootstrap=f"127.0.0.1:{TEST_KAFKA_PORT}", data_dir=TEST_DATA / "kafka")
+        CLUSTER = self._cluster
         return CLUSTER
 
     def stop(self) -> None:

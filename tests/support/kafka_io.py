@@ -72,3 +72,14 @@ def headers_of(record) -> dict[str, str]:  # noqa: ANN001
 
 def json_of(record) -> dict:  # noqa: ANN001
     return json.loads(record.value)
+
+
+async def produce_again(bootstrap: str, topic: str, records: list) -> None:
+    """The same records once more, key, value and headers as they were: a redelivery."""
+    producer = AIOKafkaProducer(**_harness(bootstrap), enable_idempotence=True)
+    await producer.start()
+    try:
+        for record in records:
+            await producer.send_and_wait(topic, record.value, key=record.key, headers=list(record.headers or ()))
+    finally:
+        await producer.stop()

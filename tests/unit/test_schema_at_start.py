@@ -44,7 +44,8 @@ async def test_a_service_outside_local_and_test_refuses_a_database_behind_its_co
     url = made_before_migrations(service="routing", path=tmp_path / "routing.db")
     app = build_app(RoutingSettings(
         http_port=1, database_url=url, privacy=PRODUCTION, oidc=OidcSettings(issuer=LOCAL_ISSUER),
-        kafka=KafkaSettings(username="songtor-routing", password="p" * 40, bootstrap_servers="127.0.0.1:1")))
+        kafka=KafkaSettings(username="songtor-routing", password="p" * 40, bootstrap_servers="127.0.0.1:1",
+                           replication_factor=3, min_insync_replicas=2)))
     with pytest.raises(SchemaError) as refused:
         async with app.router.lifespan_context(app):
             pass  # pragma: no cover - the lifespan does not get this far
