@@ -68,7 +68,8 @@ class KafkaSettings(BaseSettings):
         default=0.5, gt=0, le=60, description="Wait after a message's first failure; doubles with each failure.")
     # A consumer that waits longer than max.poll.interval.ms (5 minutes) is thrown out of its group.
     consumer_retry_max_backoff_seconds: float = Field(
-        default=60.0, gt=0, le=240, description="The longest wait between two attempts (with jitter: half to all of it).")
+        default=60.0, gt=0, le=240,
+        description="The longest wait between two attempts (with jitter: half to all of it).")
 
     @property
     def topics(self) -> Topics:

@@ -203,7 +203,8 @@ class BatchRunner(Generic[Model]):
         try:
             await self._desk.send(self._broker, record, exc, group=self._group, attempts=attempts, subject=subject)
         except Exception as failed:  # noqa: BLE001 - the record cannot be dropped: retried until its letter goes
-            raise _Retry(failed, kind=FailureKind.UNAVAILABLE, record=record, where=_where([(record, None)])) from failed
+            where = _where([(record, None)])
+            raise _Retry(failed, kind=FailureKind.UNAVAILABLE, record=record, where=where) from failed
         self._attempts.forget(_position(record))
         self._dead[_position(record)] = None
         while len(self._dead) > _REMEMBERED_DEAD:
