@@ -27,6 +27,7 @@ from shared.http import asyncapi_router, http_latency_middleware, ops_router
 from shared.http.limits import install_limits
 from shared.kafka import build_broker
 from shared.kafka.connection import broker_security, require_login
+from shared.kafka.failures import RetryPolicy
 from shared.kafka.topic_check import check_topics
 from shared.kafka.topology import service_usage
 from shared.logs import configure_logging
@@ -64,6 +65,7 @@ def create_runtime(*, service: str, settings: ServiceSettings, schema: ServiceSc
         bootstrap_servers=settings.kafka.bootstrap_hosts, service=service, registry=registry,
         security=broker_security(settings.kafka),
         linger_ms=settings.kafka.producer_linger_ms, compression=settings.kafka.producer_compression,
+        retry=RetryPolicy.from_kafka(settings.kafka),
     )
     engine = make_engine(settings.database_url) if schema is not None else None
     return ServiceRuntime(

@@ -62,6 +62,17 @@ class KafkaSettings(BaseSettings):
                                     "a batch before sending it.")
     producer_compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = Field(
         default="lz4", description="Compression of the producer's batches (none, or a codec every consumer reads).")
+    # What a consumer does with a failed message (shared/kafka/failures.py: which failures are
+    # retried, and why an unanswering database or broker is retried without bound).
+    consumer_retry_attempts: int = Field(
+        default=12, ge=1, le=1000, description="Failed attempts of a message (a dependency outage meanwhile not "
+        "counted) before it is dead-lettered with dlq.attempts; one that can never decode goes at once.")
+    consumer_retry_first_backoff_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="Wait after a message's first failure; doubles with each failure.")
+    # A consumer that waits longer than max.poll.interval.ms (5 minutes) is thrown out of its group.
+    consumer_retry_max_backoff_seconds: float = Field(
+        default=60.0, gt=0, le=240,
+        description="The longest wait between two attempts (with jitter: half to all of it).")
 
     @property
     def topics(self) -> Topics:

@@ -14,6 +14,7 @@ from shared.agencies import AGENCIES, Agency
 from shared.contracts import ReferralAssignedV2
 from shared.db import OutboxRelay, add_to_outbox, apply_batch_once
 from shared.kafka.batches import batch_subscriber
+from shared.kafka.failures import InvalidMessage
 from shared.privacy import forget_keys
 from shared.privacy.erasures import subscribe_erasures
 from shared.privacy.key_copies import subscribe_key_copies
@@ -66,8 +67,8 @@ def _register_one(
     async def effect(session: AsyncSession, events: list[ReferralAssignedV2]) -> None:
         now = datetime.now(UTC)
         for event in events:
-            if event.agency != agency:  # fails this record alone: the batch is split around it
-                raise ValueError(f"referral for agency '{event.agency}' arrived on {topic}")
+            if event.agency != agency:  # never right here: dead-lettered at once, the batch split around it
+                raise InvalidMessage(f"referral for agency '{event.agency}' arrived on {topic}")
             repository.add_received(session, event=event, received_at=now)
             receipt = lifecycle.updated_event(
                 referral_id=event.referral_id,

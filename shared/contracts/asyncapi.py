@@ -52,7 +52,12 @@ _DEAD_LETTER_HEADERS: dict[str, str] = {
     DeadLetterHeaders.EXCEPTION_MESSAGE: "Why it failed (at most 1,000 characters; never the message's "
     "personal data: validation errors name the field, not the value).",
     DeadLetterHeaders.SERVICE: "Service that dead-lettered the message.",
+    DeadLetterHeaders.ATTEMPTS: "How many times the consumer tried the message and failed, as a decimal string: "
+    "1 for one that can never succeed (it does not decode or validate), the retry bound for one that kept "
+    "failing. Absent on dead letters written before it existed.",
 }
+# Dead letters written before a header existed do not carry it.
+_OPTIONAL_DEAD_LETTER_HEADERS = {DeadLetterHeaders.ATTEMPTS}
 _DEAD_LETTER_EXAMPLE = {
     DeadLetterHeaders.ORIGINAL_TOPIC: "referral.assigned.skills",
     DeadLetterHeaders.ORIGINAL_PARTITION: "2",
@@ -61,6 +66,7 @@ _DEAD_LETTER_EXAMPLE = {
     DeadLetterHeaders.EXCEPTION_CLASS: "ValidationError",
     DeadLetterHeaders.EXCEPTION_MESSAGE: "1 validation error(s): need_code: Field required",
     DeadLetterHeaders.SERVICE: "agency-adapters",
+    DeadLetterHeaders.ATTEMPTS: "1",
 }
 
 
@@ -147,15 +153,16 @@ def _dead_letter_message() -> dict[str, Any]:
         "title": "A message a consumer could not process",
         "summary": "The original record, byte for byte, with dlq.* headers saying where from and why.",
         "description": (
-            "A consumer that cannot process a record (invalid, or a lasting conflict) publishes it "
-            "unchanged to `<topic>.dlq`, with the same key, and moves on; transient failures "
-            "(database or broker unreachable) are retried instead. The payload is whatever the "
+            "A consumer that cannot process a record publishes it unchanged to `<topic>.dlq`, with "
+            "the same key, and moves on: at once when it does not decode or validate, after a bounded "
+            "number of retries (`dlq.attempts`) when its processing keeps failing otherwise; a database "
+            "or broker that does not answer is retried until it does, never dead-lettered. The payload is whatever the "
             "original topic carried and may not match that topic's schema: that is usually why "
             "it is here. Operators re-drive it to `dlq.original_topic` after a fix."
         ),
         "headers": {
             "type": "object",
-            "required": list(_DEAD_LETTER_HEADERS),
+            "required": [name for name in _DEAD_LETTER_HEADERS if name not in _OPTIONAL_DEAD_LETTER_HEADERS],
             "properties": {
                 name: {"type": "string", "description": description}
                 for name, description in _DEAD_LETTER_HEADERS.items()

@@ -2,10 +2,13 @@
 
 from shared.kafka.broker import build_broker, reliable_subscriber_options
 from shared.kafka.dead_letter import DeadLetterMiddleware, DeadLetterHeaders
+from shared.kafka.failures import InvalidMessage, RetryPolicy
 
 __all__ = [
     "DeadLetterHeaders",
     "DeadLetterMiddleware",
+    "InvalidMessage",
+    "RetryPolicy",
     "build_broker",
     "reliable_subscriber_options",
 ]

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from shared.kafka.correlation import CorrelationMiddleware
 from shared.kafka.dead_letter import DeadLetterDesk, DeadLetterMiddleware
+from shared.kafka.failures import RetryPolicy
 from shared.settings import KafkaSettings
 
 _PRODUCER_DEFAULTS = KafkaSettings.model_fields
@@ -25,14 +26,17 @@ def build_broker(
     security: BaseSecurity | None = None,
     linger_ms: int = _PRODUCER_DEFAULTS["producer_linger_ms"].default,
     compression: str = _PRODUCER_DEFAULTS["producer_compression"].default,
+    retry: RetryPolicy | None = None,
 ) -> KafkaBroker:
     """A broker whose producer is idempotent (acks=all) and whose consumers dead-letter poison.
 
     aiokafka defaults to acks=1 without idempotence: a leader crash can lose an acknowledged
     message, which for a referral means a person silently dropped.
     `linger_ms`, `compression`: KafkaSettings.producer_linger_ms and producer_compression.
+    `retry`: what the consumers do with a failed message (RetryPolicy.from_kafka; its defaults if None).
     """
-    desk = DeadLetterDesk(service=service, registry=registry)
+    desk = DeadLetterDesk(service=service, registry=registry,
+                          retry=retry or RetryPolicy.from_kafka(KafkaSettings.model_construct()))
     dead_letters = DeadLetterMiddleware(desk=desk)
     logger = logger or logging.getLogger(f"songtor.{service}.kafka")
     logger.addFilter(_drop_topic_creation_notice)
@@ -76,7 +80,8 @@ def reliable_subscriber_options(*, group_id: str) -> dict[str, Any]:
 
     FastStream's default commits before the handler (at-most-once). With NACK_ON_ERROR the
     offset is committed after success, and a failure seeks back so the message is retried;
-    poison never reaches that path because the dead-letter middleware takes it first.
+    the dead-letter middleware decides, before that, whether it is retried (after a backoff) or
+    dead-lettered (shared/kafka/failures.py).
     """
     return {
         "group_id": group_id,

@@ -1,9 +1,8 @@
 """Dead-letter middleware: a message the handler cannot process goes to `<topic>.dlq` with
-headers saying where it came from and why, and the consumer moves on.
+headers saying where it came from, why and after how many attempts, and the consumer moves on.
 
-Transient failures (database or broker unreachable) are not the message's fault: they are
-retried with a capped backoff instead of being dead-lettered, so an outage does not empty the
-queues into the dead-letter topics.
+Which failures go there at once, which after a bounded number of retries and which are retried
+without bound (a dependency that does not answer) is decided in one place: failures.py.
 """
 
 import asyncio
@@ -12,30 +11,17 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
 from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from shared.kafka.failures import FailureCounts, FailureKind, RetryPolicy, classify
 from shared.kafka.producer_metadata import track_topics
 from shared.topics import dead_letter_topic
 
 logger = logging.getLogger("songtor.dead_letter")
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    KafkaError,
-    ConnectionError,
-    TimeoutError,
-)
-# A unique-key collision is usually a race with a concurrent writer of the same row and goes
-# away on retry; one that persists is a real conflict in the message and is dead-lettered.
-CONFLICT_ERRORS: tuple[type[BaseException], ...] = (IntegrityError,)
-_MAX_CONFLICT_ATTEMPTS = 5
-_MAX_BACKOFF_SECONDS = 30.0
 _MAX_REASON_CHARS = 1000
 
 
@@ -62,25 +48,39 @@ class DeadLetterHeaders:
     EXCEPTION_CLASS = "dlq.exception_class"
     EXCEPTION_MESSAGE = "dlq.exception_message"
     SERVICE = "dlq.service"
+    # How many times the consumer tried the message and failed (a dependency outage meanwhile does
+    # not count): 1 for a message that can never succeed, the retry bound for one that kept failing.
+    ATTEMPTS = "dlq.attempts"
 
 
 class DeadLetterDesk:
-    """Sends a message to `<topic>.dlq` with the dlq.* headers, and counts it; one per service,
-    shared by the per-message middleware and the batched subscribers (shared/kafka/batches.py),
-    whose batch sizes it counts too (the one consumer-side object every subscriber is given)."""
+    """Sends a message to `<topic>.dlq` with the dlq.* headers, waits before a retry, and counts
+    both; one per service, shared by the per-message middleware and the batched subscribers
+    (shared/kafka/batches.py), whose batch sizes it counts too (the one consumer-side object
+    every subscriber is given)."""
 
-    def __init__(self, *, service: str, registry: CollectorRegistry) -> None:
+    def __init__(self, *, service: str, registry: CollectorRegistry, retry: RetryPolicy | None = None) -> None:
         self.service = service
+        self.retry = retry or RetryPolicy()
         self.dead_letters = Counter(
             "songtor_dead_letters",
             "Messages sent to a dead-letter topic.",
             ["service", "topic", "consumer_group", "exception_class"],
             registry=registry,
         )
-        self.transient_failures = Counter(
-            "songtor_transient_failures",
-            "Handler failures retried because a dependency was unreachable.",
-            ["service", "topic", "exception_class"],
+        self.failures = Counter(
+            "songtor_consumer_failures",
+            "Failed attempts to handle a message, by kind: permanent (dead-lettered at once), retried "
+            "(up to the retry bound), unavailable (a dependency did not answer: retried without bound).",
+            ["service", "topic", "consumer_group", "exception_class", "kind"],
+            registry=registry,
+        )
+        # A consumer retrying is a consumer not moving on: the alert watches this, before a dead
+        # letter (or, for an outage, instead of one).
+        self.retrying = Gauge(
+            "songtor_consumer_retrying",
+            "1 while the consumer group waits to retry a failed message of the topic, else 0.",
+            ["service", "consumer_group", "topic"],
             registry=registry,
         )
         # How full the batches are says whether a consumer keeps up (small batches) or works
@@ -93,8 +93,11 @@ class DeadLetterDesk:
             registry=registry,
         )
 
+    def count_failure(self, *, topic: str, group: str, exc: BaseException, kind: FailureKind) -> None:
+        self.failures.labels(self.service, topic, group, type(exc).__name__, kind.value).inc()
+
     async def send(self, broker: Any, record: ConsumerRecord, exc: BaseException, *, group: str,
-                   subject: str | None = None) -> None:
+                   attempts: int, subject: str | None = None) -> None:
         reason = describe_failure(exc, subject=subject)
         headers = {
             DeadLetterHeaders.ORIGINAL_TOPIC: record.topic,
@@ -104,6 +107,7 @@ class DeadLetterDesk:
             DeadLetterHeaders.EXCEPTION_CLASS: type(exc).__name__,
             DeadLetterHeaders.EXCEPTION_MESSAGE: reason,
             DeadLetterHeaders.SERVICE: self.service,
+            DeadLetterHeaders.ATTEMPTS: str(attempts),
         }
         # The original bytes are kept as they were, so a re-drive after a fix sends the same thing.
         track_topics(broker, {dead_letter_topic(record.topic)})
@@ -112,21 +116,22 @@ class DeadLetterDesk:
         )
         self.dead_letters.labels(self.service, record.topic, group, type(exc).__name__).inc()
         logger.error(
-            "dead-lettered %s[%d]@%d for group %s: %s",
-            record.topic, record.partition, record.offset, group, type(exc).__name__,
+            "dead-lettered %s[%d]@%d for group %s after %d attempt(s): %s",
+            record.topic, record.partition, record.offset, group, attempts, type(exc).__name__,
         )
 
-    async def back_off(self, *, topic: str, where: str, attempt: int, exc: BaseException) -> None:
-        """Wait before a retry: 0.5 s doubling per consecutive failure, capped."""
-        self.transient_failures.labels(self.service, topic, type(exc).__name__).inc()
-        delay = min(_MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempt - 1))
-        logger.warning("transient failure on %s (attempt %d, retry in %.1fs): %s",
-                       where, attempt, delay, type(exc).__name__)
+    async def back_off(self, *, topic: str, group: str, where: str, attempt: int, exc: BaseException,
+                       kind: FailureKind) -> None:
+        """Wait before the `attempt`-th retry; the consumer counts as retrying until `settled`."""
+        self.retrying.labels(self.service, group, topic).set(1)
+        delay = self.retry.delay(attempt)
+        bound = "without bound" if kind is FailureKind.UNAVAILABLE else f"of at most {self.retry.attempts}"
+        logger.warning("%s failure on %s (attempt %d %s, retry in %.2fs): %s",
+                       kind.value, where, attempt, bound, delay, type(exc).__name__)
         await asyncio.sleep(delay)
 
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, TRANSIENT_ERRORS)
+    def settled(self, *, topic: str, group: str) -> None:
+        self.retrying.labels(self.service, group, topic).set(0)
 
 
 class DeadLetterMiddleware:
@@ -135,8 +140,10 @@ class DeadLetterMiddleware:
 
     def __init__(self, *, desk: DeadLetterDesk) -> None:
         self.desk = desk
-        # Consecutive transient failures per (topic, partition, offset), for the backoff.
-        self._attempts: dict[tuple[str, int, int], int] = {}
+        # Failed attempts per (topic, partition, offset): the message's own, and an outage's (for
+        # its backoff only).
+        self.attempts = FailureCounts()
+        self.outages = FailureCounts()
 
     def __call__(self, msg: Any, /, *, context: Any) -> "_DeadLetterScope":
         return _DeadLetterScope(msg, context=context, owner=self)
@@ -156,27 +163,34 @@ class _DeadLetterScope(BaseMiddleware):
         record = self.msg
         if not isinstance(record, ConsumerRecord):
             return False  # batches and test doubles are not ours to judge
+        owner, desk = self.owner, self.owner.desk
         position = (record.topic, record.partition, record.offset)
-        if exc_val is None or isinstance(exc_val, (HandlerException, asyncio.CancelledError)):
-            self.owner._attempts.pop(position, None)
-            return False
-        retry_conflict = (
-            isinstance(exc_val, CONFLICT_ERRORS)
-            and self.owner._attempts.get(position, 0) < _MAX_CONFLICT_ATTEMPTS
-        )
-        if isinstance(exc_val, TRANSIENT_ERRORS) or retry_conflict:
-            await self._back_off(position, record.topic, exc_val)
-            return False  # re-raised: NACK_ON_ERROR seeks back and the message is retried
-        await self._dead_letter(record, exc_val)
-        self.owner._attempts.pop(position, None)
-        return True  # handled: the consumer commits past the poison message and moves on
-
-    async def _back_off(self, position: tuple[str, int, int], topic: str, exc: BaseException) -> None:
-        attempt = self.owner._attempts.get(position, 0) + 1
-        self.owner._attempts[position] = attempt
-        await self.owner.desk.back_off(topic=topic, where="%s[%d]@%d" % position, attempt=attempt, exc=exc)
-
-    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
         handler = self.context.get("handler_")
         group = getattr(handler, "group_id", None) or ""
-        await self.owner.desk.send(self.context.get("broker"), record, exc, group=group)
+        if exc_val is None or isinstance(exc_val, (HandlerException, asyncio.CancelledError)):
+            owner.attempts.forget(position)
+            owner.outages.forget(position)
+            if exc_val is None:
+                desk.settled(topic=record.topic, group=group)
+            return False
+        kind = classify(exc_val)
+        desk.count_failure(topic=record.topic, group=group, exc=exc_val, kind=kind)
+        where = "%s[%d]@%d" % position
+        if kind is FailureKind.UNAVAILABLE:
+            await desk.back_off(topic=record.topic, group=group, where=where, attempt=owner.outages.add(position),
+                                exc=exc_val, kind=kind)
+            return False  # re-raised: NACK_ON_ERROR seeks back and the message is retried
+        owner.outages.forget(position)
+        attempts = owner.attempts.add(position)
+        if not desk.retry.exhausted(kind=kind, attempts=attempts):
+            await desk.back_off(topic=record.topic, group=group, where=where, attempt=attempts, exc=exc_val, kind=kind)
+            return False
+        try:
+            await desk.send(self.context.get("broker"), record, exc_val, group=group, attempts=attempts)
+        except Exception as failed:  # noqa: BLE001 - the message cannot be dropped: retried until its letter goes
+            await desk.back_off(topic=record.topic, group=group, where=where, attempt=owner.outages.add(position),
+                                exc=failed, kind=FailureKind.UNAVAILABLE)
+            return False
+        owner.attempts.forget(position)
+        desk.settled(topic=record.topic, group=group)
+        return True  # handled: the consumer commits past the message and moves on

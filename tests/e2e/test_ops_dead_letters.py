@@ -6,9 +6,10 @@ comes back as new dead letters.
 
 Fix the cause, then re-drive: the agency database's role loses INSERT on agency_referrals (a
 DBA's REVOKE, a migration run under another role). PostgreSQL refuses the skills consumer's
-write with `permission denied`, which is not a dependency being away (that is retried) but an
-error the dead-letter middleware sends on: the consumer dead-letters a valid referral by itself
-and moves on, while reporting, which reads the same topic from its own database, takes it in.
+write with `permission denied`, which is not a dependency being away (that is retried without
+bound) but an answer that may be the message's: the consumer retries it up to its bound (3 here),
+then dead-letters the valid referral with `dlq.attempts` 3 and moves on, while reporting, which
+reads the same topic from its own database, takes it in.
 The grant is given back, the dead letter re-driven with why (who is the ops user's token
 subject, signed in through the project's Keycloak); the agency takes it in once, one receipt
 goes out, reporting's inbox ignores the copy it sees again, and a second re-drive answers 409.
@@ -88,7 +89,7 @@ async def test_poison_is_listed_with_its_reason_and_fails_again_when_redriven_un
     poison = by_group[f"{group}agency.skills"]
     assert (poison["dlq_topic"], poison["original_topic"], poison["key"], poison["size_bytes"]) == (
         dead_letter_topic(skills), skills, "poison-1", 9)
-    assert poison["exception_class"] == "ValidationError", poison
+    assert (poison["exception_class"], poison["attempts"]) == ("ValidationError", 1), poison
     assert poison["reason"].startswith("1 validation error(s): event:"), poison["reason"]
     assert poison["service"] == "agency-adapters" and by_group[f"{group}reporting.assigned"]["service"] == "reporting"
     assert poison["original_offset"] == 0 and poison["redrive"] is None
@@ -134,7 +135,10 @@ async def test_a_dead_letter_is_redriven_after_its_cause_is_fixed_and_processed_
 async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_dir, identity) -> None:  # noqa: ANN001
     ops, officer = identity.auth("ops"), identity.auth("officer-skills-64")
     reporting = start_service("reporting", {"REPORTING_OPS_SCAN_SECONDS": "1"})
-    agency = start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"])},
+    # A short retry bound, so the refused write is dead-lettered within the test's patience.
+    agency = start_service("agency-adapters", {"AGENCY_AGENCIES": json.dumps(["skills"]),
+                                               "KAFKA_CONSUMER_RETRY_ATTEMPTS": "3",
+                                               "KAFKA_CONSUMER_RETRY_FIRST_BACKOFF_SECONDS": "0.2"},
                            database=agency_db.service_url)
     bootstrap, group = kafka_env["KAFKA_BOOTSTRAP_SERVERS"], kafka_env["KAFKA_GROUP_PREFIX"]
     topics = Topics(prefix=kafka_env["KAFKA_TOPIC_PREFIX"])
@@ -150,7 +154,7 @@ async def _fix_then_redrive(*, start_service, kafka_env, agency_db, artifacts_di
     dead = listed["items"][0]
     assert (dead["key"], dead["consumer_group"], dead["service"], dead["original_topic"]) == (
         event.referral_id, f"{group}agency.skills", "agency-adapters", skills)
-    assert dead["exception_class"] == "ProgrammingError", dead
+    assert (dead["exception_class"], dead["attempts"]) == ("ProgrammingError", 3), dead
     assert "permission denied for table agency_referrals" in dead["reason"], dead["reason"]
     assert NATIONAL_ID not in dead["reason"] and FULL_NAME not in dead["reason"]
     assert dead["redrive"] is None

@@ -47,8 +47,8 @@ async def test_poison_in_the_middle_of_a_batch_on_two_partitions(start_service, 
     bootstrap = kafka_env["KAFKA_BOOTSTRAP_SERVERS"]
     topic = topics.referral_assigned("welfare")
     good = assigned_events(WELFARE_NEED, 20)
-    # Valid by the contract, but for another agency: the effect refuses it, which fails the batch's
-    # transaction; only splitting the batch can tell it from the good records around it.
+    # Valid by the contract, but for another agency: the effect refuses it as InvalidMessage, which
+    # fails the batch's transaction; only splitting the batch can tell it from the good records around it.
     misrouted = assigned_events(WELFARE_NEED, 1)[0].model_copy(update={"agency": "employment"})
 
     def record(event) -> tuple[bytes, bytes]:  # noqa: ANN001
@@ -65,7 +65,9 @@ async def test_poison_in_the_middle_of_a_batch_on_two_partitions(start_service, 
     by_position = {(headers_of(r)[DeadLetterHeaders.ORIGINAL_PARTITION], headers_of(r)[DeadLetterHeaders.ORIGINAL_OFFSET]): r
                    for r in dead}
     assert sorted(by_position) == [("0", "5"), ("1", "5")]
-    assert headers_of(by_position[("0", "5")])[DeadLetterHeaders.EXCEPTION_CLASS] == "ValueError"
+    assert headers_of(by_position[("0", "5")])[DeadLetterHeaders.EXCEPTION_CLASS] == "InvalidMessage"
+    # Both can never succeed: dead-lettered on their first failure, not after the retry bound.
+    assert {headers_of(r)[DeadLetterHeaders.ATTEMPTS] for r in dead} == {"1"}
     assert "employment" in headers_of(by_position[("0", "5")])[DeadLetterHeaders.EXCEPTION_MESSAGE]
     assert headers_of(by_position[("1", "5")])[DeadLetterHeaders.EXCEPTION_CLASS] == "ValidationError"
     assert by_position[("1", "5")].value == NOT_JSON

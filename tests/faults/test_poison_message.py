@@ -30,6 +30,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_next_intake_is_route
     assert headers[DeadLetterHeaders.CONSUMER_GROUP] == f"{kafka_env['KAFKA_GROUP_PREFIX']}routing"
     assert headers[DeadLetterHeaders.EXCEPTION_CLASS]
     assert headers[DeadLetterHeaders.EXCEPTION_MESSAGE]
+    assert headers[DeadLetterHeaders.ATTEMPTS] == "1"  # it can never decode: at once, not after the retry bound
     assert dead[0].value == b"{this is not json"
 
     routed = await read_topic(bootstrap, topics.referral_assigned("social_security"), expect=2)

@@ -29,6 +29,7 @@ HEADERS = {
     DeadLetterHeaders.EXCEPTION_CLASS: "ProgrammingError",
     DeadLetterHeaders.EXCEPTION_MESSAGE: "permission denied for table agency_referrals",
     DeadLetterHeaders.SERVICE: "agency-adapters",
+    DeadLetterHeaders.ATTEMPTS: "12",
 }
 
 
@@ -40,7 +41,7 @@ def test_a_dead_letter_shows_where_it_came_from_and_why_but_never_its_payload():
         "original_topic": "p.referral.assigned.skills", "original_partition": 1, "original_offset": 41,
         "consumer_group": "g.agency.skills", "service": "agency-adapters",
         "exception_class": "ProgrammingError", "reason": "permission denied for table agency_referrals",
-        "redrive": None,
+        "attempts": 12, "redrive": None,
     }
     assert "3640100456781" not in repr(shown) and "สมชาย" not in repr(shown)
 
@@ -59,8 +60,8 @@ def test_a_record_without_dead_letter_headers_is_listed_with_what_is_known():
     # Put on a .dlq topic by hand, or by a tool that writes no headers: listed, not a failure.
     bare = record(headers={DeadLetterHeaders.ORIGINAL_OFFSET: "not-a-number"}, key=None)
     shown = describe_dead_letter(bare, redrive=None)
-    assert (shown["key"], shown["original_topic"], shown["original_offset"], shown["reason"]) == (
-        None, None, None, None)
+    assert (shown["key"], shown["original_topic"], shown["original_offset"], shown["reason"], shown["attempts"]) == (
+        None, None, None, None, None)
 
 
 def test_a_long_key_is_cut_to_a_hundred_characters():

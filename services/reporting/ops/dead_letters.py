@@ -159,6 +159,8 @@ def describe_dead_letter(record: ConsumerRecord, *, redrive: DeadLetterRedrive |
         "service": headers.get(DeadLetterHeaders.SERVICE),
         "exception_class": headers.get(DeadLetterHeaders.EXCEPTION_CLASS),
         "reason": without_personal_data(headers.get(DeadLetterHeaders.EXCEPTION_MESSAGE)),
+        # Dead letters written before the header existed have none: None, not a guess.
+        "attempts": number(DeadLetterHeaders.ATTEMPTS),
         "redrive": None if redrive is None else {
             "actor": redrive.actor, "reason": redrive.reason, "target_topic": redrive.target_topic,
             "at": redrive.redriven_at.isoformat(),
