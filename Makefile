@@ -1,7 +1,7 @@
 # Songtor: two commands on a fresh machine.
 #   make run   — local Kafka + Keycloak + the four services (SQLite) + demo data; Ctrl-C stops all
 #                (BROKERS=3: a three-node Kafka cluster, every topic with 3 replicas, 2 in sync)
-#   make test  — installs what it needs (venv, Kafka jars, Keycloak, promtool, PostgreSQL) and runs the whole suite
+#   make test  — installs what it needs (venv, Kafka jars, Keycloak, promtool, helm, PostgreSQL) and runs the whole suite
 #   make token USER=clerk-6406 — an access token of a demo user, while `make run` runs
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run migrate test test-faults test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium stop clean
+.PHONY: install run migrate test test-faults test-unit kafka-fetch keycloak-fetch token postgres-start promtool chromium helm-tools helm-estate stop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ postgres-start:
 promtool:
 	bash deploy/prometheus/promtool.sh ensure >/dev/null
 
+# helm (built from its Go module) and the KEDA and Strimzi CRDs, for the Helm chart's tests (.data/tools).
+helm-tools:
+	bash deploy/helm/tools.sh ensure
+
+# The chart's Kafka estate, after a change of shared/kafka/topology.py (docs/cluster.md).
+helm-estate: install
+	$(PY) scripts/helm_values.py
+
 # Headless Chromium renders the ops page in its test (Debian's chromium and chromium-driver).
 chromium:
 	bash deploy/ops/chromium.sh ensure >/dev/null
@@ -55,7 +63,7 @@ migrate: install
 # Unit tests, then integration, end-to-end and fault tests against the real broker and
 # PostgreSQL; every real-component test runs on SQLite and on PostgreSQL.
 # The test PostgreSQL is stopped afterwards, pass or fail (the test broker stops with pytest).
-test: install kafka-fetch keycloak-fetch promtool chromium postgres-start
+test: install kafka-fetch keycloak-fetch promtool chromium helm-tools postgres-start
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults -m "not fault_matrix" -v -p no:cacheprovider --durations=10; \
 	status=$$?; bash deploy/postgres/pg.sh stop; \
 	KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop; exit $$status
@@ -67,7 +75,7 @@ test-faults: install kafka-fetch keycloak-fetch postgres-start
 	status=$$?; bash deploy/postgres/pg.sh stop; \
 	KEYCLOAK_PORT=18180 KEYCLOAK_DATA_DIR=.data/test/keycloak bash deploy/keycloak/keycloak.sh stop; exit $$status
 
-test-unit: install promtool
+test-unit: install promtool helm-tools
 	$(PY) -m pytest tests/unit -q
 
 stop:
