@@ -33,7 +33,9 @@ _DAY_MS = 24 * 60 * 60 * 1000
 
 
 def agency_principal(agency: Agency) -> str:
-    return f"agency-{agency}"
+    """agency-social-security, not agency-social_security: the same login name must be a Kubernetes
+    object name too (Strimzi names a KafkaUser's login after the object, deploy/helm)."""
+    return f"agency-{agency.replace('_', '-')}"
 
 
 def agency_group_prefix(*, kafka: KafkaSettings, agency: Agency) -> str:

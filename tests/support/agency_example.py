@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+from shared.kafka.topology import agency_principal
 from tests.support.infrastructure import REPO, KafkaCluster
 
 EXAMPLE = ["examples/agency_consumer.py"]
@@ -13,7 +14,7 @@ EXAMPLE = ["examples/agency_consumer.py"]
 def example_consumer_env(kafka_cluster: KafkaCluster, kafka_env: dict[str, str], agency: str) -> dict[str, str]:
     """What an agency's IT team is given (docs/agency-it.md): its login, the CA, the namespace."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
-    principal = f"agency-{agency}"
+    principal = agency_principal(agency)
     return {**base, "KAFKA_BOOTSTRAP_SERVERS": kafka_cluster.bootstrap, "KAFKA_SSL_CAFILE": str(kafka_cluster.ca_file),
             "KAFKA_USERNAME": principal, "KAFKA_PASSWORD_FILE": str(kafka_cluster.password_file(principal)),
             "KAFKA_TOPIC_PREFIX": kafka_env["KAFKA_TOPIC_PREFIX"], "KAFKA_GROUP_PREFIX": kafka_env["KAFKA_GROUP_PREFIX"]}
