@@ -9,51 +9,21 @@ Idempotency-Key take their intakes in once, and its status consumers replay thei
 """
 
 import asyncio
-import random
-import uuid
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from shared.topics import Topics
-from tests.support.examples import intake_for, thai_national_id
+from tests.support.fault_checker import Expected, settled_verdict
+from tests.support.intake_stream import PROVINCE, agency_of_need, intake_bodies, submit_all
 from tests.support.kafka_io import read_to_end
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.faults
 
 INTAKES = 500
-NEEDS_EACH = 4  # the contract example's four needs
 VICTIMS = ["routing", "agency-adapters", "reporting", "intake"]
-
-
-async def _submit_all(url: str, bodies: list[dict], *, clerk: httpx.Auth, after_each) -> list[dict]:  # noqa: ANN001
-    """Every body until it is accepted, as a clerk's client does: a refused connection or a lost
-    answer is retried with the same Idempotency-Key, so nothing is taken in twice."""
-    accepted: list[dict] = []
-    semaphore = asyncio.Semaphore(8)
-    async with httpx.AsyncClient(base_url=url, timeout=30, auth=clerk) as client:
-
-        async def submit(body: dict) -> None:
-            key = {"Idempotency-Key": f"crash-test-{uuid.uuid4()}"}
-            async with semaphore:
-                for _ in range(240):
-                    try:
-                        response = await client.post("/v1/intakes", json=body, headers=key)
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.5)
-                        continue
-                    if response.status_code < 500:
-                        break
-                    await asyncio.sleep(0.5)
-                assert response.status_code == 202, response.text
-                accepted.append(response.json())
-            await after_each(len(accepted))
-
-        await asyncio.gather(*(submit(body) for body in bodies))
-    return accepted
+AGENCIES = ("employment", "skills", "welfare", "social_security")
 
 
 @pytest.mark.parametrize("victim", VICTIMS)
@@ -62,8 +32,7 @@ async def test_every_referral_is_counted_once_after_a_consumer_service_is_killed
 ):
     services = start_service.stack("reporting", "agency-adapters", "routing", "intake")
     reporting, agency, intake, killed = services["reporting"], services["agency-adapters"], services["intake"], services[victim]
-    rng = random.Random(2026)
-    bodies = [intake_for(thai_national_id(rng)) for _ in range(INTAKES)]
+    bodies = intake_bodies(INTAKES)
     crashed = asyncio.Event()
     restarted: list[asyncio.Future] = []
 
@@ -79,37 +48,22 @@ async def test_every_referral_is_counted_once_after_a_consumer_service_is_killed
             # restart in a thread: it waits for health, and intakes keep streaming meanwhile
             restarted.append(asyncio.get_running_loop().run_in_executor(None, killed.start))
 
-    accepted = await _submit_all(intake.url, bodies, clerk=identity.auth("clerk-6406"), after_each=crash_once)
+    accepted = await submit_all(intake.url, bodies, clerk=identity.auth("clerk-6406"), after_each=crash_once)
     assert crashed.is_set()
     await restarted[0]  # the counts are read from the services, the victim among them
     assert len({a["intake_id"] for a in accepted}) == INTAKES
-    expected = INTAKES * NEEDS_EACH
+    expected = sum(len(a["referrals"]) for a in accepted)
 
-    month = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%Y-%m")
-    report = await asyncio.to_thread(
-        eventually,
-        lambda: httpx.get(f"{reporting.url}/v1/reports/monthly", params={"province": "64", "month": month},
-                          auth=identity.auth("province-64")).json(),
-        until=lambda r: r.get("by_status", {}).get("received") == expected,
-        timeout=180,
-        interval=1.0,
+    # The fault matrix's one checker: each agency holds each of its referrals once (the inbox
+    # absorbed any replay), reporting has each fact once, and the summary counts each once.
+    verdict = await settled_verdict(
+        expected=Expected.from_answers(accepted, agency_of_need=agency_of_need()), timeout=180,
+        agency_url=agency.url, officer_auth={a: identity.auth(f"officer-{a}-64") for a in AGENCIES},
+        reporting_url=reporting.url, reporting_database=reporting.env["REPORTING_DATABASE_URL"],
+        province_auth=identity.auth("province-64"), province=PROVINCE,
     )
-    assert report["total"] == expected
-    assert report["by_agency"] == {
-        "employment": INTAKES, "skills": INTAKES, "welfare": 0, "social_security": 2 * INTAKES,
-    }
-
-    # Each agency stored each of its referrals once (the inbox absorbed any replay), as its
-    # officers in Sukhothai see them.
-    stored = 0
-    async with httpx.AsyncClient(base_url=agency.url) as client:
-        for name in ("employment", "skills", "social_security"):
-            offset, officer = 0, identity.auth(f"officer-{name}-64")
-            while rows := (await client.get(f"/v1/agencies/{name}/referrals", params={"limit": 1000, "offset": offset},
-                                            auth=officer)).json()["referrals"]:
-                stored += len(rows)
-                offset += len(rows)
-    assert stored == expected
+    print(f"\nFAULT {victim} kill -9 mid-batch: {INTAKES} intakes, {expected} referrals; {verdict.figures()}")
+    assert verdict.clean, verdict.describe()
 
     # The intake's own view: every referral of every intake shows its agency's receipt.
     clerk = identity.auth("clerk-6406")
