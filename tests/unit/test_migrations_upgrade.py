@@ -147,3 +147,49 @@ def test_intake_open_need_claims_come_in_empty_and_every_row_is_kept(tmp_path, c
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_of("intake")]
     engine.dispose()
     assert migrate(["--service", "intake", "--database-url", url, "check"]) == 0
+
+
+def _row(table: Table, number: int, **values: object) -> dict:
+    return {**{name: _value(table=table, column_name=name, number=number) for name in table.c.keys()}, **values}
+
+
+def test_reporting_scope_change_counts_mark_the_versions_unchanged_since_filed_and_keep_every_row(tmp_path, capsys):
+    """0003_scope_change_counts: the counts start empty; the newest version of a form is marked as
+    built from them (count 0) unless a fact of its scope was written after it was filed, which the
+    close then compares once more, as the code before it would have."""
+    before_revision = _scripts(schema_of("reporting")).get_revision("0003_scope_change_counts").down_revision
+    url = migrated_to(service="reporting", revision=before_revision, path=tmp_path / "reporting.db")
+    tables = {table.name: table for table in tables_in(service="reporting", url=url)}
+    assert not {"report_scope_changes", "report_close_marks"} & tables.keys()
+    fill_every_table(url=url, tables=list(tables.values()))
+    filed, written = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 10, 2, 9, tzinfo=UTC)
+    reports, facts, services = tables["published_reports"], tables["referral_facts"], tables["intake_service_facts"]
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(insert(reports), [
+            _row(reports, 1, form="sp12", scope="6406", month="2026-09", version=1, closed_at=filed),
+            _row(reports, 2, form="sp12", scope="6406", month="2026-09", version=2, closed_at=filed),
+            _row(reports, 1, form="snb2", scope="64", month="2026-09", version=1, closed_at=filed),
+            _row(reports, 1, form="sp12", scope="2401", month="2026-09", version=1, closed_at=filed)])
+        connection.execute(insert(facts), [
+            # Written before sp12/6406's version: unchanged since. After it, in province 64: snb2/64 changed.
+            _row(facts, 1, referral_id="r-before", has_intake=True, province_code="24", org_unit="6406",
+                 intake_month="2026-09", updated_at=filed - (written - filed)),
+            _row(facts, 2, referral_id="r-after", has_intake=True, province_code="64", org_unit="6499",
+                 intake_month="2026-09", updated_at=written)])
+        connection.execute(insert(services), [_row(services, 1, intake_id="late", org_unit="2401", province_code="24",
+                                                   intake_month="2026-09", recorded_at=written)])
+    before = read_every_table(tables=list(tables.values()), engine=engine)
+
+    assert migrate(["--service", "reporting", "--database-url", url, "upgrade"]) == 0
+    assert f"to {head_of('reporting')}" in capsys.readouterr().out
+
+    assert read_every_table(tables=list(tables.values()), engine=engine) == before
+    with engine.connect() as connection:
+        marks = connection.execute(text("SELECT form, scope, month, version, changes FROM report_close_marks")).all()
+        assert connection.execute(text("SELECT count(*) FROM report_scope_changes")).scalar_one() == 0
+    engine.dispose()
+    mine = sorted(tuple(mark) for mark in marks if mark[0] in ("sp12", "snb2"))
+    assert mine == [("sp12", "6406", "2026-09", 2, 0)], "only the newest version, of a scope unchanged since filed"
+    assert len(marks) == len(mine) + ROWS_PER_TABLE, "the other filled versions: no fact of theirs, unchanged"
+    assert migrate(["--service", "reporting", "--database-url", url, "check"]) == 0
