@@ -40,6 +40,26 @@ class ReferralStatusRecord(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class OpenNeedClaim(SQLModel, table=True):
+    """The referral a person's need was last opened as: one row per (person_ref, need_code). Two
+    intakes of one person and need committed at the same moment (two intake processes, or two
+    group commits) both find no open referral to join; the key makes the second one's claim fail,
+    and taken in again it joins the first one's referral (submission.py).
+
+    Only the opening of a referral writes it. A claim whose referral has since closed (completed,
+    transferred, unroutable...) is stale: the next intake that opens the need replaces it,
+    deleting it by its referral_id and inserting its own, so that the replacement races like a
+    first claim. Nothing else has to keep it current (status updates, transfers, erasure and
+    retention leave it be), and a database without claims for its open referrals is valid:
+    dedupe still reads who is open from intake_referral_status."""
+
+    __tablename__ = "intake_open_need_claims"
+
+    person_ref: str = Field(primary_key=True, max_length=64)
+    need_code: str = Field(primary_key=True, max_length=64)
+    referral_id: str = Field(max_length=36)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     """The first answer to a POST that carried an `Idempotency-Key`, replayed on retries."""
 
@@ -98,6 +118,7 @@ TABLES = [
     IdempotencyRecord.__table__,
     IntakeRecord.__table__,
     ReferralStatusRecord.__table__,
+    OpenNeedClaim.__table__,
     InboxEntry.__table__,
     OutboxMessage.__table__,
     *KEY_TABLES,

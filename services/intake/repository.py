@@ -5,12 +5,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, delete, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.domain import PlannedReferral
-from intake.models import IdempotencyRecord, IntakeRecord, ReferralStatusRecord
+from intake.models import IdempotencyRecord, IntakeRecord, OpenNeedClaim, ReferralStatusRecord
 from shared.contracts import IntakeSubmittedV2
 from shared.db import get_for_update
 
@@ -37,6 +37,8 @@ class NewRows:
     intakes: list[dict] = field(default_factory=list)
     statuses: list[dict] = field(default_factory=list)
     answers: list[dict] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)
+    stale_claims: list[dict] = field(default_factory=list)
 
     def add_intake(
         self, *, event: IntakeSubmittedV2, referrals: list[PlannedReferral], warnings: list[dict], submitted_by: str
@@ -58,6 +60,13 @@ class NewRows:
              "updated_at": event.received_at}
             for planned in referrals
         )
+
+    def claim(self, *, person_ref: str, need_code: str, referral_id: str, replacing: str | None) -> None:
+        """The person's need opened as `referral_id`; `replacing`: the stale claim read beforehand
+        (its referral closed), or None when there was none."""
+        if replacing is not None:
+            self.stale_claims.append({"claim_person": person_ref, "claim_need": need_code, "claim_referral": replacing})
+        self.claims.append({"person_ref": person_ref, "need_code": need_code, "referral_id": referral_id})
 
     def add_answer(self, *, key: str, request_hash: str, status_code: int, body: dict) -> StoredAnswer:
         """Keep the answer for retries with the same Idempotency-Key."""
@@ -81,9 +90,26 @@ def add_intake(
     session.add_all([IntakeRecord(**rows.intakes[0]), *(ReferralStatusRecord(**status) for status in rows.statuses)])
 
 
+_CLAIMS = OpenNeedClaim.__table__
+# Only the claim that was read: one another intake replaced meanwhile stays, and the INSERT after
+# this fails on its key.
+_DROP_STALE_CLAIM = delete(_CLAIMS).where(
+    _CLAIMS.c.person_ref == bindparam("claim_person"), _CLAIMS.c.need_code == bindparam("claim_need"),
+    _CLAIMS.c.referral_id == bindparam("claim_referral"))
+
+
 async def insert_rows(session: AsyncSession, *, rows: NewRows) -> None:
+    """The group's rows. A claim another process made since the group read the claims fails the
+    INSERT (IntegrityError) and rolls the group back. Claims are written in key order, so two
+    groups that claim the same needs wait for each other, never deadlock (PostgreSQL locks an
+    uncommitted key until its transaction ends)."""
+    claims = sorted(rows.claims, key=lambda c: (c["person_ref"], c["need_code"]))
+    stale = sorted(rows.stale_claims, key=lambda c: (c["claim_person"], c["claim_need"]))
+    if stale:
+        connection = await session.connection()
+        await connection.execute(_DROP_STALE_CLAIM, stale)
     for model, values in ((IntakeRecord, rows.intakes), (ReferralStatusRecord, rows.statuses),
-                          (IdempotencyRecord, rows.answers)):
+                          (OpenNeedClaim, claims), (IdempotencyRecord, rows.answers)):
         if values:
             await session.exec(insert(model), params=values)
 
@@ -112,6 +138,20 @@ async def add_continuation(session: AsyncSession, *, referral_id: str, transferr
         referral_id=referral_id, intake_id=origin.intake_id, need_code=origin.need_code, person_ref=origin.person_ref
     ).model_dump(exclude={"referral_id"})
     await get_for_update(session, ReferralStatusRecord, key={"referral_id": referral_id}, create=blank)
+
+
+async def claims_of(
+    session: AsyncSession, *, person_refs: Collection[str], need_codes: Collection[str]
+) -> dict[tuple[str, str], str]:
+    """(person_ref, need_code) -> the referral it was last opened as. Read before the open
+    referrals (open_referrals_of), never after: a claim committed between the two reads would
+    otherwise look stale next to a status read before it, and be replaced by a second opening."""
+    if not person_refs or not need_codes:
+        return {}
+    rows = await session.exec(
+        select(OpenNeedClaim.person_ref, OpenNeedClaim.need_code, OpenNeedClaim.referral_id).where(
+            col(OpenNeedClaim.person_ref).in_(sorted(person_refs)), col(OpenNeedClaim.need_code).in_(sorted(need_codes))))
+    return {(person_ref, need_code): referral_id for person_ref, need_code, referral_id in rows.all()}
 
 
 async def open_referrals_of(

@@ -4,9 +4,15 @@ Validated requests are checked against the catalog, deduplicated against the per
 referrals, stored with their outbox event in one transaction, then published by the outbox
 relay, which is woken after the commit.
 
-A group of submissions costs two reads (the stored answers of its Idempotency-Keys, the open
-referrals of its people) and one flush of its rows, whatever its size: a round trip per row was
-most of a sheet's time. Each submission still gets the answer it would get alone (see take_in).
+A group of submissions costs a few reads (the stored answers of its Idempotency-Keys, the claims
+and open referrals of its people's needs) and one flush of its rows, whatever its size: a round
+trip per row was most of a sheet's time. Each submission still gets the answer it would get alone
+(see take_in).
+
+Dedupe holds across processes: a need opened as a new referral claims (person, need) in
+intake_open_need_claims (models.OpenNeedClaim). Two intakes of the same person and need committed
+at the same moment both read no open referral, and the second one's claim fails on the key; its
+group is rolled back and taken in again (submit_many), and then joins the first one's referral.
 """
 
 import hashlib
@@ -78,19 +84,31 @@ async def submit_one(desk: IntakeDesk, submission: Submission) -> Answer:
     try:
         return (await submit_many(desk, [submission]))[0]
     except IntegrityError:
-        # The same Idempotency-Key arrived twice at once: the first one's answer stands.
+        # Refused twice: the same Idempotency-Key arrived twice at once, and the first one's answer
+        # stands (read by its key alone, whatever the group read).
         if submission.idempotency_key is not None:
             async with desk.sessions() as session:
                 stored = await repository.get_idempotent(session, key=submission.idempotency_key)
             if stored is not None:
                 return _replay(stored, submission)
-        # Or another process issued this new person's first key at the same moment: taken again,
-        # the intake is sealed with that key (keyring.issue_keys never overwrites one).
-        return (await submit_many(desk, [submission]))[0]
+        raise
 
 
 async def submit_many(desk: IntakeDesk, submissions: Sequence[Submission]) -> list[Answer]:
     """Answers in the same order; all accepted ones are committed in one transaction."""
+    try:
+        return await _commit(desk, submissions)
+    except IntegrityError:
+        # Another process committed, since this group read them, a row the group was about to
+        # write: the stored answer of one of its Idempotency-Keys, a new person's first key, or
+        # the claim of a person's need. Nothing of the group was kept; taken in again, it reads
+        # what that process committed and answers as after it: the key's answer replayed, the
+        # intake sealed with that person key (keyring.issue_keys never overwrites one), the need
+        # joined to that referral.
+        return await _commit(desk, submissions)
+
+
+async def _commit(desk: IntakeDesk, submissions: Sequence[Submission]) -> list[Answer]:
     async with desk.sessions() as session:
         answers = await take_in(session, desk, submissions)
         await session.commit()
@@ -114,10 +132,9 @@ async def take_in(session: AsyncSession, desk: IntakeDesk, submissions: Sequence
               for s, ok in zip(submissions, covered, strict=True)]
     refs = [ids.person_ref(national_id=s.request.person.national_id, key=desk.person_ref_key) for s in submissions]
     takers = [i for i, ok in enumerate(covered) if ok and not errors[i]]
-    open_now = await repository.open_referrals_of(
-        session, person_refs={refs[i] for i in takers},
-        need_codes={need.code for i in takers for need in submissions[i].request.needs},
-    )
+    people, codes = {refs[i] for i in takers}, {need.code for i in takers for need in submissions[i].request.needs}
+    claims = await repository.claims_of(session, person_refs=people, need_codes=codes)  # first: see claims_of
+    open_now = await repository.open_referrals_of(session, person_refs=people, need_codes=codes)
     # The keys the group's people have; a person taken in for the first time gets one as their
     # intake is accepted (_take_in_one), queued on person.keys ahead of the intake it seals.
     keys = await keys_held(session, wrapper=desk.master_keys, person_refs={refs[i] for i in takers})
@@ -129,7 +146,7 @@ async def take_in(session: AsyncSession, desk: IntakeDesk, submissions: Sequence
     rows = repository.NewRows()
     answers = [
         _take_in_one(session, desk, submission, rows=rows, covered=ok, errors=refused, person_ref=person_ref,
-                     keys=keys, today=today, stored=stored, open_now=open_now)
+                     keys=keys, today=today, stored=stored, open_now=open_now, claims=claims)
         for submission, ok, refused, person_ref in zip(submissions, covered, errors, refs, strict=True)
     ]
     await repository.insert_rows(session, rows=rows)
@@ -149,6 +166,7 @@ def _take_in_one(
     today: date,
     stored: dict[str, IdempotencyRecord | repository.StoredAnswer],
     open_now: dict[str, dict[str, str]],
+    claims: dict[tuple[str, str], str],
 ) -> Answer:
     """One submission, with what the group checked and read beforehand; its rows go to `rows`,
     and `stored`, `open_now` and `keys` gain what it adds, for the ones after it."""
@@ -180,6 +198,8 @@ def _take_in_one(
     referrals, delivered = domain.plan_referrals(event=event, catalog=desk.catalog)
     for planned in referrals:
         person_open[planned.need_code] = planned.referral_id
+        rows.claim(person_ref=person_ref, need_code=planned.need_code, referral_id=planned.referral_id,
+                   replacing=claims.get((person_ref, planned.need_code)))
     warnings = domain.intake_warnings(request=request, today=today)
 
     rows.add_intake(event=event, referrals=referrals, warnings=warnings, submitted_by=submission.submitter.subject)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import projection, registry_stamps, repository, rollups
+from reporting.closing import scope_changes
 from reporting.fact_batch import FactBatch
 from shared.catalog import NeedCatalog
 from shared.contracts import EventEnvelope, IntakeSubmittedV2, NeedUnroutableV1, ReferralAssignedV2, ReferralUpdatedV2
@@ -125,6 +126,7 @@ def families(*, catalog: NeedCatalog, zone: ZoneInfo) -> dict[str, Family]:
         async def apply_batch(session: AsyncSession, events: list[Any]) -> None:
             await function(session, **{name: events}, **context)
             await rollups.write_pending(session)  # last: see rollups on lock order
+            await scope_changes.write_pending(session)  # after the rollups, always: the same reason
         return apply_batch
 
     return {

@@ -8,7 +8,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from reporting.registries.models import REGISTRY_TABLES
-from reporting.closing.models import PublishedReport
+from reporting.closing.models import CLOSING_TABLES
 from reporting.national_feed.models import FEED_TABLES
 from shared.db import InboxEntry, OutboxMessage
 from shared.privacy import KEY_TABLES
@@ -157,5 +157,5 @@ class RollupState(SQLModel, table=True):
 
 ROLLUP_TABLES = [MonthlyReferralCount.__table__, MonthlyServiceCount.__table__, RollupState.__table__]
 TABLES = [ReferralFact.__table__, IntakeServiceFact.__table__, ReportPerson.__table__, InboxEntry.__table__,
-          OutboxMessage.__table__, PublishedReport.__table__, *KEY_TABLES, *REGISTRY_TABLES,
+          OutboxMessage.__table__, *CLOSING_TABLES, *KEY_TABLES, *REGISTRY_TABLES,
           *ROLLUP_TABLES, *FEED_TABLES]

@@ -22,7 +22,10 @@ past month again as a late version 1 and announce it on report.published. With
 it unless the live database is lost, in which case import the registry files again and expect
 the re-filed versions. Names and IDs for the forms (report_people) come from the intake events.
 Not copied: the outbox (stop the service once its outbox is empty) and the ops view's tables
-(the service creates them; a new KAFKA_GROUP_PREFIX refills them from referral.overdue).
+(the service creates them; a new KAFKA_GROUP_PREFIX refills them from referral.overdue). Nor the
+month close's counts of changes and marks (closing/scope_changes.py): the replay makes new counts,
+which the live marks do not speak for, so the close compares each filed version with the rebuilt
+facts once (amending only what differs) and marks it.
 
 Switching: stop the reporting service, rebuild, point REPORTING_DATABASE_URL at the new
 database, start it. Or keep it running and start the new one with a new KAFKA_GROUP_PREFIX:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from reporting.closing import scope_changes
 from reporting.models import AnyFact, IntakeServiceFact, ReferralFact
 from reporting.registries.lookup import day_of
 from reporting.registries.models import RegistryImport, RegistryKind, RegistryMember
@@ -119,7 +120,10 @@ async def restamp_after_import(engine: AsyncEngine, *, import_id: int) -> int:
                 if any(getattr(fact, name) != value for name, value in stamp.items()):
                     apply_stamp(fact, stamp=stamp)
                     session.add(fact)
+                    # SNB-2 ticks the registry: a closed month whose stamps changed is amended.
+                    scope_changes.note_changed(session, facts=[fact])
                     changed += 1
+        await scope_changes.write_pending(session)
         await session.commit()
     return changed
 

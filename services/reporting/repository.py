@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting import rollups
 from reporting.bulk import chunks, insert_for
+from reporting.closing import scope_changes
 from reporting.models import FactRow, IntakeServiceFact, ReferralFact, ReportPerson
 from shared.db import stored_utc
 
@@ -54,13 +55,15 @@ async def lock_facts(session: AsyncSession, *, referral_ids: Iterable[str]) -> l
         found.extend(FactRow(row) for row in await connection.execute(query))
     for fact in found:
         rollups.note_loaded(session, fact=fact)
+        scope_changes.note_loaded(session, fact=fact)
     return found
 
 
 async def write_facts(session: AsyncSession, *, facts: Sequence[FactRow]) -> None:
     """Write back facts loaded by `lock_facts` and changed, in one executemany UPDATE by key (the
-    rows are locked, so every column is written as held); their moves between rollup rows are
-    noted and written at the effect's end (rollups.write_pending)."""
+    rows are locked, so every column is written as held); their moves between rollup rows, and the
+    month-close scopes they change, are noted and written at the effect's end (rollups and
+    closing.scope_changes write_pending)."""
     if not facts:
         return
     now = datetime.now(UTC)
@@ -68,6 +71,7 @@ async def write_facts(session: AsyncSession, *, facts: Sequence[FactRow]) -> Non
     for fact in sorted(facts, key=lambda f: f.referral_id):
         fact.updated_at = now
         rollups.note_saved(session, fact=fact)
+        scope_changes.note_saved(session, fact=fact)
         rows.append({"fact_key": fact.referral_id, **fact.values()})
     connection = await session.connection()
     await connection.execute(_UPDATE_FACT, rows)
@@ -130,5 +134,6 @@ async def add_service_facts(session: AsyncSession, *, facts: Sequence[IntakeServ
                  .returning(*_SERVICE_KEY))
     added = [unique[(intake_id, need_code)] for intake_id, need_code in await connection.execute(statement, rows)]
     rollups.note_services(session, facts=added)
+    scope_changes.note_changed(session, facts=added)
     return added
 

@@ -4,20 +4,24 @@ says what changed; a change the form does not show gives none; a month first see
 day is closed late and says so; every version is announced on the outbox."""
 
 import json
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
+from reporting.closing import scope_changes
 from reporting.closing.closer import MonthCloser, ReportSources
 from reporting.closing.models import PublishedReport
 from reporting.closing.schedule import CloseSchedule
 from reporting.form_sources import Catalogs
 from reporting.forms import read_csv_rows
+from reporting import effects
 from reporting.models import TABLES, IntakeServiceFact, ReferralFact, ReportPerson
 from shared.catalog import default_catalog
 from shared.catalog.outcomes import load_outcomes
+from shared.contracts import ReferralUpdatedV2
 from shared.db import OutboxMessage, create_tables, make_engine, session_factory
 from shared.topics import Topics
 from tests.support.sealing import SEALING, report_person
@@ -81,11 +85,14 @@ async def announced(sessions) -> list[dict]:  # noqa: ANN001
 
 
 async def move(sessions, referral_id: str, *, at: datetime, **changes: object) -> None:  # noqa: ANN001
+    """A fact changed as a consumer changes it: its scope's count of changes bumped with it."""
     async with sessions() as session:
         row = await session.get(ReferralFact, referral_id)
         for name, value in {**changes, "updated_at": at.astimezone(UTC)}.items():
             setattr(row, name, value)
         session.add(row)
+        scope_changes.note_changed(session, facts=[row])
+        await scope_changes.write_pending(session)
         await session.commit()
 
 
@@ -162,3 +169,44 @@ async def test_an_office_closes_its_own_provinces_and_each_version_says_who_clos
     assert sorted((r.form, r.scope, r.closed_by) for r in rest) == [("snb2", "24", "system"), ("sp12", "2401", "system")]
     assert [(r.scope, r.closed_by) for r in await versions(sessions)] == [
         ("24", "system"), ("64", "subject-64"), ("2401", "system"), ("6406", "subject-64")]
+
+
+async def test_a_fact_committed_between_the_closes_read_and_its_filing_is_amended(closer, monkeypatch):
+    """A consumer writes a fact (stamped with its time) before the close starts, and commits it
+    after the close has read the facts but before it files: the version filed lacks it. The next
+    close amends it. (Compared by times, the fact looked older than the version and was never
+    amended: several consumers commit in any order, so a time orders nothing.)"""
+    closer, sessions = closer
+    await seed(sessions, at=datetime.now(BANGKOK) - timedelta(days=70))  # a month both forms are due for
+    outcome = ReferralUpdatedV2(
+        event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), correlation_id="intake-ref-a", producer="agency-adapters",
+        referral_id="r-a-job", intake_id="intake-ref-a", person_ref="ref-a", agency="employment", status="completed",
+        previous_status="received", version=4, outcome_code="registered", actor="officer-employment-64")
+    apply = effects.families(catalog=default_catalog(), zone=BANGKOK)[effects.UPDATED].apply_batch
+    build = MonthCloser._build
+    committed_meanwhile = []
+
+    async with sessions() as consumer:
+        await apply(consumer, [outcome])  # the fact written as the consumer writes it, not committed yet
+
+        async def read_then_commit(self, *, key, previous, now):  # noqa: ANN001, ANN202
+            built = await build(self, key=key, previous=previous, now=now)
+            if not committed_meanwhile:
+                await consumer.commit()  # after the close read the first form's facts, before it files it
+                committed_meanwhile.append(key)
+            return built
+
+        monkeypatch.setattr(MonthCloser, "_build", read_then_commit)
+        first = await closer.close_due()
+    monkeypatch.setattr(MonthCloser, "_build", build)
+
+    assert sorted((r.form, r.version) for r in first) == [("snb2", 1), ("sp12", 1)]
+    (form, _, _), = committed_meanwhile
+    raced = next(r for r in first if r.form == form)
+    assert "ผล:" not in raced.rows_json, "built from the facts read before the outcome committed"
+    assert all("ผล:" in r.rows_json for r in first if r is not raced), "built after: the outcome is in"
+    amended = await closer.close_due()
+    assert [(r.form, r.version, r.kind) for r in amended] == [(form, 2, "amendment")], "committed after the read"
+    changes = json.loads(amended[0].changes_json)
+    assert [c["change"] for c in changes] == ["changed"] and "ผล:" in " ".join(changes[0]["after"])
+    assert await closer.close_due() == [], "then nothing is left to amend"

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlmodel import col, select
 
-from reporting.closing.closer import MonthCloser, ReportSources, last_change_by_scope
+from reporting.closing.closer import MonthCloser, ReportSources, scopes_with_facts
 from reporting.closing.models import PublishedReport
 from reporting.closing.schedule import FORMS, CloseSchedule
 from reporting.forms import MEDIA_TYPES, MonthError, parse_month
@@ -81,7 +81,7 @@ def published_router(*, sources: ReportSources, schedule: CloseSchedule, closer:
             raise HTTPException(status_code=422, detail=f"month: '{month}': {error.reason}") from error
         shown = completeness_filter(principal, province=province)
         async with sessions() as session:
-            active = [k for k in await last_change_by_scope(session) if k[2] == chosen.key]
+            active = [k for k in await scopes_with_facts(session) if k[2] == chosen.key]
             rows = (await session.exec(select(PublishedReport).where(PublishedReport.month == chosen.key))).all()
         versions: dict[tuple[str, str], list[PublishedReport]] = {}
         for row in rows:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reporting import form_sources
-from reporting.closing import render_step
+from reporting.closing import render_step, scope_changes
 from reporting.form_sources import Catalogs
 from reporting.forms import FormTable, parse_month
 from shared.db import make_engine, session_factory
@@ -43,12 +43,23 @@ class BuildOrder:
 @dataclass(frozen=True, slots=True)
 class Built:
     person_count: int
-    version: render_step.Version
+    version: render_step.Version | None  # None: nothing differs from the previous version
+    changes_seen: int  # the scope's count of changes (scope_changes) read before its facts
 
 
-async def read_sources(session, order: BuildOrder) -> tuple[FormTable, str | None]:  # noqa: ANN001
-    """What a version is built from: the form's table as the facts stand, and the rows of the
-    previous version when there is one (to compare with)."""
+@dataclass(frozen=True, slots=True)
+class Sources:
+    table: FormTable
+    before_json: str | None
+    changes_seen: int
+
+
+async def read_sources(session, order: BuildOrder) -> Sources:  # noqa: ANN001
+    """What a version is built from: the scope's count of changes, then the form's table as the
+    facts stand, and the rows of the previous version when there is one (to compare with). The
+    count first: a change it does not include is then either in the table or counted later."""
+    key = (order.form, order.scope, order.month_key)
+    changes_seen = await scope_changes.changes_of(session, key=key)
     month = parse_month(order.month_key)
     if order.form == "sp12":
         table = await form_sources.build_sp12(session, org_unit=order.scope, month=month, catalogs=order.catalogs,
@@ -56,31 +67,31 @@ async def read_sources(session, order: BuildOrder) -> tuple[FormTable, str | Non
     else:
         table = await form_sources.build_snb2(session, province=order.scope, month=month, catalogs=order.catalogs,
                                               master_keys=master_keys_from(order.sealing), generated_at=order.at)
-    if order.previous_version is None:
-        return table, None
-    key = (order.form, order.scope, order.month_key)
-    return table, await render_step.rows_json(session, key=key, version=order.previous_version)
+    before = None
+    if order.previous_version is not None:
+        before = await render_step.rows_json(session, key=key, version=order.previous_version)
+    return Sources(table=table, before_json=before, changes_seen=changes_seen)
 
 
-def built(table: FormTable, *, before_json: str | None) -> Built | None:
-    """The version's files and rows, or None when nothing differs from the previous version."""
-    version = render_step.render_version(table, before_json=before_json)
-    return None if version is None else Built(person_count=table.person_count, version=version)
+def built(sources: Sources) -> Built:
+    """The version's files and rows (None when nothing differs from the previous version)."""
+    version = render_step.render_version(sources.table, before_json=sources.before_json)
+    return Built(person_count=sources.table.person_count, version=version, changes_seen=sources.changes_seen)
 
 
-def build_version(database_url: str, order: BuildOrder) -> Built | None:
+def build_version(database_url: str, order: BuildOrder) -> Built:
     """In the child: the whole build, through an engine of its own."""
     return asyncio.run(_build(database_url, order))
 
 
-async def _build(database_url: str, order: BuildOrder) -> Built | None:
+async def _build(database_url: str, order: BuildOrder) -> Built:
     engine = make_engine(database_url)
     try:
         async with session_factory(engine)() as session:
-            table, before = await read_sources(session, order)
+            sources = await read_sources(session, order)
     finally:
         await engine.dispose()
-    return built(table, before_json=before)
+    return built(sources)
 
 
 class ChildBuilder:
@@ -89,7 +100,7 @@ class ChildBuilder:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
 
-    async def build(self, database_url: str, order: BuildOrder) -> Built | None:
+    async def build(self, database_url: str, order: BuildOrder) -> Built:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])

@@ -1,12 +1,16 @@
 """The month-close loop: on each form's due day, freeze every scope that had activity in the
 month as version 1; afterwards, whenever a scope's facts change, compare and publish an amended
-version that says what changed. Running it again with nothing new changes nothing."""
+version that says what changed. Running it again with nothing new changes nothing.
+
+A scope's facts changed since its newest version when its count of changes (scope_changes) is
+not the one that version was built from or last found equal to (its mark): never by comparing
+the facts' times with the version's, which misses a fact committed after the close read them."""
 
 import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from reporting.closing import scope_changes
 from reporting.closing.child import BuildOrder, Built, ChildBuilder, built, read_sources
 from reporting.closing.models import PublishedReport
 from reporting.closing.render_step import Key
@@ -77,10 +82,12 @@ class MonthCloser:
         now = now or datetime.now(UTC)
         today = now.astimezone(self._sources.zone).date()
         async with self._sources.sessions() as session:
-            last_change = await last_change_by_scope(session)
+            active = await scopes_with_facts(session)
+            changes = await scope_changes.changes_by_form(session)
             latest = await _latest_versions(session)
+            marks = await scope_changes.marks(session)
         published = []
-        for key in sorted(last_change):
+        for key in sorted(active):
             form, scope, month_key = key
             if provinces is not None and scope[:2] not in provinces:
                 continue
@@ -88,8 +95,8 @@ class MonthCloser:
             if not self._schedule.is_due(form=form, month=month, today=today):  # type: ignore[arg-type]
                 continue
             previous = latest.get(key)
-            if previous is not None and last_change[key] <= stored_utc(previous.closed_at):
-                continue  # nothing has changed since the last version
+            if previous is not None and marks.get(key) == (previous.version, changes.get(key, 0)):
+                continue  # nothing has changed since the newest version was built or compared
             if (report := await self._publish(key=key, previous=previous, now=now, closed_by=closed_by)) is not None:
                 published.append(report)
         if published and self._relay is not None:
@@ -102,9 +109,13 @@ class MonthCloser:
         form_name, scope, month_key = key
         form: Form = form_name  # type: ignore[assignment]
         built = await self._build(key=key, previous=previous, now=now)
-        if built is None:
-            return None
         version = built.version
+        if version is None:
+            assert previous is not None, "a first version always differs from none"
+            async with self._sources.sessions() as session:  # found equal: not compared again until a change
+                await scope_changes.mark(session, key=key, version=previous.version, changes=built.changes_seen)
+                await session.commit()
+            return None
         due = self._schedule.due_date(form=form, month=parse_month(month_key))
         report = PublishedReport(
             form=form, scope=scope, month=month_key, version=(previous.version + 1) if previous else 1,
@@ -118,6 +129,7 @@ class MonthCloser:
             session.add(report)
             add_to_outbox(session, topic=self._topics.report_published, key=f"{form}/{scope}/{month_key}",
                           event=announcement(report, changes=version.changes))
+            await scope_changes.mark(session, key=key, version=report.version, changes=built.changes_seen)
             try:
                 await session.commit()
             except IntegrityError:
@@ -125,8 +137,8 @@ class MonthCloser:
         logger.info("published %s/%s/%s version %d (%s)", form, scope, month_key, report.version, report.kind)
         return report
 
-    async def _build(self, *, key: Key, previous: _Latest | None, now: datetime) -> Built | None:
-        """The next version's files, or None when nothing changed: in a child process when the
+    async def _build(self, *, key: Key, previous: _Latest | None, now: datetime) -> Built:
+        """The next version's files (none when nothing changed): in a child process when the
         sources name their database (the service), else here, off the event loop (tests, tools)."""
         form, scope, month_key = key
         sources = self._sources
@@ -136,10 +148,10 @@ class MonthCloser:
         if sources.database_url is not None:
             return await self._children.build(sources.database_url, order)
         async with sources.sessions() as session:
-            table, before = await read_sources(session, order)
+            read = await read_sources(session, order)
         # Comparing and rendering a province's month is seconds of pure Python: off the event
         # loop, so that the consumers sharing it keep their heartbeats and their pace.
-        return await asyncio.to_thread(built, table, before_json=before)
+        return await asyncio.to_thread(built, read)
 
     async def run(self) -> None:
         try:
@@ -170,33 +182,19 @@ def announcement(report: PublishedReport, *, changes: list[dict]) -> ReportPubli
     )
 
 
-async def last_change_by_scope(session: AsyncSession) -> dict[Key, datetime]:
-    """Latest change of any fact, per form scope and month: SP-12 by org unit, SNB-2 by province."""
-    found: dict[Key, datetime] = {}
+async def scopes_with_facts(session: AsyncSession) -> set[Key]:
+    """Every form scope and month with a fact: SP-12 by org unit, SNB-2 by province."""
+    found: set[Key] = set()
     for form, fact_scope, service_scope in (
         ("sp12", ReferralFact.org_unit, IntakeServiceFact.org_unit),
         ("snb2", ReferralFact.province_code, IntakeServiceFact.province_code),
     ):
         referrals = await session.exec(
-            select(fact_scope, ReferralFact.intake_month, func.max(ReferralFact.updated_at))
-            .where(col(ReferralFact.has_intake).is_(True))
-            .group_by(fact_scope, ReferralFact.intake_month)
-        )
-        services = await session.exec(
-            select(service_scope, IntakeServiceFact.intake_month, func.max(IntakeServiceFact.recorded_at))
-            .group_by(service_scope, IntakeServiceFact.intake_month)
-        )
-        for scope, month, changed in _rows(referrals.all(), services.all()):
-            key = (form, scope, month)
-            found[key] = max(found.get(key, changed), changed)
+            select(fact_scope, ReferralFact.intake_month).where(col(ReferralFact.has_intake).is_(True)).distinct())
+        services = await session.exec(select(service_scope, IntakeServiceFact.intake_month).distinct())
+        found.update((form, str(scope), str(month)) for result in (referrals.all(), services.all())
+                     for scope, month in result if scope and month)
     return found
-
-
-def _rows(*results: Iterable) -> Iterable[tuple[str, str, datetime]]:
-    for result in results:
-        for scope, month, changed in result:
-            if scope and month and changed:
-                yield str(scope), str(month), stored_utc(changed)
 
 
 async def _latest_versions(session: AsyncSession) -> dict[Key, _Latest]:
