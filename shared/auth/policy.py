@@ -44,6 +44,7 @@ def _allow(*roles: Role, personal: bool = False, page: bool = False) -> Policy:
 # Served by every service (shared.http and FastAPI's own OpenAPI document).
 COMMON: dict[tuple[str, str], Policy] = {
     ("GET", "/health"): PUBLIC,
+    ("GET", "/health/live"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/asyncapi.json"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,

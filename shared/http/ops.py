@@ -1,5 +1,5 @@
-"""`GET /health` (is the broker reachable?), `GET /metrics` (Prometheus text) and
-`GET /asyncapi.json` (the event contracts)."""
+"""`GET /health` (is the broker reachable?), `GET /health/live` (does the process answer?),
+`GET /metrics` (Prometheus text) and `GET /asyncapi.json` (the event contracts)."""
 
 import time
 from typing import Any
@@ -24,6 +24,12 @@ def ops_router(*, service: str, broker: KafkaBroker, registry: CollectorRegistry
             "uptime_seconds": round(time.monotonic() - started, 1),
         }
         return JSONResponse(body, status_code=200 if broker_ok else 503)
+
+    @router.get("/health/live", summary="The process answers (liveness)")
+    async def live() -> JSONResponse:
+        """What a liveness probe asks: restarting a service cures a hung process, not a broker
+        outage, which /health reports (readiness) and the consumers wait out."""
+        return JSONResponse({"service": service, "status": "alive"})
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:

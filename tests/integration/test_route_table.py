@@ -69,6 +69,7 @@ def route(service: str, method: str, path: str, answers: dict | str, **request: 
 
 for _service in ("intake", "routing", "agency-adapters", "reporting"):
     route(_service, "GET", "/health", PUBLIC)
+    route(_service, "GET", "/health/live", PUBLIC)
     route(_service, "GET", "/metrics", PUBLIC)
     route(_service, "GET", "/asyncapi.json", PUBLIC)
     route(_service, "GET", "/openapi.json", PUBLIC)

@@ -93,9 +93,12 @@ def _deployment_problems(deployment: dict) -> list[str]:
     if not pod["securityContext"].get("runAsNonRoot"):
         found.append(f"{name}: may run as root")
     for container in pod["containers"]:
-        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-            if container.get(probe, {}).get("httpGet", {}).get("path") != "/health":
-                found.append(f"{name}: no {probe} on /health")
+        # Ready while the broker answers; alive while the process does (a broker outage is waited
+        # out, not cured by restarting every pod).
+        for probe, path in (("readinessProbe", "/health"), ("startupProbe", "/health"),
+                            ("livenessProbe", "/health/live")):
+            if container.get(probe, {}).get("httpGet", {}).get("path") != path:
+                found.append(f"{name}: no {probe} on {path}")
         resources = container.get("resources", {})
         if not resources.get("requests", {}).get("cpu") or not resources.get("limits", {}).get("memory"):
             found.append(f"{name}: no cpu request or memory limit")
