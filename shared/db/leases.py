@@ -37,7 +37,7 @@ from sqlalchemy import DateTime, Interval, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field as Column, SQLModel
 
-from shared.db.engine import insert_for, stored_utc, write_gate
+from shared.db.engine import insert_for, stored_utc
 
 
 class LeaseSettings(BaseSettings):
@@ -76,7 +76,9 @@ async def take_lease(*, engine: AsyncEngine, name: str, holder: str, ttl: timede
     """Take the lease `name` for `holder` for `ttl`, or renew it when `holder` has it already.
     False when another holder has it and it has not expired. One statement, committed."""
     t = _TABLE
-    async with write_gate(engine), engine.begin() as connection:
+    # Not behind the process's write gate (engine.write_gate): a renewal must not queue behind a
+    # backlog of consumer batches; one short statement takes its turn at SQLite's lock between them.
+    async with engine.begin() as connection:
         insert = insert_for(connection)
         if connection.dialect.name == "postgresql":
             now = func.clock_timestamp(type_=DateTime(timezone=True))
@@ -98,7 +100,7 @@ async def take_lease(*, engine: AsyncEngine, name: str, holder: str, ttl: timede
 async def release_lease(*, engine: AsyncEngine, name: str, holder: str) -> bool:
     """Give the lease up at a clean stop, so another copy takes it at once rather than after its
     ttl. Nothing happens when `holder` no longer has it. Whether it was this holder's."""
-    async with write_gate(engine), engine.begin() as connection:
+    async with engine.begin() as connection:
         result = await connection.execute(delete(_TABLE).where(_TABLE.c.name == name, _TABLE.c.holder == holder))
     return result.rowcount == 1
 
