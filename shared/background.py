@@ -119,6 +119,7 @@ class _LeasedRun:
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            self._leases.show(name=self.name, held=False)  # stopped: not running it, whatever the release does
             await self._release()
 
     def _log_end(self, task: asyncio.Task) -> None:
