@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
@@ -19,6 +20,7 @@ from shared.auth import AuthContext, TokenVerifier, caller
 from shared.auth.audit import audit_router, install_audit
 from shared.auth.browser import browser_login_router
 from shared.auth.guard import document_answers, install as install_auth
+from shared.background import BackgroundLeases
 from shared.db import make_engine, session_factory
 from shared.db.migrations import prepare_schema
 from shared.db.schema import ServiceSchema
@@ -57,6 +59,15 @@ class ServiceRuntime:
         if self.engine is None:
             raise RuntimeError(f"{self.service} has no database")
         return session_factory(self.engine)
+
+    @cached_property
+    def leases(self) -> BackgroundLeases:
+        """For the background jobs that must run in one copy at a time when several copies of the
+        service share its database: `runtime.leases.runs_alone(name=..., job=...)`."""
+        if self.engine is None:
+            raise RuntimeError(f"{self.service} has no database to hold its background leases in")
+        return BackgroundLeases(engine=self.engine, service=self.service, registry=self.registry,
+                                settings=self.settings.leases)
 
 
 def create_runtime(*, service: str, settings: ServiceSettings, schema: ServiceSchema | None = None) -> ServiceRuntime:

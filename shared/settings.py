@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth.settings import OidcSettings
+from shared.db.leases import LeaseSettings
 from shared.retention.settings import RetentionSettings
 from shared.topics import Topics
 
@@ -148,6 +149,7 @@ class ServiceSettings(BaseSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)  # SONGTOR_RETENTION_*, docs/retention.md
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)  # SONGTOR_LEASE_*: the background jobs run alone
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body, chunked or not.")
     api_docs: bool = Field(default=False, description="Serve the interactive /docs page (off in production).")
 

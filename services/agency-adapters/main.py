@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from agency_adapters.api import workbench_router
 from agency_adapters.handlers import register_agency_consumers
 from agency_adapters.migrations import SCHEMA
-from agency_adapters.overdue import OverdueWatch
+from agency_adapters.overdue import OverdueWatch, overdue_lease
 from agency_adapters.retention import agency_purges
 from agency_adapters.settings import AgencySettings
 from agency_adapters.webhooks.api import agency_systems_router
@@ -32,13 +32,17 @@ def build_app(settings: AgencySettings | None = None) -> FastAPI:
         policies=dict(settings.deadlines), interval_seconds=settings.deadline_scan_seconds,
         agencies=settings.agencies,
     )
-    runtime.background.append(watch.run)
+    # One copy at a time scans (two would collide on the same notices); processes that split the
+    # agencies between them each hold the lease of their own set.
+    runtime.background.append(runtime.leases.runs_alone(name=overdue_lease(settings.agencies), job=watch.run))
     master_keys = master_keys_from(settings.sealing)
     register_agency_consumers(
         broker=runtime.broker, kafka=settings.kafka, sessions=runtime.sessions, relay=relay, agencies=settings.agencies,
         webhook_agencies=frozenset(pushed_to(settings.webhooks)),
     )
     # Each process pushes only the referrals of the agencies it consumes; any process answers callbacks.
+    # Not leased: every copy may push, since each delivery is claimed by a compare-and-set on its own
+    # lease_until (shared/delivery/store.py), so no two copies send one at the same time.
     dispatcher = WebhookDispatcher(
         sessions=runtime.sessions, registry=runtime.registry, public_url=settings.callback_base_url,
         targets={agency: target for agency, target in pushed_to(settings.webhooks).items() if agency in settings.agencies},

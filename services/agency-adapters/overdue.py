@@ -27,6 +27,11 @@ def _bangkok_day(moment: datetime) -> date:
     return stored_utc(moment).astimezone(BANGKOK).date()
 
 
+def overdue_lease(agencies: tuple[Agency, ...]) -> str:
+    """The name of the lease of the watch over these agencies (shared/db/leases.py)."""
+    return "overdue-watch" if set(agencies) == set(AGENCIES) else "overdue-watch:" + ",".join(sorted(agencies))
+
+
 class OverdueWatch:
     def __init__(
         self,

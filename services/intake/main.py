@@ -43,7 +43,9 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         person_ref_key=settings.privacy.person_ref_key,
         master_keys=master_keys_from(settings.sealing),
     )
-    # Sheets go through the same desk as single intakes, row by row, in a background job.
+    # Sheets go through the same desk as single intakes, row by row, in a background job. Not leased:
+    # each job is claimed by a compare-and-set and kept by its heartbeat (intake/bulk/repository.py),
+    # so copies run different sheets side by side and a dead copy's sheet is resumed by another.
     bulk_worker = BulkWorker(desk=desk, settings=settings.bulk)
     runtime.background.append(bulk_worker.run)
     runtime.background.append(retention_job(runtime, purges=intake_purges(settings)))  # docs/retention.md

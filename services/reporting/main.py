@@ -53,7 +53,8 @@ def build_app(settings: ReportingSettings | None = None) -> FastAPI:
     schedule = CloseSchedule(sp12_due_day=settings.sp12_due_day, snb2_due_day=settings.snb2_due_day)
     closer = MonthCloser(sources=sources, schedule=schedule, topics=settings.kafka.topics, relay=relay,
                          interval_seconds=settings.close_scan_seconds)
-    runtime.background.append(closer.run)
+    # One copy closes at a time: two would build every form twice, and the second's version collide.
+    runtime.background.append(runtime.leases.runs_alone(name="month-close", job=closer.run))
     runtime.background.append(retention_job(runtime))  # inbox, outbox, audit log: docs/retention.md
     national_feed = install_national_feed(runtime=runtime, settings=settings, outcomes=catalogs.outcomes,
                                           master_keys=master_keys)

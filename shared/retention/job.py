@@ -36,11 +36,13 @@ def build_purger(runtime: ServiceRuntime, *, purges: Sequence[Purge] = ()) -> Pu
 
 def retention_job(runtime: ServiceRuntime, *, purges: Sequence[Purge] = ()) -> BackgroundTask:
     """The background loop for runtime.background; refuses (at composition, so the service does
-    not start) a configuration whose inbox would forget event ids a re-drive can still bring back."""
+    not start) a configuration whose inbox would forget event ids a re-drive can still bring back.
+    One copy of the service purges at a time (its lease "retention"): copies sharing the database
+    would otherwise delete the same chunks side by side, each waiting on the other's locks."""
     purger = build_purger(runtime, purges=purges)
     seconds = runtime.settings.retention.run_every_minutes * 60
 
     async def run() -> None:
         await every(seconds, purger.run_once, what="retention purge", logger=logger)
 
-    return run
+    return runtime.leases.runs_alone(name="retention", job=run)

@@ -23,9 +23,18 @@ ROWS_PER_TABLE = 2
 
 def made_before_migrations(*, service: str, path: Path) -> str:
     """A SQLite file holding the frozen pre-migrations schema of `service`; its URL."""
+    return made_at(service=service, frozen="baseline", path=path)
+
+
+def made_at(*, service: str, frozen: str, path: Path) -> str:
+    """A SQLite file holding the frozen schema tests/fixtures/schemas/<service>-<frozen>.sql; its URL."""
     with sqlite3.connect(path) as connection:
-        connection.executescript((FIXTURES / f"{service}-baseline.sql").read_text(encoding="utf-8"))
+        connection.executescript((FIXTURES / f"{service}-{frozen}.sql").read_text(encoding="utf-8"))
     return f"sqlite:///{path}"
+
+
+def head_of(service: str) -> str:
+    return _scripts(schema_of(service)).get_current_head()
 
 
 def _value(*, table: Table, column_name: str, number: int) -> object:
@@ -46,10 +55,6 @@ def _value(*, table: Table, column_name: str, number: int) -> object:
     if isinstance(kind, String):
         return f"{number}-{column_name}"[: kind.length or 100]
     raise AssertionError(f"no sample value for {table.name}.{column_name} ({column.type!r}): add one here")
-
-
-def head_of(service: str) -> str:
-    return _scripts(schema_of(service)).get_current_head()
 
 
 def migrated_to(*, service: str, revision: str, path: Path) -> str:
@@ -110,6 +115,31 @@ def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_every_r
     assert migrate(["--service", service, "--database-url", url, "check"]) == 0
     assert migrate(["--service", service, "--database-url", url, "upgrade"]) == 0  # again: nothing to do
     assert f"already at {head_of(service)}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("service", sorted(SCHEMA_PACKAGES))
+def test_background_leases_are_added_to_a_database_at_the_baseline_and_every_row_is_kept(service, tmp_path, capsys):
+    """0002_background_leases: a database at 0001 (as the migrations made it), with rows in every
+    table, gains the empty lease table, and keeps every row."""
+    url = made_at(service=service, frozen="0001", path=tmp_path / f"{service}.db")
+    tables = tables_in(service=service, url=url)
+    before = fill_every_table(url=url, tables=tables)
+    assert "background_leases" not in before and all(len(rows) == ROWS_PER_TABLE for rows in before.values())
+
+    assert migrate(["--service", service, "--database-url", url, "upgrade"]) == 0
+    assert f"{service}: upgraded from 0001 to" in capsys.readouterr().out
+
+    engine = create_engine(url)
+    assert read_every_table(tables=tables, engine=engine) == before
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM background_leases")).scalar_one() == 0
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        columns = {column["name"] for column in inspect(connection).get_columns("background_leases")}
+    engine.dispose()
+    assert versions == [head_of(service)]
+    assert columns == {"name", "holder", "expires_at", "renewed_at"}
+    assert migrate(["--service", service, "--database-url", url, "check"]) == 0
 
 
 def test_a_database_older_than_the_baseline_is_refused_and_left_as_it_was(tmp_path, capsys):

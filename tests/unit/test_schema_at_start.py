@@ -9,15 +9,16 @@ from routing.main import build_app
 from routing.settings import RoutingSettings
 from shared.auth import OidcSettings
 from shared.db import make_engine
-from shared.db.migrations import SchemaError, prepare_schema
+from shared.db.migrations import SchemaError, _scripts, prepare_schema
 from shared.db.schema import schema_of
 from shared.settings import KafkaSettings, PrivacySettings
 from tests.support.tokens import LOCAL_ISSUER
 from tests.unit.test_migrations_upgrade import made_before_migrations
 
 PRODUCTION = PrivacySettings(environment="production", person_ref_key="k" * 40)
+HEAD = _scripts(schema_of("routing")).get_current_head()
 REFUSAL = ("The routing database is behind this code: its schema revision is none (its tables were made before "
-           "migrations), the code needs 0001. Run `python -m shared.db.migrate --service routing upgrade` with "
+           f"migrations), the code needs {HEAD}. Run `python -m shared.db.migrate --service routing upgrade` with "
            "ROUTING_DATABASE_URL set")
 
 
@@ -57,13 +58,13 @@ async def test_a_service_outside_local_and_test_refuses_a_database_behind_its_co
 async def test_in_local_and_test_a_database_behind_the_code_is_upgraded_at_start(environment, tmp_path):
     url = made_before_migrations(service="routing", path=tmp_path / "routing.db")
     await _prepare(url, development=PrivacySettings(environment=environment).development)
-    assert _revision(url) == "0001"
+    assert _revision(url) == HEAD
 
 
 async def test_a_new_database_is_made_by_the_migrations_in_every_environment(tmp_path):
     url = f"sqlite:///{tmp_path}/routing.db"
     await _prepare(url, development=False)
-    assert _revision(url) == "0001"
+    assert _revision(url) == HEAD
 
 
 async def test_a_database_upgraded_by_newer_code_is_refused_everywhere(tmp_path):

@@ -7,7 +7,8 @@ from pathlib import Path
 from agency_adapters.models import TABLES
 from agency_adapters.settings import AgencySettings
 from shared.auth.audit import TABLES as AUDIT_TABLES
+from shared.db.leases import LEASE_TABLES
 from shared.db.schema import ServiceSchema
 
-SCHEMA = ServiceSchema(service="agency-adapters", tables=(*TABLES, *AUDIT_TABLES),
+SCHEMA = ServiceSchema(service="agency-adapters", tables=(*TABLES, *AUDIT_TABLES, *LEASE_TABLES),
                        versions=Path(__file__).with_name("versions"), settings=AgencySettings)

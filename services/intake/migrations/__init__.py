@@ -7,7 +7,8 @@ from intake.bulk.models import TABLES as BULK_TABLES
 from intake.models import TABLES
 from intake.settings import IntakeSettings
 from shared.auth.audit import TABLES as AUDIT_TABLES
+from shared.db.leases import LEASE_TABLES
 from shared.db.schema import ServiceSchema
 
-SCHEMA = ServiceSchema(service="intake", tables=(*TABLES, *BULK_TABLES, *AUDIT_TABLES),
+SCHEMA = ServiceSchema(service="intake", tables=(*TABLES, *BULK_TABLES, *AUDIT_TABLES, *LEASE_TABLES),
                        versions=Path(__file__).with_name("versions"), settings=IntakeSettings)

@@ -8,7 +8,8 @@ from reporting.models import TABLES
 from reporting.ops.models import OPS_TABLES
 from reporting.settings import ReportingSettings
 from shared.auth.audit import TABLES as AUDIT_TABLES
+from shared.db.leases import LEASE_TABLES
 from shared.db.schema import ServiceSchema
 
-SCHEMA = ServiceSchema(service="reporting", tables=(*TABLES, *OPS_TABLES, *AUDIT_TABLES),
+SCHEMA = ServiceSchema(service="reporting", tables=(*TABLES, *OPS_TABLES, *AUDIT_TABLES, *LEASE_TABLES),
                        versions=Path(__file__).with_name("versions"), settings=ReportingSettings)

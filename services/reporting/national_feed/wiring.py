@@ -48,8 +48,10 @@ def install_national_feed(*, runtime: Runtime, settings: ReportingSettings, outc
                                rules=FeedRules(mapping=mapping, outcomes=outcomes, joins=feed.joins))
         sender = FeedSender(sessions=sessions, target=feed.target, master_keys=master_keys, registry=runtime.registry,
                             interval_seconds=feed.scan_seconds)
-        runtime.background.append(sender.run)
-        runtime.background.append(_backlog_gauges(runtime))
+        # One copy sends at a time: each record is claimed by a compare-and-set anyway, but a second
+        # sender would double the load on a failing receiver, each with its own circuit breaker.
+        runtime.background.append(runtime.leases.runs_alone(name="national-feed", job=sender.run))
+        runtime.background.append(_backlog_gauges(runtime))  # every copy: each answers its own /metrics
     router = APIRouter(prefix="/v1/national-feed", tags=["national feed"])
 
     @router.get("", summary="The feed to the national system: on or off, its backlog and the receiver's health")

@@ -38,6 +38,9 @@ def install_ops(
     register_metrics(registry=runtime.registry, collector=collector)
     producer = RedriveProducer(kafka=ops_kafka)
     runtime.on_start.append(lambda: _check_login(ops_kafka))
+    # Not leased: every copy scans, since its /ops page and /metrics answer from its own latest scan
+    # (read-only questions to the broker and the database); the producer only waits for re-drives
+    # asked of this copy, and closes at its stop.
     runtime.background.extend([collector.run, producer.run])
     dead_letters = DeadLetters(reader=reader, producer=producer, kafka=ops_kafka, sessions=runtime.sessions)
     return ops_router(collector=collector, dead_letters=dead_letters, kafka=ops_kafka, sessions=runtime.sessions,

@@ -5,7 +5,7 @@ open referrals already stored: an intake reads who is open from intake_referral_
 need without a claim is claimed by the intake that next opens it, as a stale claim is replaced.
 
 Revision ID: 0003_open_need_claims
-Revises: 0001 (to be re-chained onto 0002_background_leases when merged)
+Revises: 0002_background_leases
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003_open_need_claims'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_background_leases'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@ its scope written after its closed_at); one whose facts changed since is left un
 close compares it once more, as it would have.
 
 Revision ID: 0003_scope_change_counts
-Revises: 0001 (to be re-chained onto 0002_background_leases when merged)
+Revises: 0002_background_leases
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0003_scope_change_counts'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002_background_leases'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
