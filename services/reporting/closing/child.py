@@ -105,7 +105,11 @@ class ChildBuilder:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1, mp_context=context)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, build_version, database_url, order)
+        # Submitted from a worker thread: a submit starts the child (and, the first time, the fork
+        # server, a Python process importing the builder) before it returns, which on the event loop
+        # stalled every consumer's heartbeat and the service's leases for seconds.
+        submitted = await asyncio.to_thread(self._pool.submit, build_version, database_url, order)
+        return await asyncio.wrap_future(submitted)
 
     def close(self) -> None:
         if self._pool is not None:
