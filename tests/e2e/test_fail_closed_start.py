@@ -16,6 +16,8 @@ REAL_KEY = "k" * 40
 # A master key list as an operator writes it; routing ignores it (it holds no keys).
 MASTER_KEYS = "2027a=" + "A" * 43 + "="
 OPENS_PEOPLE = ("agency-adapters", "intake", "reporting")
+# A deployment's log (docs/operations.md#a-replicated-log): the other refusals are tested on it.
+REPLICATED = {"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2"}
 
 
 def start(service: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:  # noqa: ANN001
@@ -23,7 +25,7 @@ def start(service: str, env: dict[str, str], tmp_path) -> subprocess.CompletedPr
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SONGTOR_", "KAFKA_", prefix))}
     env = {**base, f"{prefix}HTTP_PORT": str(free_port()), f"{prefix}DATABASE_URL": f"sqlite:///{tmp_path}/{service}.db",
            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_USERNAME": f"songtor-{service}",
-           "KAFKA_PASSWORD": "p" * 40, **env}
+           "KAFKA_PASSWORD": "p" * 40, **REPLICATED, **env}
     return subprocess.run([sys.executable, "-m", module], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -69,3 +71,13 @@ def test_no_kafka_login_means_no_start(service, tmp_path):
                             "KAFKA_USERNAME": ""}, tmp_path)
     assert ended.returncode != 0
     assert "KAFKA_USERNAME is not set" in ended.stderr + ended.stdout
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_MODULES))
+def test_an_unreplicated_log_means_no_start_outside_local_and_test(service, tmp_path):
+    settings = {"SONGTOR_ENVIRONMENT": "production", "SONGTOR_PERSON_REF_KEY": REAL_KEY, "SONGTOR_MASTER_KEYS": MASTER_KEYS,
+                "SONGTOR_OIDC_ISSUER": "http://127.0.0.1:1/realms/songtor", "KAFKA_REPLICATION_FACTOR": "1",
+                "KAFKA_MIN_INSYNC_REPLICAS": "1"}
+    ended = start(service, settings, tmp_path)
+    assert ended.returncode != 0
+    assert "the Kafka log is not replicated enough for a deployment: KAFKA_REPLICATION_FACTOR=1" in ended.stderr + ended.stdout
