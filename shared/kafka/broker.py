@@ -41,6 +41,8 @@ def build_broker(
     logger = logger or logging.getLogger(f"songtor.{service}.kafka")
     logger.addFilter(_drop_topic_creation_notice)
     prometheus = KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="songtor")
+    if isinstance(bootstrap_servers, str):  # FastStream would take "a:1,b:2" as one host
+        bootstrap_servers = [host.strip() for host in bootstrap_servers.split(",") if host.strip()]
     broker = KafkaBroker(
         bootstrap_servers,
         client_id=f"songtor-{service}",

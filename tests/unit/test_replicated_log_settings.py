@@ -56,3 +56,13 @@ def test_every_topic_declares_no_unclean_leader_election_and_the_check_catches_a
 
 def test_bootstrap_hosts_are_split_for_the_clients():
     assert KafkaSettings(bootstrap_servers="a:1, b:2,c:3").bootstrap_hosts == ["a:1", "b:2", "c:3"]
+
+
+def test_a_broker_built_from_a_list_of_hosts_bootstraps_from_each():
+    """FastStream takes a string as one host: "a:1,b:2" would be looked up as a host name."""
+    from prometheus_client import CollectorRegistry
+
+    from shared.kafka import build_broker
+
+    broker = build_broker(bootstrap_servers="a:1, b:2,c:3", service="test", registry=CollectorRegistry())
+    assert broker._connection_kwargs["bootstrap_servers"] == ["a:1", "b:2", "c:3"]  # noqa: SLF001
