@@ -20,7 +20,8 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.db.leases import LeaseSettings, process_holder, release_lease, take_lease
+from shared.db.leases import process_holder, release_lease, take_lease
+from shared.settings import LeaseSettings
 
 logger = logging.getLogger("songtor.background")
 Job = Callable[[], Awaitable[None]]

@@ -11,13 +11,24 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth.settings import OidcSettings
-from shared.db.leases import LeaseSettings
 from shared.retention.settings import RetentionSettings
 from shared.topics import Topics
 
 _DEV_PERSON_REF_KEY = "songtor-dev-only-person-ref-key"
 # Where development defaults (keys, passwords) are allowed; anything else, unset included, refuses them.
 DEVELOPMENT_ENVIRONMENTS = frozenset({"local", "test"})
+
+
+class LeaseSettings(BaseSettings):
+    """Background leases (env prefix SONGTOR_LEASE_, the same for every service)."""
+
+    model_config = SettingsConfigDict(env_prefix="SONGTOR_LEASE_", extra="ignore")
+
+    ttl_seconds: float = Field(
+        default=15.0, gt=0, le=3600,
+        description="How long a background job's lease lasts unless renewed (every third of it). A copy that "
+        "dies (kill -9) holding it is replaced by another within this time and one more third.",
+    )
 
 
 class KafkaSettings(BaseSettings):

@@ -31,25 +31,11 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import DateTime, Interval, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field as Column, SQLModel
 
 from shared.db.engine import insert_for, stored_utc
-
-
-class LeaseSettings(BaseSettings):
-    """Background leases (env prefix SONGTOR_LEASE_, the same for every service)."""
-
-    model_config = SettingsConfigDict(env_prefix="SONGTOR_LEASE_", extra="ignore")
-
-    ttl_seconds: float = Field(
-        default=15.0, gt=0, le=3600,
-        description="How long a background job's lease lasts unless renewed (every third of it). A copy that "
-        "dies (kill -9) holding it is replaced by another within this time and one more third.",
-    )
 
 
 class BackgroundLease(SQLModel, table=True):

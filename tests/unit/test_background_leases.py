@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import background
 from shared.background import BackgroundLeases
 from shared.db import create_tables, make_engine
-from shared.db.leases import LEASE_TABLES, LeaseSettings, lease_holder, release_lease, take_lease
+from shared.db.leases import LEASE_TABLES, lease_holder, release_lease, take_lease
+from shared.settings import LeaseSettings
 from shared.db.schema import SCHEMA_PACKAGES, schema_of
 from tests.support.infrastructure import InfrastructureError, PostgresForTests
 
