@@ -73,7 +73,7 @@ class ServiceRuntime:
 def create_runtime(*, service: str, settings: ServiceSettings, schema: ServiceSchema | None = None) -> ServiceRuntime:
     registry = CollectorRegistry()
     broker = build_broker(
-        bootstrap_servers=settings.kafka.bootstrap_hosts, service=service, registry=registry,
+        bootstrap_servers=settings.kafka.bootstrap_servers, service=service, registry=registry,
         security=broker_security(settings.kafka),
         linger_ms=settings.kafka.producer_linger_ms, compression=settings.kafka.producer_compression,
         retry=RetryPolicy.from_kafka(settings.kafka),

@@ -31,6 +31,18 @@ class LeaseSettings(BaseSettings):
     )
 
 
+def bootstrap_hosts(servers: str) -> list[str]:
+    """Each host:port of a bootstrap list "a:1,b:2": FastStream takes a string as one single host."""
+    return [host.strip() for host in servers.split(",") if host.strip()]
+
+
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replicas, in sync) of a cluster of `brokers`: 3 and 2 from three brokers up, as the broker
+    script sets its own topics (deploy/kafka/kafka.sh); everything on one broker alone."""
+    factor = min(brokers, 3)
+    return factor, max(1, factor - 1)
+
+
 class KafkaSettings(BaseSettings):
     """Where the broker is, who this process is on it, and the shape of the topics it expects.
 
@@ -92,8 +104,7 @@ class KafkaSettings(BaseSettings):
 
     @property
     def bootstrap_hosts(self) -> list[str]:
-        """Each host:port of bootstrap_servers: FastStream takes a string as one single host."""
-        return [host.strip() for host in self.bootstrap_servers.split(",") if host.strip()]
+        return bootstrap_hosts(self.bootstrap_servers)
 
     def group(self, name: str) -> str:
         return f"{self.group_prefix}{name}"

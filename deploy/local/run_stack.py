@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from shared.settings import replication_for
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / ".data" / "run"
 KAFKA = REPO / "deploy" / "kafka" / "kafka.sh"
@@ -28,8 +30,7 @@ KAFKA_PORT = os.environ.get("KAFKA_PORT", "9092")
 # `make run BROKERS=3`: a three-node KRaft cluster on this machine, every topic with 3 replicas and
 # 2 in sync, as a deployment runs it (docs/operations.md#a-replicated-log).
 BROKERS = int(os.environ.get("BROKERS") or "1")
-REPLICATION = {"KAFKA_REPLICATION_FACTOR": str(min(BROKERS, 3)),
-               "KAFKA_MIN_INSYNC_REPLICAS": str(max(1, min(BROKERS, 3) - 1))}
+REPLICATION = dict(zip(("KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS"), map(str, replication_for(BROKERS))))
 SERVICES = [  # (name, module, env prefix, port) — started downstream first, so nothing waits
     ("reporting", "reporting", "REPORTING_", 8084),
     ("agency-adapters", "agency_adapters", "AGENCY_", 8083),

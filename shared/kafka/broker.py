@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from shared.kafka.correlation import CorrelationMiddleware
 from shared.kafka.dead_letter import DeadLetterDesk, DeadLetterMiddleware
 from shared.kafka.failures import RetryPolicy
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, bootstrap_hosts
 
 _PRODUCER_DEFAULTS = KafkaSettings.model_fields
 
@@ -42,7 +42,7 @@ def build_broker(
     logger.addFilter(_drop_topic_creation_notice)
     prometheus = KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="songtor")
     if isinstance(bootstrap_servers, str):  # FastStream would take "a:1,b:2" as one host
-        bootstrap_servers = [host.strip() for host in bootstrap_servers.split(",") if host.strip()]
+        bootstrap_servers = bootstrap_hosts(bootstrap_servers)
     broker = KafkaBroker(
         bootstrap_servers,
         client_id=f"songtor-{service}",

@@ -64,15 +64,20 @@ class SetupError(RuntimeError):
     pass
 
 
-def admin_client(kafka: KafkaSettings) -> AdminClient:
-    config = {"bootstrap.servers": kafka.bootstrap_servers, "security.protocol": kafka.security_protocol,
-              "socket.timeout.ms": 10000}
+def librdkafka_config(kafka: KafkaSettings) -> dict[str, object]:
+    """The login of a confluent-kafka client (admin, consumer) from the settings."""
+    config: dict[str, object] = {"bootstrap.servers": kafka.bootstrap_servers,
+                                 "security.protocol": kafka.security_protocol, "socket.timeout.ms": 10000}
     if kafka.security_protocol.startswith("SASL"):
         username, password = credentials(kafka)
         config.update({"sasl.mechanism": kafka.sasl_mechanism, "sasl.username": username, "sasl.password": password})
     if kafka.ssl_cafile:
         config["ssl.ca.location"] = str(kafka.ssl_cafile)
-    return AdminClient(config)
+    return config
+
+
+def admin_client(kafka: KafkaSettings) -> AdminClient:
+    return AdminClient(librdkafka_config(kafka))
 
 
 def _wait(futures: dict) -> dict:  # noqa: ANN001

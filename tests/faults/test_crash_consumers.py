@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from shared.topics import Topics
-from tests.support.fault_checker import Expected, settled_verdict
-from tests.support.intake_stream import PROVINCE, agency_of_need, intake_bodies, submit_all
+from tests.support.fault_checker import judge_stack
+from tests.support.intake_stream import intake_bodies, submit_all
 from tests.support.kafka_io import read_to_end
 from tests.support.polling import eventually
 
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.faults
 
 INTAKES = 500
 VICTIMS = ["routing", "agency-adapters", "reporting", "intake"]
-AGENCIES = ("employment", "skills", "welfare", "social_security")
 
 
 @pytest.mark.parametrize("victim", VICTIMS)
@@ -31,7 +30,7 @@ async def test_every_referral_is_counted_once_after_a_consumer_service_is_killed
     start_service, kafka_env, identity, victim
 ):
     services = start_service.stack("reporting", "agency-adapters", "routing", "intake")
-    reporting, agency, intake, killed = services["reporting"], services["agency-adapters"], services["intake"], services[victim]
+    intake, killed = services["intake"], services[victim]
     bodies = intake_bodies(INTAKES)
     crashed = asyncio.Event()
     restarted: list[asyncio.Future] = []
@@ -56,12 +55,7 @@ async def test_every_referral_is_counted_once_after_a_consumer_service_is_killed
 
     # The fault matrix's one checker: each agency holds each of its referrals once (the inbox
     # absorbed any replay), reporting has each fact once, and the summary counts each once.
-    verdict = await settled_verdict(
-        expected=Expected.from_answers(accepted, agency_of_need=agency_of_need()), timeout=180,
-        agency_url=agency.url, officer_auth={a: identity.auth(f"officer-{a}-64") for a in AGENCIES},
-        reporting_url=reporting.url, reporting_database=reporting.env["REPORTING_DATABASE_URL"],
-        province_auth=identity.auth("province-64"), province=PROVINCE,
-    )
+    verdict = await judge_stack(answers=accepted, services=services, identity=identity, timeout=180)
     print(f"\nFAULT {victim} kill -9 mid-batch: {INTAKES} intakes, {expected} referrals; {verdict.figures()}")
     assert verdict.clean, verdict.describe()
 

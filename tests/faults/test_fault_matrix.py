@@ -18,9 +18,9 @@ import pytest
 
 from shared.kafka.provision import admin_client
 from shared.topics import dead_letter_topic
-from tests.support.fault_checker import Expected, Verdict, settled_verdict
+from tests.support.fault_checker import Verdict, judge_stack
 from tests.support.infrastructure import PG_SCRIPT, KafkaCluster, cluster
-from tests.support.intake_stream import PROVINCE, agency_of_need, intake_bodies, submit_all
+from tests.support.intake_stream import intake_bodies, submit_all
 from tests.support.kafka_io import headers_of, produce, produce_again, read_to_end
 from tests.support.log_catch_up import groups_caught_up
 
@@ -47,15 +47,8 @@ class Stack:
                                 clerk=self.identity.auth("clerk-6406"), after_each=after_each)
 
     async def verdict(self, answers: list[dict]) -> Verdict:
-        agencies = ("employment", "skills", "welfare", "social_security")
-        return await settled_verdict(
-            expected=Expected.from_answers(answers, agency_of_need=agency_of_need()), timeout=SETTLE_SECONDS,
-            agency_url=self.services["agency-adapters"].url,
-            officer_auth={a: self.identity.auth(f"officer-{a}-64") for a in agencies},
-            reporting_url=self.services["reporting"].url,
-            reporting_database=self.services["reporting"].env["REPORTING_DATABASE_URL"],
-            province_auth=self.identity.auth("province-64"), province=PROVINCE,
-        )
+        return await judge_stack(answers=answers, services=self.services, identity=self.identity,
+                                 timeout=SETTLE_SECONDS)
 
 
 def leader_of(kafka: KafkaCluster, topic: str, partition: int = 0) -> int:

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import create_engine, text
 
+from tests.support.intake_stream import PROVINCE, agency_of_need
+
 AGENCIES = ("employment", "skills", "welfare", "social_security")
 
 
@@ -149,3 +151,16 @@ async def settled_verdict(*, expected: Expected, timeout: float, **where: object
         if verdict.clean or loop.time() > deadline:
             return verdict
         await asyncio.sleep(2.0)
+
+
+async def judge_stack(*, answers: Sequence[Mapping], services: Mapping, identity, timeout: float) -> Verdict:  # noqa: ANN001
+    """The settled verdict on a running stack (`services` by name, as start_service.stack gives them),
+    read with the demo officers', the province's tokens (Sukhothai, the contract example's)."""
+    return await settled_verdict(
+        expected=Expected.from_answers(answers, agency_of_need=agency_of_need()), timeout=timeout,
+        agency_url=services["agency-adapters"].url,
+        officer_auth={agency: identity.auth(f"officer-{agency}-{PROVINCE}") for agency in AGENCIES},
+        reporting_url=services["reporting"].url,
+        reporting_database=services["reporting"].env["REPORTING_DATABASE_URL"],
+        province_auth=identity.auth(f"province-{PROVINCE}"), province=PROVINCE,
+    )

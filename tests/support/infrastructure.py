@@ -14,7 +14,7 @@ from pathlib import Path
 
 from shared.kafka.provision import SetupSettings, apply, remove_namespace
 from shared.kafka.topology import SETUP_PRINCIPAL
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, replication_for
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
@@ -59,11 +59,11 @@ class KafkaCluster:
 
     @property
     def replication_factor(self) -> int:
-        return min(self.brokers, 3)
+        return replication_for(self.brokers)[0]
 
     @property
     def min_insync_replicas(self) -> int:
-        return max(1, self.replication_factor - 1)
+        return replication_for(self.brokers)[1]
 
     def _script_env(self) -> dict[str, str]:
         return {"KAFKA_PORT": str(self.port), "KAFKA_DATA_DIR": str(self.data_dir), "KAFKA_BROKERS": str(self.brokers)}

@@ -5,8 +5,7 @@ import time
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 
-from shared.kafka.connection import credentials
-from shared.kafka.provision import admin_client
+from shared.kafka.provision import admin_client, librdkafka_config
 from tests.support.infrastructure import InfrastructureError, KafkaCluster
 
 
@@ -15,10 +14,7 @@ def _lag(kafka: KafkaCluster, *, group_prefix: str) -> dict[str, int]:
     admin = admin_client(harness)
     groups = [g.group_id for g in admin.list_consumer_groups().result(timeout=30).valid
               if g.group_id.startswith(group_prefix)]
-    username, password = credentials(harness)
-    probe = Consumer({"bootstrap.servers": harness.bootstrap_servers, "security.protocol": harness.security_protocol,
-                      "sasl.mechanism": harness.sasl_mechanism, "sasl.username": username, "sasl.password": password,
-                      "ssl.ca.location": str(harness.ssl_cafile), "group.id": f"{group_prefix}lag-probe"})
+    probe = Consumer({**librdkafka_config(harness), "group.id": f"{group_prefix}lag-probe"})
     lag: dict[str, int] = {}
     try:
         for group in groups:

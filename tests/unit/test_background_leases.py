@@ -23,26 +23,16 @@ from shared.db import create_tables, make_engine
 from shared.db.leases import LEASE_TABLES, lease_holder, release_lease, take_lease
 from shared.settings import LeaseSettings
 from shared.db.schema import SCHEMA_PACKAGES, schema_of
-from tests.support.infrastructure import InfrastructureError, PostgresForTests
 
 TTL = timedelta(seconds=0.6)
-
-
-@pytest.fixture(scope="module")
-def postgres_url_of() -> object:
-    postgres = PostgresForTests()
-    try:
-        postgres.start()
-    except InfrastructureError as error:  # no server can be had here: nothing to test against
-        pytest.skip(f"no PostgreSQL server could be started: {str(error)[:300]}")
-    return postgres.fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/leases.db"
-    return request.getfixturevalue("postgres_url_of")(f"leases_{uuid.uuid4().hex[:8]}")
+    # The suite's PostgreSQL (tests/conftest.py): one that cannot be started fails the test.
+    return request.getfixturevalue("postgres").fresh_database(f"leases_{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
